@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package and npm test peer that Tollgate's build and
+# tests need. Idempotent: quiet and quick when everything is present.
+#   scripts/deps.sh          build + run deps
+#   scripts/deps.sh --test   also the test peers (pytest, PyJWT, oathtool, npm jose, clang for fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
+            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev)
+test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
+           python3-requests oathtool clang libclang-rt-14-dev nodejs npm sqlite3 curl)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ] && [ ! -d tests/e2e/node_modules/jose ]; then
+  echo "deps: installing npm test peers (jose)"
+  (cd tests/e2e && npm install --no-audit --no-fund --silent >/dev/null)
+fi

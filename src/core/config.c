@@ -1,0 +1,196 @@
+/* config.c - configuration keys, defaults and the `key = value` parser. */
+#include "core/config.h"
+#include "core/limits.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_STR, K_INT } kind_t;
+
+typedef struct {
+	const char *name;
+	kind_t kind;
+	size_t offset;
+	const char *def_str;
+	int64_t def_int, min, max;
+	const char *help;
+} key_t_;
+
+#define S(f, d, h) {#f, K_STR, offsetof(tg_config_t, f), d, 0, 0, 0, h}
+#define I(f, d, lo, hi, h) {#f, K_INT, offsetof(tg_config_t, f), NULL, d, lo, hi, h}
+
+static const key_t_ keys[] = {
+	S(listen, "127.0.0.1:8420", "address and port the broker listens on"),
+	S(data_dir, "/var/lib/tollgate", "directory for the SQLite store and generated files (0700)"),
+	S(master_key_file, "", "32-byte master key that encrypts signing keys at rest (required outside --dev)"),
+	S(issuer, "", "token issuer URL; empty = http(s)://<listen>"),
+	S(audience, "tollgate", "aud of issued access tokens (what enforcement points expect)"),
+	S(tls_cert, "", "PEM certificate chain; enables HTTPS"),
+	S(tls_key, "", "PEM private key for tls_cert"),
+	S(client_ca, "", "PEM CA bundle; enables mTLS client authentication (RFC 8705)"),
+	S(sqlite_synchronous, "full", "SQLite durability: full (fsync every commit group) or normal"),
+	S(log_level, "info", "debug, info, warn or error"),
+	I(token_default_ttl, TG_DEFAULT_TOKEN_TTL, 1, 86400, "access token lifetime when none is requested (s)"),
+	I(token_max_ttl, TG_DEFAULT_TOKEN_MAX_TTL, 1, 86400, "server cap on any access token lifetime (s)"),
+	I(clock_leeway, TG_DEFAULT_LEEWAY, 0, 300, "allowed clock skew for exp/nbf/iat (s)"),
+	I(assertion_max_lifetime, TG_DEFAULT_ASSERTION_MAX, 10, 3600, "longest accepted client assertion exp - now (s)"),
+	I(dpop_max_age, TG_DEFAULT_DPOP_MAX_AGE, 5, 600, "oldest accepted DPoP proof iat (s)"),
+	I(signing_key_rotation, 7 * 86400, 60, 365 * 86400, "signing key rotation period (s)"),
+	I(admin_token_ttl, 8 * 3600, 60, 7 * 86400, "lifetime of the --dev admin token (s)"),
+	I(threads, 4, 1, 64, "HTTP worker threads"),
+	I(max_body, TG_MAX_BODY, 1024, TG_MAX_BODY, "largest accepted request body (bytes)"),
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+size_t config_key_count(void) { return N_KEYS; }
+const char *config_key_name(size_t i) { return keys[i].name; }
+const char *config_key_help(size_t i) { return keys[i].help; }
+
+void config_key_value(const tg_config_t *c, size_t i, char *buf, size_t len)
+{
+	const char *base = (const char *)c + keys[i].offset;
+	if (keys[i].kind == K_STR)
+		snprintf(buf, len, "%s", base);
+	else
+		snprintf(buf, len, "%lld", (long long)*(const int64_t *)base);
+}
+
+void config_defaults(tg_config_t *c)
+{
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		char *base = (char *)c + keys[i].offset;
+		if (keys[i].kind == K_STR)
+			snprintf(base, TG_CFG_STR, "%s", keys[i].def_str);
+		else
+			*(int64_t *)base = keys[i].def_int;
+	}
+}
+
+int config_set(tg_config_t *c, const char *key, const char *value, char *err, size_t err_len)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (strcmp(keys[i].name, key) != 0)
+			continue;
+		char *base = (char *)c + keys[i].offset;
+		if (keys[i].kind == K_STR) {
+			if (strlen(value) >= TG_CFG_STR) {
+				snprintf(err, err_len, "%s: value is too long", key);
+				return -1;
+			}
+			snprintf(base, TG_CFG_STR, "%s", value);
+			return 0;
+		}
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < keys[i].min || v > keys[i].max) {
+			snprintf(err, err_len, "%s: expected an integer from %lld to %lld", key,
+				 (long long)keys[i].min, (long long)keys[i].max);
+			return -1;
+		}
+		*(int64_t *)base = v;
+		return 0;
+	}
+	snprintf(err, err_len, "unknown configuration key '%.64s' (see docs/configuration.md)", key);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Strips the quotes of a "quoted" value; quotes may not nest. */
+static int unquote(char **v)
+{
+	size_t n = strlen(*v);
+	if (n == 0 || (*v)[0] != '"')
+		return strchr(*v, '"') == NULL ? 0 : -1;
+	if (n < 2 || (*v)[n - 1] != '"')
+		return -1;
+	(*v)[n - 1] = '\0';
+	(*v)++;
+	return strchr(*v, '"') == NULL ? 0 : -1;
+}
+
+static int parse_line(tg_config_t *c, char *line, int lineno, char *err, size_t err_len)
+{
+	char msg[200];
+	char *hash = strchr(line, '#');
+	if (hash != NULL && (strchr(line, '"') == NULL || hash < strchr(line, '"')))
+		*hash = '\0';
+	char *s = trim(line);
+	if (*s == '\0')
+		return 0;
+	char *eq = strchr(s, '=');
+	if (eq == NULL) {
+		snprintf(err, err_len, "line %d: expected key = value", lineno);
+		return -1;
+	}
+	*eq = '\0';
+	char *k = trim(s), *v = trim(eq + 1);
+	if (unquote(&v) != 0) {
+		snprintf(err, err_len, "line %d: unbalanced quotes", lineno);
+		return -1;
+	}
+	if (config_set(c, k, v, msg, sizeof msg) != 0) {
+		snprintf(err, err_len, "line %d: %s", lineno, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int config_parse(tg_config_t *c, const char *text, size_t len, char *err, size_t err_len)
+{
+	char line[TG_MAX_CONFIG_LINE + 1];
+	size_t i = 0;
+	int lineno = 0;
+	if (len > TG_MAX_CONFIG_BYTES) {
+		snprintf(err, err_len, "configuration file is larger than %d bytes", TG_MAX_CONFIG_BYTES);
+		return -1;
+	}
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
+		lineno++;
+		if (n > TG_MAX_CONFIG_LINE || memchr(text + i, '\0', n) != NULL) {
+			snprintf(err, err_len, "line %d: too long or contains a NUL byte", lineno);
+			return -1;
+		}
+		memcpy(line, text + i, n);
+		line[n] = '\0';
+		if (parse_line(c, line, lineno, err, err_len) != 0)
+			return -1;
+		i += n + 1;
+	}
+	return 0;
+}
+
+int config_validate(const tg_config_t *c, char *err, size_t err_len)
+{
+	if (c->token_default_ttl > c->token_max_ttl) {
+		snprintf(err, err_len, "token_default_ttl (%lld) exceeds token_max_ttl (%lld)",
+			 (long long)c->token_default_ttl, (long long)c->token_max_ttl);
+		return -1;
+	}
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+		snprintf(err, err_len, "tls_cert and tls_key must be set together");
+		return -1;
+	}
+	if (c->client_ca[0] != '\0' && c->tls_cert[0] == '\0') {
+		snprintf(err, err_len, "client_ca (mTLS) needs tls_cert and tls_key");
+		return -1;
+	}
+	if (strcmp(c->sqlite_synchronous, "full") != 0 && strcmp(c->sqlite_synchronous, "normal") != 0) {
+		snprintf(err, err_len, "sqlite_synchronous must be full or normal");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* config.h - the broker's configuration: every key, its type and default in
+ * one table (config.c), parsed from a `key = value` file and overridden by
+ * flags. Pure: the caller reads the file. docs/configuration.md lists the
+ * same keys. */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_CFG_STR 256
+
+typedef struct {
+	char listen[TG_CFG_STR];
+	char data_dir[TG_CFG_STR];
+	char master_key_file[TG_CFG_STR];
+	char issuer[TG_CFG_STR];
+	char audience[TG_CFG_STR];
+	char tls_cert[TG_CFG_STR];
+	char tls_key[TG_CFG_STR];
+	char client_ca[TG_CFG_STR];
+	char sqlite_synchronous[TG_CFG_STR];
+	char log_level[TG_CFG_STR];
+	int64_t token_default_ttl;
+	int64_t token_max_ttl;
+	int64_t clock_leeway;
+	int64_t assertion_max_lifetime;
+	int64_t dpop_max_age;
+	int64_t signing_key_rotation;
+	int64_t admin_token_ttl;
+	int64_t threads;
+	int64_t max_body;
+} tg_config_t;
+
+void config_defaults(tg_config_t *c);
+/* Applies `key = value` lines; '#' starts a comment; values may be quoted.
+ * On error writes "line N: ..." into err and returns -1. */
+int config_parse(tg_config_t *c, const char *text, size_t len, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+/* Sets one key from a string (flags use this too). */
+int config_set(tg_config_t *c, const char *key, const char *value, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+/* Cross-key checks (ttl ordering, TLS pairs). */
+int config_validate(const tg_config_t *c, char *err, size_t err_len) __attribute__((warn_unused_result));
+/* Iterates the documented keys (for `tollgate serve --print-config`). */
+size_t config_key_count(void);
+const char *config_key_name(size_t i);
+/* Current value of key i as text into buf. */
+void config_key_value(const tg_config_t *c, size_t i, char *buf, size_t len);
+const char *config_key_help(size_t i);
+
+#endif

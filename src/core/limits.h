@@ -1,0 +1,46 @@
+/* limits.h - every bound Tollgate puts on attacker-controlled input, and the
+ * protocol constants, in one place (WireGuard's messages.h habit). Change a
+ * number here, not at the call site. */
+#ifndef TG_LIMITS_H
+#define TG_LIMITS_H
+
+/* HTTP */
+#define TG_MAX_BODY              (64 * 1024)  /* any request body */
+#define TG_MAX_FORM_FIELDS       32
+#define TG_MAX_FORM_VALUE        (16 * 1024)
+#define TG_MAX_HEADER_VALUE      8192
+#define TG_MAX_JSON_DEPTH        16           /* checked by tg_json_depth() */
+
+/* JWS / JWT */
+#define TG_MAX_JWT_LEN           8192         /* compact serialization */
+#define TG_MAX_JWT_HEADER        1024         /* decoded header bytes */
+#define TG_MAX_JWT_PAYLOAD       4096         /* decoded payload bytes */
+#define TG_MAX_JTI_LEN           128
+#define TG_MAX_KID_LEN           128
+
+/* identities */
+#define TG_MAX_ID_LEN            128
+#define TG_MAX_OWNER_LEN         256
+#define TG_MAX_DESCRIPTION_LEN   1024
+#define TG_MAX_ROLES             32
+#define TG_MAX_KEYS_PER_IDENTITY 8
+#define TG_MAX_ALLOW_SCOPES      64
+#define TG_MAX_LIST_LIMIT        1000
+
+/* scope */
+#define TG_MAX_SCOPE_TOKENS      32
+#define TG_MAX_SCOPE_TOKEN_LEN   256
+#define TG_MAX_SCOPE_LEN         (TG_MAX_SCOPE_TOKENS * (TG_MAX_SCOPE_TOKEN_LEN + 1))
+
+/* token lifetimes (seconds); defaults, overridable by config */
+#define TG_DEFAULT_TOKEN_TTL     300
+#define TG_DEFAULT_TOKEN_MAX_TTL 3600
+#define TG_DEFAULT_LEEWAY        30
+#define TG_DEFAULT_ASSERTION_MAX 300          /* client assertion exp - now */
+#define TG_DEFAULT_DPOP_MAX_AGE  60           /* DPoP proof iat freshness */
+
+/* config file */
+#define TG_MAX_CONFIG_BYTES      (64 * 1024)
+#define TG_MAX_CONFIG_LINE       1024
+
+#endif
