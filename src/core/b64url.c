@@ -4,12 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* libsodium 1.0.18 decodes every byte >= 0x80 as '_' (its character
+ * lookup takes a signed char), so the alphabet is checked here first:
+ * otherwise one token would have many spellings. */
+static int is_b64url_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
 int b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	const char *end = NULL;
 	size_t n = 0;
 	if (in_len % 4 == 1)
 		return -1;
+	for (size_t i = 0; i < in_len; i++)
+		if (!is_b64url_char((unsigned char)in[i]))
+			return -1;
 	if (sodium_base642bin(out, out_cap, in, in_len, NULL, &n, &end,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;

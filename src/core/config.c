@@ -120,12 +120,25 @@ static int unquote(char **v)
 	return strchr(*v, '"') == NULL ? 0 : -1;
 }
 
+/* Cuts the line at the first '#' outside double quotes, so that both
+ * `k = "a#b"` and `k = "v" # note` work. */
+static void strip_comment(char *line)
+{
+	int quoted = 0;
+	for (char *p = line; *p != '\0'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
 static int parse_line(tg_config_t *c, char *line, int lineno, char *err, size_t err_len)
 {
 	char msg[200];
-	char *hash = strchr(line, '#');
-	if (hash != NULL && (strchr(line, '"') == NULL || hash < strchr(line, '"')))
-		*hash = '\0';
+	strip_comment(line);
 	char *s = trim(line);
 	if (*s == '\0')
 		return 0;

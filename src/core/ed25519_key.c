@@ -60,6 +60,11 @@ static int pem_body(const char *text, size_t len, const char *label, uint8_t *de
 	e = memmem(body, len - (size_t)(body - text), end, strlen(end));
 	if (e == NULL)
 		return -1;
+	/* libsodium 1.0.18 reads any byte >= 0x80 as '/' and skips NUL as if
+	 * it were whitespace; refuse both (it refuses other stray bytes). */
+	for (const char *p = body; p < e; p++)
+		if (*p == '\0' || (unsigned char)*p >= 0x80)
+			return -1;
 	if (sodium_base642bin(der, der_cap, body, (size_t)(e - body), " \t\r\n", der_len, &stop,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;

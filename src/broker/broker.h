@@ -1,0 +1,26 @@
+/* broker.h - the broker's shared state, handed to every handler. */
+#ifndef TG_BROKER_H
+#define TG_BROKER_H
+#include "broker/http.h"
+#include "broker/signer.h"
+#include "core/config.h"
+#include "store/store.h"
+#include <stdbool.h>
+
+struct broker {
+	tg_config_t cfg;
+	bool dev;
+	store_t *store;
+	signer_t *signer;
+	char issuer[300];
+	char token_endpoint[340];
+};
+
+int64_t broker_now(void);
+/* How long a retired signing key stays published: the longest token life
+ * plus clock leeway, so every token it signed still verifies. */
+int64_t broker_key_retention(const broker_t *b);
+/* The routes every handler file contributes (routes.c). */
+extern const route_t broker_routes[];
+
+#endif

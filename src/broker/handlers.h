@@ -1,0 +1,26 @@
+/* handlers.h - every HTTP handler, grouped by the file that owns it. */
+#ifndef TG_HANDLERS_H
+#define TG_HANDLERS_H
+#include "broker/http.h"
+
+/* wellknown.c */
+void handle_metadata(req_t *r);
+void handle_jwks(req_t *r);
+void handle_healthz(req_t *r);
+void handle_metrics(req_t *r);
+/* oauth_token.c */
+void handle_token(req_t *r);
+/* oauth_introspect.c */
+void handle_introspect(req_t *r);
+void handle_revoke(req_t *r);
+/* identities.c */
+void handle_identity_list(req_t *r);
+void handle_identity_create(req_t *r);
+void handle_identity_show(req_t *r);
+void handle_identity_update(req_t *r);
+void handle_identity_offboard(req_t *r);
+/* keys_api.c */
+void handle_keys_list(req_t *r);
+void handle_keys_rotate(req_t *r);
+
+#endif

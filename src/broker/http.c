@@ -1,0 +1,400 @@
+/* http.c - libmicrohttpd glue: request life cycle (bounded body
+ * accumulation, dispatch through the route table, exactly one response),
+ * client address and mTLS certificate extraction, response helpers.
+ * Phases of one request: headers -> body (capped at max_body; an announced
+ * oversize body is refused before it is read) -> route -> handler ->
+ * completion (metrics, free). */
+#include "broker/http.h"
+#include "broker/broker.h"
+#include "broker/log.h"
+#include "broker/metrics.h"
+#include "core/b64url.h"
+#include "core/limits.h"
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void respond(req_t *r, int status, const char *type, char *body, size_t len)
+{
+	struct MHD_Response *resp;
+	if (r->status != 0) {
+		free(body);
+		return;
+	}
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return;
+	}
+	if (type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (status == 401 && r->b != NULL && strncmp(r->path, "/v1/", 4) == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tollgate\"");
+	MHD_queue_response(r->conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+}
+
+void http_text(req_t *r, int status, const char *content_type, char *body)
+{
+	respond(r, status, content_type, body, body ? strlen(body) : 0);
+}
+
+void http_json(req_t *r, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (s == NULL) {
+		http_problem(r, 500, NULL, "could not encode the response");
+		return;
+	}
+	respond(r, status, "application/json", s, strlen(s));
+}
+
+void http_no_content(req_t *r)
+{
+	respond(r, 204, NULL, NULL, 0);
+}
+
+void http_problem(req_t *r, int status, const char *title, const char *detail)
+{
+	json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
+			      title ? title : MHD_get_reason_phrase_for((unsigned int)status),
+			      "status", status, "instance", r->path);
+	if (detail != NULL)
+		json_object_set_new(p, "detail", json_string(detail));
+	char *s = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	if (s != NULL)
+		respond(r, status, "application/problem+json", s, strlen(s));
+}
+
+void http_oauth_error(req_t *r, int status, const char *error, const char *description)
+{
+	json_t *e = json_pack("{s:s}", "error", error);
+	if (description != NULL)
+		json_object_set_new(e, "error_description", json_string(description));
+	http_json(r, status, e);
+}
+
+const char *http_header(req_t *r, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+	return v != NULL && strlen(v) <= TG_MAX_HEADER_VALUE ? v : NULL;
+}
+
+const char *http_query(req_t *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool http_require_content_type(req_t *r, const char *type)
+{
+	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen(type);
+	if (ct != NULL && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+		return true;
+	char msg[160];
+	snprintf(msg, sizeof msg, "send the body as Content-Type: %s", type);
+	http_problem(r, 415, NULL, msg);
+	return false;
+}
+
+static int json_depth(const json_t *j)
+{
+	int max = 0;
+	size_t i;
+	const char *k;
+	json_t *v;
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, v) {
+			int d = json_depth(v);
+			if (d > max)
+				max = d;
+			if (max > TG_MAX_JSON_DEPTH)
+				break;
+		}
+		return max + 1;
+	}
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			int d = json_depth(v);
+			if (d > max)
+				max = d;
+			if (max > TG_MAX_JSON_DEPTH)
+				break;
+		}
+		return max + 1;
+	}
+	return 0;
+}
+
+json_t *http_json_body(req_t *r)
+{
+	json_error_t err;
+	char msg[300];
+	if (!http_require_content_type(r, "application/json"))
+		return NULL;
+	json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL) {
+		snprintf(msg, sizeof msg, "request body is not valid JSON: %s (line %d, column %d)",
+			 err.text, err.line, err.column);
+		http_problem(r, 400, "Malformed JSON", msg);
+		return NULL;
+	}
+	if (!json_is_object(j) || json_depth(j) > TG_MAX_JSON_DEPTH) {
+		json_decref(j);
+		http_problem(r, 400, "Malformed JSON", "request body must be a JSON object of bounded depth");
+		return NULL;
+	}
+	return j;
+}
+
+void http_self_url(req_t *r, const char *path, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s", r->b->issuer, path);
+}
+
+/* ---- routing ---- */
+
+static bool route_matches(const route_t *rt, const char *path, const char **param, size_t *plen)
+{
+	size_t n = strlen(rt->prefix);
+	if (rt->suffix == NULL)
+		return strcmp(path, rt->prefix) == 0;
+	if (strncmp(path, rt->prefix, n) != 0)
+		return false;
+	const char *id = path + n, *slash = strchr(id, '/');
+	size_t idlen = slash ? (size_t)(slash - id) : strlen(id);
+	if (idlen == 0 || idlen > TG_MAX_ID_LEN)
+		return false;
+	if (strcmp(slash ? slash : "", rt->suffix) != 0)
+		return false;
+	*param = id;
+	*plen = idlen;
+	return true;
+}
+
+static void dispatch(req_t *r)
+{
+	bool path_known = false;
+	char param[TG_MAX_ID_LEN + 1];
+	for (const route_t *rt = broker_routes; rt->method != NULL; rt++) {
+		const char *p = NULL;
+		size_t plen = 0;
+		if (!route_matches(rt, r->path, &p, &plen))
+			continue;
+		path_known = true;
+		if (strcmp(rt->method, r->method) != 0)
+			continue;
+		r->route = metrics_route(rt->name);
+		if (p != NULL) {
+			memcpy(param, p, plen);
+			param[plen] = '\0';
+			r->param = param;
+		}
+		if (r->body_too_large) {
+			http_problem(r, 413, NULL, "request body is too large");
+			return;
+		}
+		rt->handler(r);
+		if (r->status == 0)
+			http_problem(r, 500, NULL, "the handler sent no response");
+		r->param = NULL;
+		return;
+	}
+	r->route = metrics_route(path_known ? "method_not_allowed" : "not_found");
+	if (path_known)
+		http_problem(r, 405, NULL, "this method is not allowed on this path");
+	else
+		http_problem(r, 404, NULL, "no such endpoint; see docs/api.md");
+}
+
+static void peer_address(req_t *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  r->client_ip, sizeof r->client_ip);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  r->client_ip, sizeof r->client_ip);
+}
+
+/* Fingerprint of the client certificate, only when it verified against the
+ * configured client CA. */
+static void peer_certificate(req_t *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	unsigned int n = 0, status = 1;
+	if (ci == NULL || ci->tls_session == NULL)
+		return;
+	gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+	if (certs == NULL || n == 0)
+		return;
+	if (gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0)
+		return;
+	uint8_t d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, certs[0].data, certs[0].size);
+	hex_encode_to(d, sizeof d, r->tls_fp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	broker_t *b = cls;
+	req_t *r = *con_cls;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof *r)) == NULL)
+			return MHD_NO;
+		r->conn = c;
+		r->b = b;
+		r->method = method;
+		r->path = url;
+		r->route = -1;
+		r->started = mono_now();
+		*con_cls = r;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)b->cfg.max_body) {
+			r->route = metrics_route("too_large");
+			http_problem(r, 413, NULL, "request body is too large");
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->body_too_large && r->body_len + *upload_size > (size_t)b->cfg.max_body) {
+			r->body_too_large = true;
+			free(r->body);
+			r->body = NULL;
+			r->body_len = 0;
+		}
+		if (!r->body_too_large) {
+			char *g = realloc(r->body, r->body_len + *upload_size + 1);
+			if (g == NULL)
+				return MHD_NO;
+			memcpy(g + r->body_len, upload, *upload_size);
+			r->body = g;
+			r->body_len += *upload_size;
+			r->body[r->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->status != 0)
+		return MHD_YES;
+	peer_address(r);
+	if (b->cfg.client_ca[0] != '\0')
+		peer_certificate(r);
+	dispatch(r);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	req_t *r = *con_cls;
+	if (r == NULL)
+		return;
+	metrics_request(r->route, r->status, mono_now() - r->started);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t err_len)
+{
+	char host[128];
+	const char *colon = strrchr(addr, ':');
+	char *end = NULL;
+	if (colon == NULL || (size_t)(colon - addr) >= sizeof host)
+		goto bad;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		goto bad;
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	memset(ss, 0, sizeof *ss);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		host[strlen(host) - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			goto bad;
+		return 0;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, err_len, "listen address '%s' is not HOST:PORT with a numeric IPv4 or [IPv6] host", addr);
+	return -1;
+}
+
+struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const char *cert_pem,
+			      const char *key_pem, const char *ca_pem, char *err, size_t err_len)
+{
+	struct sockaddr_storage ss;
+	if (parse_addr(addr, &ss, err, err_len) != 0)
+		return NULL;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (cert_pem != NULL)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem opts[] = {
+		{MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
+		{MHD_OPTION_SOCK_ADDR, 0, &ss},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, NULL},
+		{cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem},
+		{cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key_pem},
+		{ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, (void *)ca_pem},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	/* Compact the list: an END in the middle would cut it short. */
+	size_t w = 0;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (opts[i].option != MHD_OPTION_END)
+			opts[w++] = opts[i];
+	opts[w].option = MHD_OPTION_END;
+	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, b,
+						MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d == NULL)
+		snprintf(err, err_len, "cannot listen on %s (in use, or TLS files invalid?)", addr);
+	return d;
+}
+
+void http_stop(struct MHD_Daemon *d)
+{
+	if (d != NULL)
+		MHD_stop_daemon(d);
+}

@@ -1,0 +1,64 @@
+/* http.h - the broker's HTTP shell over libmicrohttpd: bounded request
+ * bodies, a static route table, and the three response shapes Tollgate
+ * speaks (JSON, RFC 9457 problem+json, RFC 6749 OAuth error JSON). */
+#ifndef TG_HTTP_H
+#define TG_HTTP_H
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct broker broker_t;
+
+typedef struct {
+	struct MHD_Connection *conn;
+	broker_t *b;
+	const char *method;
+	const char *path;
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	const char *param;       /* the {id} path segment, when the route has one */
+	char client_ip[64];
+	char tls_fp[65];         /* hex SHA-256 of a verified client certificate, or "" */
+	int status;              /* the status that was sent */
+	int route;               /* metrics index */
+	double started;
+} req_t;
+
+typedef void (*handler_fn)(req_t *r);
+
+typedef struct {
+	const char *method;
+	const char *prefix;  /* path, or prefix up to {id} when suffix is set */
+	const char *suffix;  /* NULL = exact path; "" = /prefix{id}; "/x" = /prefix{id}/x */
+	handler_fn handler;
+	const char *name;    /* metrics label */
+} route_t;
+
+/* Starts the daemon on addr ("host:port") with the given routes. TLS when
+ * cert_pem/key_pem are set; mTLS client authentication when ca_pem is too. */
+struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const char *cert_pem,
+			      const char *key_pem, const char *ca_pem, char *err, size_t err_len);
+void http_stop(struct MHD_Daemon *d);
+
+/* Responses (each sends exactly once). */
+void http_json(req_t *r, int status, json_t *body /* stolen */);
+void http_text(req_t *r, int status, const char *content_type, char *body /* stolen */);
+void http_problem(req_t *r, int status, const char *title, const char *detail);
+void http_oauth_error(req_t *r, int status, const char *error, const char *description);
+void http_no_content(req_t *r);
+
+/* Request helpers. */
+const char *http_header(req_t *r, const char *name);
+const char *http_query(req_t *r, const char *name);
+/* Parses the body as a JSON object (bounded depth/size); sends a problem
+ * and returns NULL when it is not one. */
+json_t *http_json_body(req_t *r);
+/* Sends 415 and returns false unless Content-Type starts with type. */
+bool http_require_content_type(req_t *r, const char *type);
+/* The URL of this broker for path (issuer + path). */
+void http_self_url(req_t *r, const char *path, char *out, size_t len);
+
+#endif

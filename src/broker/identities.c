@@ -1,0 +1,163 @@
+/* identities.c - /v1/identities: create, list with filters, show, update,
+ * offboard. Offboarding is final: every key is disabled and every token
+ * issued so far is revoked (an identity-level "not issued before"). */
+#include "broker/broker.h"
+#include "broker/client_auth.h"
+#include "broker/handlers.h"
+#include "broker/identity_json.h"
+#include "broker/log.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void store_failed(req_t *r)
+{
+	http_problem(r, 503, NULL, "the store is unavailable; retry");
+}
+
+void handle_identity_create(req_t *r)
+{
+	identity_t id;
+	if (!require_admin(r))
+		return;
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = identity_from_create(doc, broker_now(), &id);
+	json_decref(doc);
+	if (why != NULL) {
+		http_problem(r, 400, "Invalid identity", why);
+	} else {
+		store_rc rc = store_identity_create(r->b->store, &id);
+		if (rc == STORE_CONFLICT) {
+			http_problem(r, 409, NULL, "an identity with this id exists (offboarded ids are never reused)");
+		} else if (rc != STORE_OK) {
+			store_failed(r);
+		} else {
+			log_event(LOG_INFO, "identity created", "id", id.id, "kind", id.kind, "owner", id.owner, NULL);
+			http_json(r, 201, identity_to_json(&id));
+		}
+	}
+	identity_release(&id);
+}
+
+/* Loads the identity named in the path; answers 404/503 and returns -1. */
+static int load(req_t *r, identity_t *id)
+{
+	store_rc rc = store_identity_get(r->b->store, r->param, id);
+	if (rc == STORE_OK)
+		return 0;
+	identity_release(id);
+	if (rc == STORE_NOT_FOUND)
+		http_problem(r, 404, NULL, "no identity with this id; list them with GET /v1/identities");
+	else
+		store_failed(r);
+	return -1;
+}
+
+void handle_identity_show(req_t *r)
+{
+	identity_t id;
+	if (!require_admin(r) || load(r, &id) != 0)
+		return;
+	http_json(r, 200, identity_to_json(&id));
+	identity_release(&id);
+}
+
+static int list_limit(req_t *r, int *out)
+{
+	const char *v = http_query(r, "limit");
+	char *end = NULL;
+	*out = 100;
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || end == v || n < 1 || n > TG_MAX_LIST_LIMIT) {
+		http_problem(r, 400, NULL, "limit must be an integer from 1 to 1000");
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+void handle_identity_list(req_t *r)
+{
+	identity_t *ids = NULL;
+	size_t n = 0;
+	identity_filter_t f = {http_query(r, "kind"), http_query(r, "owner"), http_query(r, "status"),
+			       http_query(r, "role"), http_query(r, "after"), 0};
+	if (!require_admin(r) || list_limit(r, &f.limit) != 0)
+		return;
+	if (store_identity_list(r->b->store, &f, &ids, &n) != STORE_OK) {
+		store_failed(r);
+		free(ids);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(arr, identity_to_json(&ids[i]));
+		identity_release(&ids[i]);
+	}
+	json_t *next = n == (size_t)f.limit ? json_string(ids[n - 1].id) : json_null();
+	free(ids);
+	http_json(r, 200, json_pack("{s:o, s:o}", "identities", arr, "next", next));
+}
+
+void handle_identity_update(req_t *r)
+{
+	identity_t id;
+	json_t *doc;
+	if (!require_admin(r) || (doc = http_json_body(r)) == NULL)
+		return;
+	if (load(r, &id) != 0) {
+		json_decref(doc);
+		return;
+	}
+	int64_t now = broker_now();
+	const char *why = strcmp(id.status, "offboarded") == 0 ? NULL : identity_apply_update(doc, now, &id);
+	json_decref(doc);
+	if (strcmp(id.status, "offboarded") == 0) {
+		http_problem(r, 409, NULL, "this identity is offboarded and cannot change; create a new one");
+	} else if (why != NULL) {
+		http_problem(r, 400, "Invalid update", why);
+	} else {
+		store_rc rc = store_identity_update(r->b->store, &id, now);
+		if (rc == STORE_CONFLICT)
+			http_problem(r, 409, NULL, "this identity was offboarded meanwhile");
+		else if (rc != STORE_OK)
+			store_failed(r);
+		else {
+			id.updated_at = now;
+			log_event(LOG_INFO, "identity updated", "id", id.id, "status", id.status, NULL);
+			http_json(r, 200, identity_to_json(&id));
+		}
+	}
+	identity_release(&id);
+}
+
+void handle_identity_offboard(req_t *r)
+{
+	identity_t id;
+	if (!require_admin(r))
+		return;
+	store_rc rc = store_identity_offboard(r->b->store, r->param, broker_now());
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, NULL, "no identity with this id");
+		return;
+	}
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, NULL, "this identity is already offboarded");
+		return;
+	}
+	if (rc != STORE_OK) {
+		store_failed(r);
+		return;
+	}
+	log_event(LOG_INFO, "identity offboarded", "id", r->param, NULL);
+	if (load(r, &id) == 0) {
+		http_json(r, 200, identity_to_json(&id));
+		identity_release(&id);
+	}
+}

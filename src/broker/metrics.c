@@ -1,0 +1,143 @@
+/* metrics.c - request counts by route and status class, tokens issued,
+ * authentication failures by class, request latency histogram. */
+#include "broker/metrics.h"
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_STATUS 6 /* 1xx..5xx buckets are too coarse: we keep exact common codes */
+static const int status_codes[N_STATUS] = {200, 400, 401, 403, 404, 0 /* other */};
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+#define N_BUCKETS (sizeof buckets / sizeof buckets[0])
+static const char *const fail_classes[] = {"client_assertion", "mtls", "dpop", "admin_token", "other"};
+#define N_FAIL (sizeof fail_classes / sizeof fail_classes[0])
+
+static const char *route_names[METRICS_MAX_ROUTES];
+static int n_routes;
+static atomic_ulong requests[METRICS_MAX_ROUTES][N_STATUS + 3]; /* + 201, 409, 413 */
+static atomic_ulong hist[N_BUCKETS + 1];
+static atomic_ulong hist_count, hist_sum_us, tokens_issued, auth_failures[N_FAIL];
+
+static const int extra_codes[3] = {201, 409, 413};
+
+int metrics_route(const char *name)
+{
+	for (int i = 0; i < n_routes; i++)
+		if (strcmp(route_names[i], name) == 0)
+			return i;
+	if (n_routes == METRICS_MAX_ROUTES)
+		return -1;
+	route_names[n_routes] = name;
+	return n_routes++;
+}
+
+static int status_slot(int status)
+{
+	for (int i = 0; i < N_STATUS - 1; i++)
+		if (status_codes[i] == status)
+			return i;
+	for (int i = 0; i < 3; i++)
+		if (extra_codes[i] == status)
+			return N_STATUS + i;
+	return N_STATUS - 1;
+}
+
+void metrics_request(int route, int status, double seconds)
+{
+	if (route >= 0 && route < n_routes)
+		atomic_fetch_add(&requests[route][status_slot(status)], 1);
+	size_t b = 0;
+	while (b < N_BUCKETS && seconds > buckets[b])
+		b++;
+	atomic_fetch_add(&hist[b], 1);
+	atomic_fetch_add(&hist_count, 1);
+	atomic_fetch_add(&hist_sum_us, (unsigned long)(seconds * 1e6));
+}
+
+void metrics_token_issued(void) { atomic_fetch_add(&tokens_issued, 1); }
+
+void metrics_auth_failure(const char *cls)
+{
+	size_t i = 0;
+	while (i < N_FAIL - 1 && strcmp(fail_classes[i], cls) != 0)
+		i++;
+	atomic_fetch_add(&auth_failures[i], 1);
+}
+
+typedef struct {
+	char *buf;
+	size_t len, cap;
+} sb_t;
+
+static void sb_printf(sb_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sb_t *sb, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < sb->cap - sb->len) {
+			sb->len += (size_t)n;
+			return;
+		}
+		size_t cap = sb->cap * 2 + (size_t)n;
+		char *g = realloc(sb->buf, cap);
+		if (g == NULL)
+			return;
+		sb->buf = g;
+		sb->cap = cap;
+	}
+}
+
+static const char *status_label(int slot, char tmp[8])
+{
+	int code = slot < N_STATUS ? status_codes[slot] : extra_codes[slot - N_STATUS];
+	if (code == 0)
+		return "other";
+	snprintf(tmp, 8, "%d", code);
+	return tmp;
+}
+
+char *metrics_render(void)
+{
+	sb_t sb = {malloc(4096), 0, 4096};
+	char tmp[8];
+	if (sb.buf == NULL)
+		return NULL;
+	sb.buf[0] = '\0';
+	sb_printf(&sb, "# HELP tollgate_http_requests_total HTTP requests by route and status.\n"
+		       "# TYPE tollgate_http_requests_total counter\n");
+	for (int r = 0; r < n_routes; r++)
+		for (int s = 0; s < N_STATUS + 3; s++) {
+			unsigned long v = atomic_load(&requests[r][s]);
+			if (v != 0)
+				sb_printf(&sb, "tollgate_http_requests_total{route=\"%s\",status=\"%s\"} %lu\n",
+					  route_names[r], status_label(s, tmp), v);
+		}
+	sb_printf(&sb, "# HELP tollgate_tokens_issued_total Access tokens issued.\n"
+		       "# TYPE tollgate_tokens_issued_total counter\n"
+		       "tollgate_tokens_issued_total %lu\n", atomic_load(&tokens_issued));
+	sb_printf(&sb, "# HELP tollgate_auth_failures_total Failed client or admin authentications.\n"
+		       "# TYPE tollgate_auth_failures_total counter\n");
+	for (size_t i = 0; i < N_FAIL; i++)
+		sb_printf(&sb, "tollgate_auth_failures_total{method=\"%s\"} %lu\n", fail_classes[i],
+			  atomic_load(&auth_failures[i]));
+	sb_printf(&sb, "# HELP tollgate_http_request_duration_seconds Request latency.\n"
+		       "# TYPE tollgate_http_request_duration_seconds histogram\n");
+	unsigned long cum = 0;
+	for (size_t b = 0; b < N_BUCKETS; b++) {
+		cum += atomic_load(&hist[b]);
+		sb_printf(&sb, "tollgate_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", buckets[b], cum);
+	}
+	cum += atomic_load(&hist[N_BUCKETS]);
+	sb_printf(&sb, "tollgate_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		       "tollgate_http_request_duration_seconds_sum %.6f\n"
+		       "tollgate_http_request_duration_seconds_count %lu\n",
+		  cum, (double)atomic_load(&hist_sum_us) / 1e6, atomic_load(&hist_count));
+	return sb.buf;
+}

@@ -1,0 +1,125 @@
+/* oauth_introspect.c - POST /oauth/introspect (RFC 7662) and POST
+ * /oauth/revoke (RFC 7009). Callers authenticate as at the token endpoint
+ * or with the admin bearer token. An identity may introspect and revoke its
+ * own tokens; edges may introspect any; the admin token may do both.
+ * Anything not active, or not the caller's to see, is {"active": false}. */
+#include "broker/broker.h"
+#include "broker/client_auth.h"
+#include "broker/log.h"
+#include "broker/token_state.h"
+#include <stdio.h>
+#include <string.h>
+
+typedef enum { CALLER_NONE, CALLER_ADMIN, CALLER_EDGE, CALLER_IDENTITY } caller_kind_t;
+
+typedef struct {
+	caller_kind_t kind;
+	char id[TG_MAX_ID_LEN + 1];
+} caller_t;
+
+/* Parses the form and authenticates the caller; answers and returns -1 on
+ * failure. On success the caller frees f. */
+static int authenticate(req_t *r, form_t *f, caller_t *who)
+{
+	const char *why = NULL;
+	client_t c;
+	memset(who, 0, sizeof *who);
+	if (!http_require_content_type(r, "application/x-www-form-urlencoded"))
+		return -1;
+	if (form_parse(r->body ? r->body : "", r->body_len, f, &why) != 0) {
+		http_oauth_error(r, 400, "invalid_request", why);
+		return -1;
+	}
+	if (http_header(r, "Authorization") != NULL) {
+		if (!admin_token_valid(r)) {
+			form_free(f);
+			http_oauth_error(r, 401, "invalid_client", "the bearer token is invalid or expired");
+			return -1;
+		}
+		who->kind = CALLER_ADMIN;
+		return 0;
+	}
+	if (client_authenticate(r, f, &c) != 0 || client_consume_assertion(r, &c) != 0) {
+		client_release(&c);
+		form_free(f);
+		return -1;
+	}
+	who->kind = strcmp(c.identity.kind, "edge") == 0 ? CALLER_EDGE : CALLER_IDENTITY;
+	snprintf(who->id, sizeof who->id, "%s", c.identity.id);
+	client_release(&c);
+	return 0;
+}
+
+static json_t *active_response(const broker_t *b, const tok_claims_t *c)
+{
+	json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s}", "active", 1,
+			      "scope", c->scope, "client_id", c->client_id, "sub", c->sub, "jti", c->jti,
+			      "exp", (json_int_t)c->exp, "iat", (json_int_t)c->iat, "nbf",
+			      (json_int_t)c->iat, "iss", b->issuer, "aud", b->cfg.audience,
+			      "token_type", c->cnf_jkt ? "DPoP" : "Bearer");
+	json_t *cnf = json_object_get(c->jws.payload, "cnf");
+	if (cnf != NULL)
+		json_object_set(o, "cnf", cnf);
+	return o;
+}
+
+void handle_introspect(req_t *r)
+{
+	form_t f;
+	caller_t who;
+	tok_claims_t claims;
+	const char *why = "";
+	if (authenticate(r, &f, &who) != 0)
+		return;
+	const char *token = form_get(&f, "token");
+	if (token == NULL) {
+		http_oauth_error(r, 400, "invalid_request", "token is required");
+		form_free(&f);
+		return;
+	}
+	token_state_t st = token_state(r->b, token, &claims, &why);
+	bool visible = st == TOKEN_ACTIVE &&
+		       (who.kind != CALLER_IDENTITY || strcmp(claims.sub, who.id) == 0);
+	if (visible)
+		http_json(r, 200, active_response(r->b, &claims));
+	else
+		http_json(r, 200, json_pack("{s:b}", "active", 0));
+	log_event(LOG_INFO, "token introspected", "caller", who.kind == CALLER_ADMIN ? "admin" : who.id,
+		  "jti", st != TOKEN_INVALID ? claims.jti : NULL, "active", visible ? "true" : "false",
+		  "reason", visible ? NULL : why, NULL);
+	if (st != TOKEN_INVALID)
+		tok_claims_free(&claims);
+	form_free(&f);
+}
+
+void handle_revoke(req_t *r)
+{
+	form_t f;
+	caller_t who;
+	tok_claims_t claims;
+	const char *why = "";
+	if (authenticate(r, &f, &who) != 0)
+		return;
+	const char *token = form_get(&f, "token");
+	if (token == NULL) {
+		http_oauth_error(r, 400, "invalid_request", "token is required");
+		form_free(&f);
+		return;
+	}
+	/* RFC 7009 §2.2: invalid tokens and tokens of others get 200 too. */
+	token_state_t st = token_state(r->b, token, &claims, &why);
+	if (st == TOKEN_ACTIVE && (who.kind == CALLER_ADMIN || strcmp(claims.sub, who.id) == 0)) {
+		store_rc rc = store_token_revoke(r->b->store, claims.jti, broker_now());
+		if (rc == STORE_ERROR) {
+			http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the revocation; retry");
+		} else {
+			log_event(LOG_INFO, "token revoked", "by", who.kind == CALLER_ADMIN ? "admin" : who.id,
+				  "sub", claims.sub, "jti", claims.jti, NULL);
+		}
+	}
+	if (r->status == 0)
+		http_json(r, 200, json_object());
+	if (st != TOKEN_INVALID)
+		tok_claims_free(&claims);
+	form_free(&f);
+}

@@ -1,0 +1,196 @@
+/* oauth_token.c - POST /oauth/token: RFC 6749 §4.4 client_credentials with
+ * private_key_jwt or mTLS client authentication, scope checked token by
+ * token, TTL capped, optional DPoP (RFC 9449) or mTLS (RFC 8705) binding.
+ * Phases: parse form -> authenticate client -> check scope -> cap TTL ->
+ * check DPoP proof -> sign -> durably record (single-use jtis + token) ->
+ * answer. Nothing is answered before the record is on disk. */
+#include "broker/broker.h"
+#include "broker/client_auth.h"
+#include "broker/log.h"
+#include "broker/metrics.h"
+#include "broker/permissions.h"
+#include "core/b64url.h"
+#include "core/dpop.h"
+#include "core/scope.h"
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	scope_set_t scope;
+	char *scope_str;
+	int64_t ttl;
+	dpop_proof_t dpop;
+	bool has_dpop;
+} grant_req_t;
+
+/* The requested lifetime hint: `ttl` (Tollgate) or `expires_in`. */
+static int requested_ttl(req_t *r, const form_t *f, int64_t *out)
+{
+	const char *v = form_get(f, "ttl");
+	if (v == NULL)
+		v = form_get(f, "expires_in");
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 86400 * 365) {
+		http_oauth_error(r, 400, "invalid_request", "ttl must be a positive number of seconds");
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int64_t cap_ttl(const broker_t *b, const identity_t *id, int64_t requested)
+{
+	int64_t ttl = requested > 0 ? requested : b->cfg.token_default_ttl;
+	if (id->max_ttl > 0 && ttl > id->max_ttl)
+		ttl = id->max_ttl;
+	if (ttl > b->cfg.token_max_ttl)
+		ttl = b->cfg.token_max_ttl;
+	return ttl;
+}
+
+static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_req_t *g)
+{
+	const char *why = NULL;
+	const char *scope = form_get(f, "scope");
+	char msg[TG_MAX_SCOPE_TOKEN_LEN + 80];
+	if (scope == NULL || scope_parse(scope, &g->scope, &why) != 0) {
+		http_oauth_error(r, 400, "invalid_scope", why ? why : "scope is required");
+		return -1;
+	}
+	for (size_t i = 0; i < g->scope.n; i++) {
+		if (!permission_allows(r->b, id, g->scope.tok[i])) {
+			snprintf(msg, sizeof msg, "%s is not permitted for this identity", g->scope.tok[i]);
+			log_event(LOG_INFO, "token request refused", "client_id", id->id, "scope",
+				  g->scope.tok[i], "reason", "not permitted", NULL);
+			http_oauth_error(r, 400, "invalid_scope", msg);
+			return -1;
+		}
+	}
+	g->scope_str = scope_join(&g->scope);
+	return g->scope_str != NULL ? 0 : -1;
+}
+
+static int check_dpop(req_t *r, grant_req_t *g)
+{
+	const char *proof = http_header(r, "DPoP");
+	const char *why = NULL;
+	if (proof == NULL)
+		return 0;
+	dpop_opts_t o = {"POST", r->b->token_endpoint, broker_now(), r->b->cfg.clock_leeway,
+			 r->b->cfg.dpop_max_age, NULL};
+	if (dpop_check(proof, strlen(proof), &o, &g->dpop, &why) != 0) {
+		metrics_auth_failure("dpop");
+		http_oauth_error(r, 400, "invalid_dpop_proof", why);
+		return -1;
+	}
+	g->has_dpop = true;
+	return 0;
+}
+
+static void new_jti(char out[23])
+{
+	uint8_t raw[16];
+	randombytes_buf(raw, sizeof raw);
+	b64url_encode_to(raw, sizeof raw, out);
+}
+
+static void answer(req_t *r, const char *jwt, const grant_req_t *g)
+{
+	json_t *body = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jwt, "token_type",
+				 g->has_dpop ? "DPoP" : "Bearer", "expires_in", (json_int_t)g->ttl,
+				 "scope", g->scope_str);
+	http_json(r, 200, body);
+}
+
+/* Signs, records and answers. */
+static void issue(req_t *r, const client_t *c, grant_req_t *g)
+{
+	char jti[23], dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2], ttl_s[24], hash[65];
+	int64_t now = broker_now();
+	int dpop_replayed = 0;
+	new_jti(jti);
+	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = c->identity.id,
+			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
+			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
+			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL};
+	token_record_t rec = {.iat = t.iat, .exp = t.exp};
+	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
+	if (jwt == NULL) {
+		http_oauth_error(r, 500, "server_error", "could not sign the token");
+		return;
+	}
+	snprintf(rec.jti, sizeof rec.jti, "%s", jti);
+	snprintf(rec.identity_id, sizeof rec.identity_id, "%s", c->identity.id);
+	snprintf(rec.scope, sizeof rec.scope, "%s", g->scope_str);
+	snprintf(rec.cnf_jkt, sizeof rec.cnf_jkt, "%s", t.cnf_jkt ? t.cnf_jkt : "");
+	snprintf(rec.cnf_x5t, sizeof rec.cnf_x5t, "%s", c->cnf_x5t);
+	snprintf(dpop_key, sizeof dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
+	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
+			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
+			 .dpop_exp = g->dpop.iat + r->b->cfg.dpop_max_age + r->b->cfg.clock_leeway,
+			 .token = &rec, .dpop_replayed = &dpop_replayed};
+	store_rc rc = store_issue(r->b->store, &is);
+	if (rc == STORE_CONFLICT) {
+		metrics_auth_failure(dpop_replayed ? "dpop" : "client_assertion");
+		log_event(LOG_WARN, "replay refused", "client_id", c->identity.id, "what",
+			  dpop_replayed ? "dpop proof" : "client assertion", "src", r->client_ip, NULL);
+		if (dpop_replayed)
+			http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof was already used");
+		else
+			http_oauth_error(r, 401, "invalid_client", "client assertion was already used");
+	} else if (rc != STORE_OK) {
+		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
+	} else {
+		tok_hash_hex(jwt, strlen(jwt), hash);
+		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
+		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope",
+			  g->scope_str, "ttl", ttl_s, "auth", c->method, "binding",
+			  t.cnf_jkt ? "dpop" : t.cnf_x5t ? "mtls" : "none", "token_sha256", hash,
+			  "src", r->client_ip, NULL);
+		metrics_token_issued();
+		answer(r, jwt, g);
+	}
+	sodium_memzero(jwt, strlen(jwt));
+	free(jwt);
+}
+
+void handle_token(req_t *r)
+{
+	form_t f;
+	const char *why = NULL;
+	client_t c;
+	grant_req_t g;
+	int64_t requested = 0;
+	memset(&g, 0, sizeof g);
+	if (!http_require_content_type(r, "application/x-www-form-urlencoded"))
+		return;
+	if (form_parse(r->body ? r->body : "", r->body_len, &f, &why) != 0) {
+		http_oauth_error(r, 400, "invalid_request", why);
+		return;
+	}
+	const char *gt = form_get(&f, "grant_type");
+	if (gt == NULL || strcmp(gt, "client_credentials") != 0) {
+		http_oauth_error(r, 400, gt ? "unsupported_grant_type" : "invalid_request",
+				 "grant_type must be client_credentials");
+		goto out_form;
+	}
+	if (requested_ttl(r, &f, &requested) != 0 || client_authenticate(r, &f, &c) != 0)
+		goto out_form;
+	if (check_scope(r, &f, &c.identity, &g) == 0 && check_dpop(r, &g) == 0) {
+		g.ttl = cap_ttl(r->b, &c.identity, requested);
+		issue(r, &c, &g);
+	}
+	free(g.scope_str);
+	scope_free(&g.scope);
+	client_release(&c);
+out_form:
+	form_free(&f);
+}

@@ -1,0 +1,423 @@
+/* serve.c - `tollgate serve`: configuration, data directory, master key,
+ * store, signer, HTTP daemon, maintenance (key rotation, pruning) and
+ * graceful shutdown. Order (OpenBSD habit): acquire files and keys, then
+ * sockets, then serve; on SIGTERM/SIGINT stop accepting, finish in-flight
+ * requests, flush the store's commit queue, wipe keys. */
+#include "broker/broker.h"
+#include "broker/client_auth.h"
+#include "broker/log.h"
+#include "broker/serve.h"
+#include "core/b64url.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAINTENANCE_INTERVAL_S 30
+#define TOKEN_ROW_KEEP_S (7 * 86400)
+
+int64_t broker_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t broker_key_retention(const broker_t *b)
+{
+	return b->cfg.token_max_ttl + b->cfg.clock_leeway;
+}
+
+static const char serve_usage[] =
+	"Usage: tollgate serve [--dev] [--data DIR] [--listen ADDR:PORT] [--config FILE]\n"
+	"                      [--master-key-file F] [--tls-cert F --tls-key F [--client-ca F]]\n"
+	"                      [--bootstrap-admin] [--print-config]\n"
+	"\n"
+	"Runs the broker: OAuth endpoints, the /v1 API, the store and the signing keys.\n"
+	"\n"
+	"  --dev                 development mode: data in ./var, listen on 127.0.0.1:8420,\n"
+	"                        master key generated in var/master.key, admin token written\n"
+	"                        to var/admin.token (0600). NOT FOR PRODUCTION.\n"
+	"  --data DIR            data directory (store, generated files); created 0700\n"
+	"  --listen ADDR:PORT    listen address, e.g. 127.0.0.1:8420 or [::1]:8420\n"
+	"  --config FILE         key = value configuration file (docs/configuration.md)\n"
+	"  --master-key-file F   32-byte key (raw or 64 hex digits) sealing signing keys;\n"
+	"                        create one with `tollgate keys master --out F`\n"
+	"  --tls-cert F, --tls-key F   serve HTTPS with this PEM certificate and key\n"
+	"  --client-ca F         enable mTLS client authentication against this CA bundle\n"
+	"  --bootstrap-admin     outside --dev: write a short-lived admin token to\n"
+	"                        <data>/admin.token for initial setup (like a root token)\n"
+	"  --print-config        print the effective configuration and exit\n"
+	"  --set KEY=VALUE       set any configuration key (repeatable)\n"
+	"\n"
+	"Flags override the configuration file. Logs are JSON lines on stderr.\n";
+
+typedef struct {
+	bool dev, bootstrap_admin, print_config;
+	const char *config_file;
+} serve_opts_t;
+
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(max + 1)) != NULL) {
+		*len = fread(buf, 1, max + 1, f);
+		if (*len > max) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[*len] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static int set_or_die(tg_config_t *c, const char *k, const char *v)
+{
+	char err[300];
+	if (config_set(c, k, v, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_flags(int argc, char **argv, tg_config_t *c, serve_opts_t *o)
+{
+	static const struct option longs[] = {
+		{"dev", no_argument, NULL, 'd'}, {"data", required_argument, NULL, 'D'},
+		{"listen", required_argument, NULL, 'l'}, {"config", required_argument, NULL, 'c'},
+		{"master-key-file", required_argument, NULL, 'm'}, {"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'}, {"client-ca", required_argument, NULL, 'A'},
+		{"bootstrap-admin", no_argument, NULL, 'b'}, {"print-config", no_argument, NULL, 'p'},
+		{"set", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	/* Two passes: the config file first, then every flag over it. */
+	static const char *const keys[] = {['D'] = "data_dir", ['l'] = "listen", ['m'] = "master_key_file",
+					   ['C'] = "tls_cert", ['K'] = "tls_key", ['A'] = "client_ca"};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(serve_usage, stdout);
+			exit(0);
+		}
+		if (ch == '?') {
+			fputs(serve_usage, stderr);
+			return -1;
+		}
+		if (ch == 'c')
+			o->config_file = optarg;
+		if (ch == 'd') {
+			o->dev = true;
+			if (set_or_die(c, "data_dir", "./var") != 0)
+				return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tollgate serve: unexpected argument '%s'\n%s", argv[optind], serve_usage);
+		return -1;
+	}
+	if (o->config_file != NULL) {
+		char err[300];
+		size_t len = 0;
+		char *text = slurp(o->config_file, 1 << 20, &len);
+		if (text == NULL) {
+			fprintf(stderr, "tollgate serve: cannot read config file %s: %s\n", o->config_file,
+				strerror(errno));
+			return -1;
+		}
+		int rc = config_parse(c, text, len, err, sizeof err);
+		free(text);
+		if (rc != 0) {
+			fprintf(stderr, "tollgate serve: %s: %s\n", o->config_file, err);
+			return -1;
+		}
+	}
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		if (ch == 'b')
+			o->bootstrap_admin = true;
+		else if (ch == 'p')
+			o->print_config = true;
+		else if (ch == 's') {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL) {
+				fprintf(stderr, "tollgate serve: --set needs KEY=VALUE\n");
+				return -1;
+			}
+			*eq = '\0';
+			if (set_or_die(c, optarg, eq + 1) != 0)
+				return -1;
+		} else if (ch < (int)(sizeof keys / sizeof keys[0]) && keys[ch] != NULL &&
+			   set_or_die(c, keys[ch], optarg) != 0)
+			return -1;
+	}
+	char err[300];
+	if (config_validate(c, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes a secret file 0600 (replacing any), never wider. */
+static int write_secret_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	int ok = fchmod(fd, 0600) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+int serve_load_master_key(const char *path, uint8_t out[MASTER_KEY_LEN], char *err, size_t err_len)
+{
+	struct stat st;
+	size_t len = 0;
+	int rc = -1;
+	if (stat(path, &st) != 0) {
+		snprintf(err, err_len, "master key file %s: %s (create it with `tollgate keys master --out %s`)",
+			 path, strerror(errno), path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, err_len, "master key file %s is readable by group or others; chmod 600 it", path);
+		return -1;
+	}
+	char *text = slurp(path, 256, &len);
+	if (text == NULL) {
+		snprintf(err, err_len, "cannot read master key file %s", path);
+		return -1;
+	}
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (len == MASTER_KEY_LEN) {
+		memcpy(out, text, MASTER_KEY_LEN);
+		rc = 0;
+	} else if (len == 2 * MASTER_KEY_LEN && hex_decode(text, out, MASTER_KEY_LEN) == 0) {
+		rc = 0;
+	} else {
+		snprintf(err, err_len, "master key file %s must hold 32 raw bytes or 64 hex digits", path);
+	}
+	sodium_memzero(text, len);
+	free(text);
+	return rc;
+}
+
+int serve_create_master_key(const char *path)
+{
+	uint8_t raw[MASTER_KEY_LEN];
+	char hex[2 * MASTER_KEY_LEN + 2];
+	randombytes_buf(raw, sizeof raw);
+	hex_encode_to(raw, sizeof raw, hex);
+	strcat(hex, "\n");
+	int rc = write_secret_file(path, hex, strlen(hex));
+	sodium_memzero(raw, sizeof raw);
+	sodium_memzero(hex, sizeof hex);
+	return rc;
+}
+
+static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN])
+{
+	char path[512], err[400];
+	if (mkdir(b->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "tollgate serve: cannot create data directory %s: %s\n", b->cfg.data_dir,
+			strerror(errno));
+		return -1;
+	}
+	if (b->cfg.master_key_file[0] == '\0') {
+		if (!dev) {
+			fprintf(stderr, "tollgate serve: set master_key_file (or --master-key-file F); create one "
+					"with `tollgate keys master --out F`\n");
+			return -1;
+		}
+		if ((size_t)snprintf(b->cfg.master_key_file, sizeof b->cfg.master_key_file, "%s/master.key",
+				     b->cfg.data_dir) >= sizeof b->cfg.master_key_file) {
+			fprintf(stderr, "tollgate serve: data directory path is too long\n");
+			return -1;
+		}
+		if (access(b->cfg.master_key_file, F_OK) != 0 && serve_create_master_key(b->cfg.master_key_file) != 0) {
+			fprintf(stderr, "tollgate serve: cannot create %s\n", b->cfg.master_key_file);
+			return -1;
+		}
+	}
+	if (serve_load_master_key(b->cfg.master_key_file, master, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	snprintf(path, sizeof path, "sqlite:%s/tollgate.db", b->cfg.data_dir);
+	b->store = store_open(path, strcmp(b->cfg.sqlite_synchronous, "full") == 0, err, sizeof err);
+	if (b->store == NULL) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	b->signer = signer_open(b->store, master, broker_now(), err, sizeof err);
+	if (b->signer == NULL) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_admin_token(broker_t *b)
+{
+	char tok[65], path[512];
+	if (admin_token_create(b, b->cfg.admin_token_ttl, tok) != 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/admin.token", b->cfg.data_dir);
+	tok[64] = '\n';
+	int rc = write_secret_file(path, tok, 65);
+	sodium_memzero(tok, sizeof tok);
+	if (rc == 0)
+		log_event(LOG_WARN, "admin token written", "path", path, NULL);
+	return rc;
+}
+
+static char *read_pem(const char *path)
+{
+	size_t len = 0;
+	char *pem = path[0] ? slurp(path, 1 << 20, &len) : NULL;
+	if (path[0] && pem == NULL)
+		fprintf(stderr, "tollgate serve: cannot read %s: %s\n", path, strerror(errno));
+	return pem;
+}
+
+static void derive_urls(broker_t *b)
+{
+	if (b->cfg.issuer[0] != '\0')
+		snprintf(b->issuer, sizeof b->issuer, "%s", b->cfg.issuer);
+	else
+		snprintf(b->issuer, sizeof b->issuer, "%s://%s", b->cfg.tls_cert[0] ? "https" : "http",
+			 b->cfg.listen);
+	size_t n = strlen(b->issuer);
+	while (n > 0 && b->issuer[n - 1] == '/')
+		b->issuer[--n] = '\0';
+	snprintf(b->token_endpoint, sizeof b->token_endpoint, "%s/oauth/token", b->issuer);
+}
+
+static void maintain(broker_t *b)
+{
+	int64_t now = broker_now();
+	if (signer_maintain(b->signer, now, b->cfg.signing_key_rotation, broker_key_retention(b)) == 1)
+		log_event(LOG_INFO, "signing key rotated on schedule", NULL);
+	if (store_prune(b->store, now, TOKEN_ROW_KEEP_S) != STORE_OK)
+		log_event(LOG_ERROR, "pruning expired records failed", NULL);
+}
+
+static void dev_warning(const broker_t *b)
+{
+	fprintf(stderr,
+		"\n"
+		"  ================================================================\n"
+		"  WARNING: tollgate is running in DEV MODE. NOT FOR PRODUCTION.\n"
+		"  Data, the master key and an admin token live in %s/.\n"
+		"  Use them for trying Tollgate out only.\n"
+		"  ================================================================\n\n",
+		b->cfg.data_dir);
+}
+
+static void print_config(const tg_config_t *c)
+{
+	char v[TG_CFG_STR + 32];
+	for (size_t i = 0; i < config_key_count(); i++) {
+		config_key_value(c, i, v, sizeof v);
+		printf("%-24s = \"%s\"   # %s\n", config_key_name(i), v, config_key_help(i));
+	}
+}
+
+static void harden_process(void)
+{
+	struct rlimit no_core = {0, 0};
+	setrlimit(RLIMIT_CORE, &no_core);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	umask(077);
+}
+
+static int run(broker_t *b, const serve_opts_t *o)
+{
+	char err[400];
+	sigset_t set;
+	int rc = 1;
+	char *cert = read_pem(b->cfg.tls_cert), *key = read_pem(b->cfg.tls_key), *ca = read_pem(b->cfg.client_ca);
+	if ((b->cfg.tls_cert[0] && !cert) || (b->cfg.tls_key[0] && !key) || (b->cfg.client_ca[0] && !ca))
+		goto out;
+	if ((o->dev || o->bootstrap_admin) && write_admin_token(b) != 0) {
+		fprintf(stderr, "tollgate serve: cannot write the admin token\n");
+		goto out;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
+	struct MHD_Daemon *d = http_start(b, b->cfg.listen, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
+	if (d == NULL) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		goto out;
+	}
+	if (o->dev)
+		dev_warning(b);
+	log_event(LOG_INFO, "tollgate broker ready", "listen", b->cfg.listen, "issuer", b->issuer,
+		  "data", b->cfg.data_dir, "mode", o->dev ? "dev" : "production",
+		  "mtls", ca ? "on" : "off", NULL);
+	for (;;) {
+		struct timespec wait = {MAINTENANCE_INTERVAL_S, 0};
+		int sig = sigtimedwait(&set, NULL, &wait);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		maintain(b);
+	}
+	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
+	http_stop(d);
+	rc = 0;
+out:
+	free(cert);
+	if (key != NULL)
+		sodium_memzero(key, strlen(key));
+	free(key);
+	free(ca);
+	return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	broker_t b;
+	serve_opts_t o = {0};
+	uint8_t master[MASTER_KEY_LEN];
+	log_level_t level;
+	int rc = 1;
+	memset(&b, 0, sizeof b);
+	config_defaults(&b.cfg);
+	if (parse_flags(argc, argv, &b.cfg, &o) != 0)
+		return 2;
+	b.dev = o.dev;
+	if (o.print_config) {
+		print_config(&b.cfg);
+		return 0;
+	}
+	if (log_level_parse(b.cfg.log_level, &level) != 0) {
+		fprintf(stderr, "tollgate serve: log_level must be debug, info, warn or error\n");
+		return 2;
+	}
+	log_set_level(level);
+	harden_process();
+	derive_urls(&b);
+	if (prepare_data_dir(&b, o.dev, master) == 0)
+		rc = run(&b, &o);
+	sodium_memzero(master, sizeof master);
+	signer_close(b.signer);
+	store_close(b.store);
+	if (rc == 0)
+		log_event(LOG_INFO, "stopped cleanly", NULL);
+	return rc;
+}

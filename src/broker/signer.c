@@ -1,0 +1,256 @@
+/* signer.c - signing key life cycle: generate, seal, unseal, rotate, publish.
+ * Private keys live in sodium_malloc'd memory (guard pages, no core dumps
+ * of it with MADV_DONTDUMP) and are wiped on every exit path. */
+#include "broker/signer.h"
+#include "core/b64url.h"
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEYS 16
+#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+typedef struct {
+	char kid[TG_MAX_KID_LEN + 1];
+	uint8_t pk[ED25519_PK_LEN];
+	uint8_t *sk; /* sodium_malloc'd, 64 bytes */
+	int64_t created_at, retired_at, drop_after;
+} live_key_t;
+
+struct signer {
+	pthread_rwlock_t lock;
+	store_t *store;
+	uint8_t *master; /* sodium_malloc'd */
+	live_key_t keys[MAX_KEYS];
+	size_t n;
+	int current; /* index of the key that signs */
+};
+
+static void key_wipe(live_key_t *k)
+{
+	sodium_free(k->sk);
+	memset(k, 0, sizeof *k);
+}
+
+static int unseal(signer_t *s, const signing_key_t *stored, live_key_t *out)
+{
+	uint8_t seed[ED25519_SEED_LEN];
+	unsigned long long n = 0;
+	int rc = -1;
+	if (stored->sealed_len != SEAL_NONCE + ED25519_SEED_LEN + SEAL_TAG)
+		goto out;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(seed, &n, NULL, stored->sealed + SEAL_NONCE,
+			stored->sealed_len - SEAL_NONCE, (const uint8_t *)stored->kid, strlen(stored->kid),
+			stored->sealed, s->master) != 0 || n != ED25519_SEED_LEN)
+		goto out;
+	if ((out->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		goto out;
+	uint8_t pk[ED25519_PK_LEN];
+	crypto_sign_seed_keypair(pk, out->sk, seed);
+	if (sodium_memcmp(pk, stored->pk, ED25519_PK_LEN) != 0) {
+		sodium_free(out->sk);
+		out->sk = NULL;
+		goto out;
+	}
+	memcpy(out->pk, pk, ED25519_PK_LEN);
+	snprintf(out->kid, sizeof out->kid, "%s", stored->kid);
+	out->created_at = stored->created_at;
+	out->retired_at = stored->retired_at;
+	out->drop_after = stored->drop_after;
+	rc = 0;
+out:
+	sodium_memzero(seed, sizeof seed);
+	return rc;
+}
+
+/* Generates a key, seals it and stores it; fills out on success. */
+static int generate(signer_t *s, int64_t now, live_key_t *out)
+{
+	uint8_t seed[ED25519_SEED_LEN], sealed[SEAL_NONCE + ED25519_SEED_LEN + SEAL_TAG];
+	char thumb[JKT_LEN + 1];
+	int rc = -1;
+	memset(out, 0, sizeof *out);
+	if ((out->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		goto out;
+	randombytes_buf(seed, sizeof seed);
+	crypto_sign_seed_keypair(out->pk, out->sk, seed);
+	ed_jwk_thumbprint(out->pk, thumb);
+	snprintf(out->kid, sizeof out->kid, "%s", thumb);
+	out->created_at = now;
+	randombytes_buf(sealed, SEAL_NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + SEAL_NONCE, NULL, seed, sizeof seed,
+		(const uint8_t *)out->kid, strlen(out->kid), NULL, sealed, s->master);
+	signing_key_t stored = {.pk = {0}, .sealed = sealed, .sealed_len = sizeof sealed,
+				.created_at = now};
+	snprintf(stored.kid, sizeof stored.kid, "%s", out->kid);
+	memcpy(stored.pk, out->pk, ED25519_PK_LEN);
+	rc = store_signing_key_add(s->store, &stored) == STORE_OK ? 0 : -1;
+out:
+	sodium_memzero(seed, sizeof seed);
+	if (rc != 0)
+		key_wipe(out);
+	return rc;
+}
+
+static int load(signer_t *s, char *err, size_t err_len)
+{
+	signing_key_t *stored = NULL;
+	size_t n = 0;
+	if (store_signing_keys(s->store, &stored, &n) != STORE_OK) {
+		snprintf(err, err_len, "cannot read signing keys from the store");
+		return -1;
+	}
+	s->current = -1;
+	for (size_t i = 0; i < n && s->n < MAX_KEYS; i++) {
+		if (unseal(s, &stored[i], &s->keys[s->n]) != 0) {
+			snprintf(err, err_len, "signing key %s does not unseal: wrong master key file?",
+				 stored[i].kid);
+			signing_keys_release(stored, n);
+			return -1;
+		}
+		if (stored[i].retired_at == 0)
+			s->current = (int)s->n;
+		s->n++;
+	}
+	signing_keys_release(stored, n);
+	return 0;
+}
+
+signer_t *signer_open(store_t *st, const uint8_t master[MASTER_KEY_LEN], int64_t now, char *err,
+		      size_t err_len)
+{
+	signer_t *s = calloc(1, sizeof *s);
+	if (s == NULL || (s->master = sodium_malloc(MASTER_KEY_LEN)) == NULL) {
+		free(s);
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	memcpy(s->master, master, MASTER_KEY_LEN);
+	s->store = st;
+	pthread_rwlock_init(&s->lock, NULL);
+	if (load(s, err, err_len) != 0)
+		goto fail;
+	if (s->current < 0) {
+		if (s->n == MAX_KEYS || generate(s, now, &s->keys[s->n]) != 0) {
+			snprintf(err, err_len, "cannot create the first signing key");
+			goto fail;
+		}
+		s->current = (int)s->n++;
+	}
+	return s;
+fail:
+	signer_close(s);
+	return NULL;
+}
+
+void signer_close(signer_t *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		key_wipe(&s->keys[i]);
+	sodium_free(s->master);
+	pthread_rwlock_destroy(&s->lock);
+	free(s);
+}
+
+char *signer_issue(signer_t *s, tok_issue_t *t, char kid_out[TG_MAX_KID_LEN + 1])
+{
+	pthread_rwlock_rdlock(&s->lock);
+	live_key_t *k = &s->keys[s->current];
+	t->kid = k->kid;
+	snprintf(kid_out, TG_MAX_KID_LEN + 1, "%s", k->kid);
+	char *jwt = tok_issue(t, k->sk);
+	t->kid = NULL;
+	pthread_rwlock_unlock(&s->lock);
+	return jwt;
+}
+
+int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, char *new_kid)
+{
+	live_key_t fresh;
+	int rc = -1;
+	pthread_rwlock_wrlock(&s->lock);
+	if (s->n == MAX_KEYS)
+		goto out;
+	if (generate(s, now, &fresh) != 0)
+		goto out;
+	live_key_t *old = &s->keys[s->current];
+	if (store_signing_key_retire(s->store, old->kid, now, now + retain_s) != STORE_OK) {
+		key_wipe(&fresh);
+		goto out;
+	}
+	old->retired_at = now;
+	old->drop_after = now + retain_s;
+	s->keys[s->n] = fresh;
+	s->current = (int)s->n++;
+	snprintf(new_kid, TG_MAX_KID_LEN + 1, "%s", fresh.kid);
+	rc = 0;
+out:
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+int signer_maintain(signer_t *s, int64_t now, int64_t period_s, int64_t retain_s)
+{
+	char kid[TG_MAX_KID_LEN + 1];
+	int rotated = 0;
+	pthread_rwlock_wrlock(&s->lock);
+	for (size_t i = 0; i < s->n;) {
+		live_key_t *k = &s->keys[i];
+		if ((int)i != s->current && k->retired_at != 0 && k->drop_after < now) {
+			key_wipe(k);
+			memmove(k, k + 1, (s->n - i - 1) * sizeof *k);
+			memset(&s->keys[s->n - 1], 0, sizeof *k);
+			s->n--;
+			if (s->current > (int)i)
+				s->current--;
+			continue;
+		}
+		i++;
+	}
+	int due = now - s->keys[s->current].created_at >= period_s;
+	pthread_rwlock_unlock(&s->lock);
+	if (due && signer_rotate(s, now, retain_s, kid) == 0)
+		rotated = 1;
+	return rotated;
+}
+
+json_t *signer_jwks(signer_t *s)
+{
+	json_t *keys = json_array();
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(keys, ed_pk_to_jwk(s->keys[i].pk, s->keys[i].kid));
+	pthread_rwlock_unlock(&s->lock);
+	return json_pack("{s:o}", "keys", keys);
+}
+
+size_t signer_public_keys(signer_t *s, tok_key_t *out, char (*kids)[TG_MAX_KID_LEN + 1], size_t cap)
+{
+	size_t n = 0;
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->n && n < cap; i++, n++) {
+		snprintf(kids[n], TG_MAX_KID_LEN + 1, "%s", s->keys[i].kid);
+		out[n].kid = kids[n];
+		memcpy(out[n].pk, s->keys[i].pk, ED25519_PK_LEN);
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return n;
+}
+
+json_t *signer_describe(signer_t *s)
+{
+	json_t *arr = json_array();
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:I, s:I}", "kid", s->keys[i].kid,
+			"current", (int)i == s->current, "created_at", (json_int_t)s->keys[i].created_at,
+			"retired_at", (json_int_t)s->keys[i].retired_at,
+			"drop_after", (json_int_t)s->keys[i].drop_after));
+	pthread_rwlock_unlock(&s->lock);
+	return arr;
+}

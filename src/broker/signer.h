@@ -1,0 +1,41 @@
+/* signer.h - the broker's token signing keys: the one narrow interface that
+ * holds private key material (STYLE.md: signing could move into its own
+ * process behind this without touching callers). Keys are Ed25519, sealed
+ * at rest with XChaCha20-Poly1305 under the master key, and rotate: a
+ * retired key stays published (JWKS, verification) until every token it
+ * signed has expired. */
+#ifndef TG_SIGNER_H
+#define TG_SIGNER_H
+#include "core/access_token.h"
+#include "store/store.h"
+#include <jansson.h>
+
+#define MASTER_KEY_LEN 32
+
+typedef struct signer signer_t;
+
+/* Loads and unseals every stored key; creates the first one when none is
+ * stored. A key that fails to unseal (wrong master key) is an error. */
+signer_t *signer_open(store_t *st, const uint8_t master[MASTER_KEY_LEN], int64_t now, char *err,
+		      size_t err_len);
+void signer_close(signer_t *s);
+
+/* Signs with the current key (t->kid is ignored and left NULL); writes the
+ * signing kid into kid_out. Returns a malloc'd compact JWT. */
+char *signer_issue(signer_t *s, tok_issue_t *t, char kid_out[TG_MAX_KID_LEN + 1]);
+/* New current key; the old one retires and is dropped after now + retain_s.
+ * Writes the new kid into new_kid (TG_MAX_KID_LEN+1). */
+int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, char *new_kid)
+    __attribute__((warn_unused_result));
+/* Rotates when the current key is older than period_s; drops keys past
+ * their drop_after from memory. Returns 1 when it rotated. */
+int signer_maintain(signer_t *s, int64_t now, int64_t period_s, int64_t retain_s);
+/* {"keys":[...]} of every published key. */
+json_t *signer_jwks(signer_t *s);
+/* Copies up to cap published public keys; their kid strings stay valid
+ * until the next signer_maintain() call, so callers copy what they keep. */
+size_t signer_public_keys(signer_t *s, tok_key_t *out, char (*kids)[TG_MAX_KID_LEN + 1], size_t cap);
+/* Current kid and creation time (for `tollgate keys list`). */
+json_t *signer_describe(signer_t *s);
+
+#endif

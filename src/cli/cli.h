@@ -1,0 +1,41 @@
+/* cli.h - the CLI's shared pieces: the HTTP client for the broker
+ * (TOLLGATE_ADDR, TOLLGATE_TOKEN), output helpers and each noun's entry. */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+	long status;
+	char *body;   /* NUL-terminated, malloc'd */
+	size_t len;
+	char *content_type;
+} cli_response_t;
+
+/* Base URL of the broker: $TOLLGATE_ADDR or http://127.0.0.1:8420. */
+const char *cli_addr(void);
+/* Admin bearer token: $TOLLGATE_TOKEN, else ./var/admin.token when present. */
+char *cli_admin_token(void);
+
+/* One HTTP request to the broker. headers: NULL-terminated "Name: value"
+ * list or NULL. Returns 0 when a response arrived (any status). */
+int cli_http(const char *method, const char *path, const char *content_type, const char *body,
+	     const char *const *headers, cli_response_t *out);
+void cli_response_free(cli_response_t *r);
+/* Authenticated /v1 call with a JSON body (or NULL). Prints a clear error
+ * and returns NULL unless the status is 2xx. */
+json_t *cli_api(const char *method, const char *path, json_t *body /* stolen */);
+/* Prints an error response (problem+json, OAuth error, or text). */
+void cli_print_error(const char *what, const cli_response_t *r);
+void cli_print_json(const json_t *j);
+/* URL-encodes s into a malloc'd string. */
+char *cli_urlencode(const char *s);
+/* Reads a whole (small) file; NULL with a message on error. */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+int cmd_keys(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+
+#endif

@@ -1,0 +1,204 @@
+/* client.c - the CLI's HTTP client (libcurl) and output helpers.
+ * Environment: TOLLGATE_ADDR (base URL), TOLLGATE_TOKEN (admin bearer),
+ * TOLLGATE_CACERT (CA for an HTTPS broker), TOLLGATE_CLIENT_CERT and
+ * TOLLGATE_CLIENT_KEY (mTLS). */
+#include "cli/cli.h"
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#define MAX_RESPONSE (4 * 1024 * 1024)
+
+const char *cli_addr(void)
+{
+	const char *a = getenv("TOLLGATE_ADDR");
+	return a != NULL && a[0] != '\0' ? a : "http://127.0.0.1:8420";
+}
+
+char *cli_read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf;
+	if (f == NULL) {
+		fprintf(stderr, "tollgate: cannot read %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(max + 1);
+	*len = buf ? fread(buf, 1, max + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL || *len > max) {
+		fprintf(stderr, "tollgate: %s is larger than %zu bytes\n", path, max);
+		free(buf);
+		return NULL;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
+char *cli_admin_token(void)
+{
+	const char *t = getenv("TOLLGATE_TOKEN");
+	size_t len = 0;
+	if (t != NULL && t[0] != '\0')
+		return strdup(t);
+	FILE *f = fopen("var/admin.token", "re");
+	if (f == NULL)
+		return NULL;
+	fclose(f);
+	char *s = cli_read_file("var/admin.token", 256, &len);
+	while (s != NULL && len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		s[--len] = '\0';
+	return s;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+	cli_response_t *r = ud;
+	size_t add = size * n;
+	if (r->len + add > MAX_RESPONSE)
+		return 0;
+	char *g = realloc(r->body, r->len + add + 1);
+	if (g == NULL)
+		return 0;
+	memcpy(g + r->len, p, add);
+	r->body = g;
+	r->len += add;
+	r->body[r->len] = '\0';
+	return add;
+}
+
+int cli_http(const char *method, const char *path, const char *content_type, const char *body,
+	     const char *const *headers, cli_response_t *out)
+{
+	char url[2048], ct[160];
+	struct curl_slist *hl = NULL;
+	const char *env;
+	int rc = -1;
+	memset(out, 0, sizeof *out);
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		return -1;
+	snprintf(url, sizeof url, "%s%s", cli_addr(), path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if ((env = getenv("TOLLGATE_CACERT")) != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, env);
+	if ((env = getenv("TOLLGATE_CLIENT_CERT")) != NULL)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, env);
+	if ((env = getenv("TOLLGATE_CLIENT_KEY")) != NULL)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, env);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	if (content_type != NULL) {
+		snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+		hl = curl_slist_append(hl, ct);
+	}
+	for (const char *const *h = headers; h != NULL && *h != NULL; h++)
+		hl = curl_slist_append(hl, *h);
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	CURLcode cr = curl_easy_perform(c);
+	if (cr != CURLE_OK) {
+		fprintf(stderr, "tollgate: cannot reach the broker at %s: %s\n"
+				"  is `tollgate serve` running? set TOLLGATE_ADDR if it listens elsewhere\n",
+			cli_addr(), curl_easy_strerror(cr));
+	} else {
+		char *type = NULL;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+		out->content_type = type ? strdup(type) : NULL;
+		if (out->body == NULL)
+			out->body = calloc(1, 1);
+		rc = 0;
+	}
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+void cli_response_free(cli_response_t *r)
+{
+	free(r->body);
+	free(r->content_type);
+	memset(r, 0, sizeof *r);
+}
+
+void cli_print_error(const char *what, const cli_response_t *r)
+{
+	json_t *j = json_loads(r->body ? r->body : "", 0, NULL);
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	const char *title = json_string_value(json_object_get(j, "title"));
+	const char *oauth = json_string_value(json_object_get(j, "error"));
+	const char *desc = json_string_value(json_object_get(j, "error_description"));
+	if (detail != NULL || title != NULL)
+		fprintf(stderr, "tollgate: %s failed (HTTP %ld): %s%s%s\n", what, r->status,
+			title ? title : "", title && detail ? ": " : "", detail ? detail : "");
+	else if (oauth != NULL)
+		fprintf(stderr, "tollgate: %s failed (HTTP %ld): %s%s%s\n", what, r->status, oauth,
+			desc ? ": " : "", desc ? desc : "");
+	else
+		fprintf(stderr, "tollgate: %s failed (HTTP %ld)\n", what, r->status);
+	if (r->status == 401 && strstr(what, "token") == NULL)
+		fprintf(stderr, "  set TOLLGATE_TOKEN to an admin token (dev mode: export "
+				"TOLLGATE_TOKEN=$(cat var/admin.token))\n");
+	json_decref(j);
+}
+
+void cli_print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+}
+
+json_t *cli_api(const char *method, const char *path, json_t *body)
+{
+	char auth[320];
+	cli_response_t r;
+	char *tok = cli_admin_token();
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	const char *hdrs[2] = {auth, NULL};
+	json_t *out = NULL;
+	json_decref(body);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok ? tok : "");
+	if (tok != NULL) {
+		sodium_memzero(tok, strlen(tok));
+		free(tok);
+	}
+	int rc = cli_http(method, path, text ? "application/json" : NULL, text, tok ? hdrs : NULL, &r);
+	sodium_memzero(auth, sizeof auth);
+	free(text);
+	if (rc != 0)
+		return NULL;
+	if (r.status < 200 || r.status > 299) {
+		char what[300];
+		snprintf(what, sizeof what, "%s %s", method, path);
+		cli_print_error(what, &r);
+	} else {
+		out = r.status == 204 ? json_object() : json_loads(r.body, 0, NULL);
+		if (out == NULL)
+			fprintf(stderr, "tollgate: the broker sent a response that is not JSON\n");
+	}
+	cli_response_free(&r);
+	return out;
+}
+
+char *cli_urlencode(const char *s)
+{
+	CURL *c = curl_easy_init();
+	char *e = c ? curl_easy_escape(c, s, 0) : NULL;
+	char *out = e ? strdup(e) : NULL;
+	curl_free(e);
+	curl_easy_cleanup(c);
+	return out;
+}

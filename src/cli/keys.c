@@ -1,0 +1,110 @@
+/* keys.c - `tollgate keys`: generate a workload key pair, create a master
+ * key file, list and rotate the broker's signing keys. */
+#include "broker/serve.h"
+#include "cli/cli.h"
+#include "core/ed25519_key.h"
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char keys_usage[] =
+	"Usage: tollgate keys <command> [options]\n"
+	"\n"
+	"  gen --out PATH       write a new Ed25519 key pair for a workload identity:\n"
+	"                       PATH (private key, PKCS#8 PEM, 0600) and PATH.pub (public\n"
+	"                       key, PEM); prints the key's kid (RFC 7638 thumbprint)\n"
+	"  master --out PATH    write a new 32-byte master key file (hex, 0600) for\n"
+	"                       `tollgate serve --master-key-file`\n"
+	"  list                 list the broker's signing keys (needs TOLLGATE_TOKEN)\n"
+	"  rotate               make a new signing key current now; the old one stays in\n"
+	"                       the JWKS until every token it signed has expired\n";
+
+static int write_file(const char *path, const char *data, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		perror(path);
+		return -1;
+	}
+	size_t n = strlen(data);
+	int ok = write(fd, data, n) == (ssize_t)n;
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+static const char *out_arg(int argc, char **argv)
+{
+	for (int i = 2; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--out") == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static int keys_gen(const char *out)
+{
+	uint8_t pk[ED25519_PK_LEN], sk[64], seed[ED25519_SEED_LEN];
+	char pub_path[1024], kid[JKT_LEN + 1];
+	int rc = 1;
+	randombytes_buf(seed, sizeof seed);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	char *priv_pem = ed_seed_to_pem(seed), *pub_pem = ed_pk_to_pem(pk);
+	snprintf(pub_path, sizeof pub_path, "%s.pub", out);
+	if (priv_pem && pub_pem && write_file(out, priv_pem, 0600) == 0 &&
+	    write_file(pub_path, pub_pem, 0644) == 0) {
+		ed_jwk_thumbprint(pk, kid);
+		printf("private key: %s (keep it secret)\npublic key:  %s\nkid:         %s\n", out, pub_path, kid);
+		rc = 0;
+	}
+	if (priv_pem != NULL)
+		sodium_memzero(priv_pem, strlen(priv_pem));
+	free(priv_pem);
+	free(pub_pem);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+int cmd_keys(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "--help";
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+		fputs(keys_usage, stdout);
+		return argc > 1 ? 0 : 2;
+	}
+	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+		fputs(keys_usage, stdout);
+		return 0;
+	}
+	if (strcmp(sub, "gen") == 0 || strcmp(sub, "master") == 0) {
+		const char *out = out_arg(argc, argv);
+		if (out == NULL) {
+			fprintf(stderr, "tollgate keys %s: --out PATH is required\n", sub);
+			return 2;
+		}
+		if (strcmp(sub, "gen") == 0)
+			return keys_gen(out);
+		if (access(out, F_OK) == 0) {
+			fprintf(stderr, "tollgate keys master: %s exists; refusing to overwrite a master key\n", out);
+			return 1;
+		}
+		if (serve_create_master_key(out) != 0) {
+			perror(out);
+			return 1;
+		}
+		printf("master key written to %s (0600); back it up: without it the signing keys cannot be unsealed\n", out);
+		return 0;
+	}
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "rotate") == 0) {
+		json_t *j = strcmp(sub, "list") == 0 ? cli_api("GET", "/v1/keys", NULL)
+						     : cli_api("POST", "/v1/keys/rotate", json_object());
+		if (j == NULL)
+			return 1;
+		cli_print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	fprintf(stderr, "tollgate keys: unknown command '%s'\n%s", sub, keys_usage);
+	return 2;
+}

@@ -1,0 +1,349 @@
+/* token.c - `tollgate token`: obtain an access token with private_key_jwt
+ * (and optionally DPoP) so scripts never hand-craft JWTs; inspect a token
+ * against the published JWKS; introspect and revoke. */
+#include "cli/cli.h"
+#include "core/access_token.h"
+#include "core/b64url.h"
+#include "core/client_assertion.h"
+#include "core/ed25519_key.h"
+#include "core/jws.h"
+#include "core/limits.h"
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char token_usage[] =
+	"Usage: tollgate token <command> [options]\n"
+	"\n"
+	"  issue --identity ID --key PATH --scope \"S1 S2\" [--ttl SECONDS] [--dpop]\n"
+	"        [--dpop-key PATH] [--json]\n"
+	"      Authenticates as identity ID with its private key (private_key_jwt,\n"
+	"      RFC 7523) and prints the access token. --dpop binds the token to a\n"
+	"      key (RFC 9449): the identity key, or --dpop-key. --json prints the\n"
+	"      whole token response.\n"
+	"  inspect TOKEN|-\n"
+	"      Decodes the token, checks its signature against the broker's JWKS\n"
+	"      and its lifetime. Exit 0 only when it verifies and has not expired.\n"
+	"  introspect TOKEN|- [--identity ID --key PATH]\n"
+	"      Asks the broker whether the token is active (RFC 7662), as admin\n"
+	"      (TOLLGATE_TOKEN) or as the given identity.\n"
+	"  revoke TOKEN|- [--identity ID --key PATH]\n"
+	"      Revokes the token (RFC 7009).\n"
+	"\n"
+	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420).\n";
+
+typedef struct {
+	const char *identity, *key, *scope, *ttl, *dpop_key;
+	bool dpop, json;
+} token_opts_t;
+
+/* Loads an Ed25519 private key file into sk (64 bytes) and pk. */
+static int load_key(const char *path, uint8_t sk[64], uint8_t pk[ED25519_PK_LEN])
+{
+	uint8_t seed[ED25519_SEED_LEN];
+	const char *why = NULL;
+	size_t len = 0;
+	char *pem = cli_read_file(path, 16384, &len);
+	if (pem == NULL)
+		return -1;
+	int rc = ed_seed_from_pem(pem, len, seed, &why);
+	sodium_memzero(pem, len);
+	free(pem);
+	if (rc != 0) {
+		fprintf(stderr, "tollgate: %s: %s\n", path, why);
+		return -1;
+	}
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof seed);
+	return 0;
+}
+
+static void random_id(char out[23])
+{
+	uint8_t raw[16];
+	randombytes_buf(raw, sizeof raw);
+	b64url_encode_to(raw, sizeof raw, out);
+}
+
+/* The broker's token endpoint URL, from its RFC 8414 metadata. */
+static char *token_endpoint(void)
+{
+	cli_response_t r;
+	char *out = NULL;
+	if (cli_http("GET", "/.well-known/oauth-authorization-server", NULL, NULL, NULL, &r) != 0)
+		return NULL;
+	json_t *m = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
+	const char *te = json_string_value(json_object_get(m, "token_endpoint"));
+	if (te != NULL)
+		out = strdup(te);
+	else
+		fprintf(stderr, "tollgate: %s did not publish OAuth metadata (HTTP %ld)\n", cli_addr(), r.status);
+	json_decref(m);
+	cli_response_free(&r);
+	return out;
+}
+
+static char *sign_jwt(json_t *header, json_t *payload, const uint8_t sk[64])
+{
+	char *jwt = jws_sign(header, payload, sk);
+	json_decref(header);
+	json_decref(payload);
+	return jwt;
+}
+
+static char *client_assertion(const char *id, const char *aud, const uint8_t sk[64], const uint8_t pk[32])
+{
+	char kid[JKT_LEN + 1], jti[23];
+	int64_t now = (int64_t)time(NULL);
+	ed_jwk_thumbprint(pk, kid);
+	random_id(jti);
+	return sign_jwt(json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid", kid),
+			json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", id, "sub", id, "aud", aud,
+				  "jti", jti, "iat", (json_int_t)now, "exp", (json_int_t)(now + 60)),
+			sk);
+}
+
+static char *dpop_proof(const char *htu, const uint8_t sk[64], const uint8_t pk[32])
+{
+	char jti[23];
+	random_id(jti);
+	return sign_jwt(json_pack("{s:s, s:s, s:o}", "typ", "dpop+jwt", "alg", "EdDSA", "jwk",
+				  ed_pk_to_jwk(pk, NULL)),
+			json_pack("{s:s, s:s, s:s, s:I}", "jti", jti, "htm", "POST", "htu", htu, "iat",
+				  (json_int_t)time(NULL)),
+			sk);
+}
+
+/* Appends &name=urlencoded(value) to a malloc'd form string. */
+static char *form_add(char *form, const char *name, const char *value)
+{
+	char *e = cli_urlencode(value);
+	size_t n = (form ? strlen(form) : 0) + strlen(name) + (e ? strlen(e) : 0) + 3;
+	char *out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s%s%s=%s", form ? form : "", form ? "&" : "", name, e ? e : "");
+	free(form);
+	free(e);
+	return out;
+}
+
+/* Adds client authentication (private_key_jwt) for identity/key to form. */
+static char *form_client_auth(char *form, const char *id, const char *key_path, const char *aud)
+{
+	uint8_t sk[64], pk[32];
+	if (load_key(key_path, sk, pk) != 0) {
+		free(form);
+		return NULL;
+	}
+	char *a = client_assertion(id, aud, sk, pk);
+	sodium_memzero(sk, sizeof sk);
+	form = form_add(form, "client_assertion_type", CLIENT_ASSERTION_TYPE);
+	form = form_add(form, "client_assertion", a ? a : "");
+	free(a);
+	return form;
+}
+
+static int issue(const token_opts_t *o)
+{
+	uint8_t sk[64], pk[32];
+	char dpop_hdr[2048];
+	const char *hdrs[2] = {dpop_hdr, NULL};
+	cli_response_t r;
+	int rc = 1;
+	if (o->identity == NULL || o->key == NULL || o->scope == NULL) {
+		fprintf(stderr, "tollgate token issue: --identity, --key and --scope are required\n");
+		return 2;
+	}
+	char *te = token_endpoint();
+	if (te == NULL)
+		return 1;
+	char *form = form_add(NULL, "grant_type", "client_credentials");
+	form = form_add(form, "scope", o->scope);
+	if (o->ttl != NULL)
+		form = form_add(form, "ttl", o->ttl);
+	form = form_client_auth(form, o->identity, o->key, te);
+	if (form == NULL)
+		goto out;
+	if (o->dpop) {
+		if (load_key(o->dpop_key ? o->dpop_key : o->key, sk, pk) != 0)
+			goto out;
+		char *proof = dpop_proof(te, sk, pk);
+		sodium_memzero(sk, sizeof sk);
+		snprintf(dpop_hdr, sizeof dpop_hdr, "DPoP: %s", proof ? proof : "");
+		free(proof);
+	}
+	if (cli_http("POST", "/oauth/token", "application/x-www-form-urlencoded", form,
+		     o->dpop ? hdrs : NULL, &r) != 0)
+		goto out;
+	json_t *j = json_loads(r.body, 0, NULL);
+	const char *at = json_string_value(json_object_get(j, "access_token"));
+	if (r.status != 200 || at == NULL) {
+		cli_print_error("token request", &r);
+	} else {
+		if (o->json)
+			cli_print_json(j);
+		else
+			printf("%s\n", at);
+		rc = 0;
+	}
+	json_decref(j);
+	cli_response_free(&r);
+out:
+	free(te);
+	free(form);
+	return rc;
+}
+
+static char *token_arg(const char *arg)
+{
+	char buf[TG_MAX_JWT_LEN + 2];
+	if (strcmp(arg, "-") != 0)
+		return strdup(arg);
+	if (fgets(buf, sizeof buf, stdin) == NULL)
+		return NULL;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return strdup(buf);
+}
+
+static const json_t *find_jwk(const json_t *jwks, const char *kid)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
+		const char *v = json_string_value(json_object_get(k, "kid"));
+		if (v != NULL && kid != NULL && strcmp(v, kid) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+static int inspect(const char *token)
+{
+	jws_t j;
+	cli_response_t r;
+	uint8_t pk[ED25519_PK_LEN];
+	const char *why = NULL;
+	jws_err e = jws_parse(token, strlen(token), &j);
+	if (e != JWS_OK) {
+		fprintf(stderr, "tollgate token inspect: %s\n", jws_strerror(e));
+		return 1;
+	}
+	printf("header:\n");
+	cli_print_json(j.header);
+	printf("claims:\n");
+	cli_print_json(j.payload);
+	bool sig_ok = false;
+	if (cli_http("GET", "/.well-known/jwks.json", NULL, NULL, NULL, &r) == 0) {
+		json_t *jwks = json_loads(r.body, 0, NULL);
+		const json_t *jwk = find_jwk(jwks, json_string_value(json_object_get(j.header, "kid")));
+		sig_ok = jwk != NULL && ed_pk_from_jwk(jwk, pk, &why) == 0 && jws_verify(&j, pk) == JWS_OK;
+		printf("signature:  %s\n", sig_ok ? "valid (key published in the broker's JWKS)"
+			: jwk ? "INVALID" : "INVALID: kid is not in the broker's JWKS");
+		json_decref(jwks);
+		cli_response_free(&r);
+	}
+	json_int_t exp = json_integer_value(json_object_get(j.payload, "exp"));
+	long long left = (long long)exp - (long long)time(NULL);
+	if (left > 0)
+		printf("expires:    in %llds\n", left);
+	else
+		printf("expires:    EXPIRED %llds ago\n", -left);
+	jws_free(&j);
+	return sig_ok && left > 0 ? 0 : 1;
+}
+
+/* introspect / revoke: as admin, or as identity with --identity/--key. */
+static int oauth_call(const char *endpoint, const char *token, const token_opts_t *o)
+{
+	char auth[320], url[256];
+	const char *hdrs[2] = {auth, NULL};
+	cli_response_t r;
+	int rc = 1;
+	char *form = form_add(NULL, "token", token);
+	if (o->identity != NULL && o->key != NULL) {
+		char *te = token_endpoint();
+		if (te == NULL) {
+			free(form);
+			return 1;
+		}
+		snprintf(url, sizeof url, "%.*s%s", (int)(strlen(te) - strlen("/oauth/token")), te, endpoint);
+		free(te);
+		form = form_client_auth(form, o->identity, o->key, url);
+		if (form == NULL)
+			return 1;
+	} else {
+		char *admin = cli_admin_token();
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", admin ? admin : "");
+		free(admin);
+	}
+	if (cli_http("POST", endpoint, "application/x-www-form-urlencoded", form,
+		     o->identity ? NULL : hdrs, &r) == 0) {
+		if (r.status == 200) {
+			json_t *j = json_loads(r.body, 0, NULL);
+			if (strcmp(endpoint, "/oauth/revoke") == 0)
+				printf("revoked (or already inactive)\n");
+			else
+				cli_print_json(j);
+			if (strcmp(endpoint, "/oauth/introspect") != 0 || json_is_true(json_object_get(j, "active")))
+				rc = 0;
+			json_decref(j);
+		} else {
+			cli_print_error(endpoint, &r);
+		}
+		cli_response_free(&r);
+	}
+	sodium_memzero(auth, sizeof auth);
+	free(form);
+	return rc;
+}
+
+int cmd_token(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"identity", required_argument, NULL, 'i'}, {"key", required_argument, NULL, 'k'},
+		{"scope", required_argument, NULL, 's'}, {"ttl", required_argument, NULL, 't'},
+		{"dpop", no_argument, NULL, 'd'}, {"dpop-key", required_argument, NULL, 'D'},
+		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	token_opts_t o = {0};
+	const char *sub = argc > 1 ? argv[1] : "";
+	int ch;
+	if (argc < 2 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+		fputs(token_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'i': o.identity = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 's': o.scope = optarg; break;
+		case 't': o.ttl = optarg; break;
+		case 'd': o.dpop = true; break;
+		case 'D': o.dpop_key = optarg; o.dpop = true; break;
+		case 'j': o.json = true; break;
+		case 'h': fputs(token_usage, stdout); return 0;
+		default: fputs(token_usage, stderr); return 2;
+		}
+	}
+	if (strcmp(sub, "issue") == 0)
+		return optind == argc ? issue(&o) : (fputs(token_usage, stderr), 2);
+	if (strcmp(sub, "inspect") != 0 && strcmp(sub, "introspect") != 0 && strcmp(sub, "revoke") != 0) {
+		fprintf(stderr, "tollgate token: unknown command '%s'\n%s", sub, token_usage);
+		return 2;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "tollgate token %s: give the token (or - to read it from stdin)\n", sub);
+		return 2;
+	}
+	char *token = token_arg(argv[optind]);
+	if (token == NULL)
+		return 2;
+	int rc = strcmp(sub, "inspect") == 0 ? inspect(token)
+		: oauth_call(strcmp(sub, "introspect") == 0 ? "/oauth/introspect" : "/oauth/revoke", token, &o);
+	sodium_memzero(token, strlen(token));
+	free(token);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* migrations.h - versioned SQLite schema. Each entry moves the schema from
+ * version i to i+1 and runs once, in order, at start-up, inside one
+ * transaction with the version bump. Never edit a released entry: append. */
+#ifndef TG_MIGRATIONS_H
+#define TG_MIGRATIONS_H
+
+static const char *const sqlite_migrations[] = {
+	/* 1: identities, keys, tokens, single-use jtis, signing keys, admin tokens */
+	"CREATE TABLE identities ("
+	"  id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,"
+	"  roles TEXT NOT NULL DEFAULT '[]', allow TEXT NOT NULL DEFAULT '[]',"
+	"  max_ttl INTEGER NOT NULL DEFAULT 0, mtls_fingerprint TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  last_used_at INTEGER NOT NULL DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX identities_mtls ON identities(mtls_fingerprint) WHERE mtls_fingerprint != '';"
+	"CREATE TABLE identity_keys ("
+	"  identity_id TEXT NOT NULL REFERENCES identities(id), kid TEXT NOT NULL,"
+	"  public_key BLOB NOT NULL, created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0, disabled_at INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (identity_id, kid));"
+	"CREATE TABLE tokens ("
+	"  jti TEXT PRIMARY KEY, identity_id TEXT NOT NULL, scope TEXT NOT NULL,"
+	"  cnf_jkt TEXT NOT NULL DEFAULT '', cnf_x5t TEXT NOT NULL DEFAULT '', kid TEXT NOT NULL,"
+	"  iat INTEGER NOT NULL, exp INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX tokens_exp ON tokens(exp);"
+	"CREATE INDEX tokens_identity ON tokens(identity_id);"
+	"CREATE TABLE used_jtis (kind TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, jti)) WITHOUT ROWID;"
+	"CREATE INDEX used_jtis_exp ON used_jtis(exp);"
+	"CREATE TABLE signing_keys ("
+	"  kid TEXT PRIMARY KEY, public_key BLOB NOT NULL, sealed_private BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL, retired_at INTEGER NOT NULL DEFAULT 0,"
+	"  drop_after INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE admin_tokens (hash BLOB PRIMARY KEY, expires_at INTEGER NOT NULL);",
+};
+
+#define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
+
+#endif

@@ -1,0 +1,269 @@
+/* sqlite.c - the SQLite store: connections, migrations and group commit.
+ *
+ * HOW GROUP COMMIT WORKS. Every write is a small function (write_fn) that a
+ * request thread queues with sq_write() and then waits on. One writer
+ * thread takes everything queued so far, runs it in a single BEGIN
+ * IMMEDIATE ... COMMIT with a SAVEPOINT around each op (so one op's
+ * conflict rolls back only that op), and wakes the waiters after COMMIT
+ * returned. With synchronous=FULL in WAL mode the commit is one fsync for
+ * the whole group: durability per call, throughput per group. If COMMIT
+ * fails every op in the group gets STORE_ERROR, so no caller is told a
+ * write succeeded that is not on disk.
+ *
+ * Reads use a small pool of read-only connections; WAL lets them run beside
+ * the writer and each sees the last committed group. */
+#include "store/migrations.h"
+#include "store/sqlite_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+sqlite3_stmt *sq_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+store_rc sq_exec_stmt(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	int rc = sqlite3_step(st);
+	int ext = sqlite3_extended_errcode(sqlite3_db_handle(st));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return STORE_OK;
+	return (ext & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERROR;
+}
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* ---- writer ---- */
+
+static void run_group(store_t *s, write_op_t *ops)
+{
+	int began = exec(s->wdb, "BEGIN IMMEDIATE") == 0;
+	for (write_op_t *op = ops; op != NULL; op = op->next) {
+		if (!began || exec(s->wdb, "SAVEPOINT op") != 0) {
+			op->rc = STORE_ERROR;
+			continue;
+		}
+		op->rc = op->apply(s->wdb, op->arg);
+		if (op->rc != STORE_OK)
+			exec(s->wdb, "ROLLBACK TO op");
+		exec(s->wdb, "RELEASE op");
+	}
+	if (began && exec(s->wdb, "COMMIT") != 0) {
+		exec(s->wdb, "ROLLBACK");
+		for (write_op_t *op = ops; op != NULL; op = op->next)
+			op->rc = STORE_ERROR;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	store_t *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->work, &s->mu);
+		if (s->head == NULL)
+			break;
+		write_op_t *ops = s->head;
+		s->head = s->tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+		run_group(s, ops);
+		pthread_mutex_lock(&s->mu);
+		for (write_op_t *op = ops; op != NULL; op = op->next)
+			op->done = 1;
+		pthread_cond_broadcast(&s->done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+store_rc sq_write(store_t *s, write_fn apply, const void *arg)
+{
+	write_op_t op = {.apply = apply, .arg = arg, .rc = STORE_ERROR};
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		return STORE_ERROR;
+	}
+	if (s->tail != NULL)
+		s->tail->next = &op;
+	else
+		s->head = &op;
+	s->tail = &op;
+	pthread_cond_signal(&s->work);
+	while (!op.done)
+		pthread_cond_wait(&s->done, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return op.rc;
+}
+
+/* ---- readers ---- */
+
+sqlite3 *sq_reader_get(store_t *s, reader_t **slot)
+{
+	for (int i = 0; i < SQLITE_READERS; i++) {
+		if (pthread_mutex_trylock(&s->readers[i].mu) == 0) {
+			*slot = &s->readers[i];
+			return s->readers[i].db;
+		}
+	}
+	*slot = &s->readers[(size_t)pthread_self() % SQLITE_READERS];
+	pthread_mutex_lock(&(*slot)->mu);
+	return (*slot)->db;
+}
+
+void sq_reader_put(reader_t *slot)
+{
+	pthread_mutex_unlock(&slot->mu);
+}
+
+/* ---- open / migrate / close ---- */
+
+static int migrate(sqlite3 *db, char *err, size_t err_len)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") != 0)
+		goto fail;
+	st = sq_prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+	if (st == NULL)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > SQLITE_SCHEMA_VERSION) {
+		snprintf(err, err_len, "store schema version %d is newer than this tollgate (%d): "
+			 "upgrade tollgate", version, SQLITE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (int v = version; v < SQLITE_SCHEMA_VERSION; v++) {
+		char bump[96];
+		snprintf(bump, sizeof bump, "INSERT INTO schema_version VALUES (%d)", v + 1);
+		if (exec(db, "BEGIN IMMEDIATE") != 0 || exec(db, sqlite_migrations[v]) != 0 ||
+		    exec(db, bump) != 0 || exec(db, "COMMIT") != 0) {
+			snprintf(err, err_len, "migration %d failed: %s", v + 1, sqlite3_errmsg(db));
+			exec(db, "ROLLBACK");
+			return -1;
+		}
+	}
+	return 0;
+fail:
+	snprintf(err, err_len, "cannot read schema version: %s", sqlite3_errmsg(db));
+	return -1;
+}
+
+static sqlite3 *open_db(const char *path, int flags, bool sync_full, char *err, size_t err_len)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, err_len, "cannot open store %s: %s", path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	exec(db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+	exec(db, "PRAGMA foreign_keys=ON");
+	return db;
+}
+
+store_t *store_open(const char *url, bool sync_full, char *err, size_t err_len)
+{
+	const char *path;
+	store_t *s;
+	if (strncmp(url, "sqlite:", 7) != 0) {
+		snprintf(err, err_len, "unsupported store URL '%s' (use sqlite:PATH)", url);
+		return NULL;
+	}
+	path = url + 7;
+	/* Create the file 0600 before SQLite does, so it never exists wider. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, err_len, "cannot create store file %s: check the data directory", path);
+		return NULL;
+	}
+	close(fd);
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return NULL;
+	s->wdb = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sync_full, err, err_len);
+	if (s->wdb == NULL)
+		goto fail;
+	if (exec(s->wdb, "PRAGMA journal_mode=WAL") != 0 || migrate(s->wdb, err, err_len) != 0)
+		goto fail;
+	for (int i = 0; i < SQLITE_READERS; i++) {
+		pthread_mutex_init(&s->readers[i].mu, NULL);
+		s->readers[i].db = open_db(path, SQLITE_OPEN_READONLY, sync_full, err, err_len);
+		if (s->readers[i].db == NULL)
+			goto fail;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->done, NULL);
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+		snprintf(err, err_len, "cannot start the store writer thread");
+		goto fail;
+	}
+	return s;
+fail:
+	for (int i = 0; i < SQLITE_READERS; i++)
+		sqlite3_close(s->readers[i].db);
+	sqlite3_close(s->wdb);
+	free(s);
+	return NULL;
+}
+
+int store_schema_version(store_t *s)
+{
+	(void)s;
+	return SQLITE_SCHEMA_VERSION;
+}
+
+void store_close(store_t *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->writer, NULL);
+	for (int i = 0; i < SQLITE_READERS; i++) {
+		sqlite3_close(s->readers[i].db);
+		pthread_mutex_destroy(&s->readers[i].mu);
+	}
+	exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)");
+	sqlite3_close(s->wdb);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->done);
+	free(s);
+}

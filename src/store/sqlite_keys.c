@@ -1,0 +1,147 @@
+/* sqlite_keys.c - the broker's sealed signing keys and dev admin tokens. */
+#include "store/sqlite_internal.h"
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+void signing_keys_release(signing_key_t *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(k[i].sealed);
+	free(k);
+}
+
+store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n)
+{
+	reader_t *slot;
+	sqlite3 *db = sq_reader_get(s, &slot);
+	store_rc rc = STORE_ERROR;
+	size_t cap = 0;
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = sq_prepare(db, "SELECT kid, public_key, sealed_private, created_at, "
+		"retired_at, drop_after FROM signing_keys ORDER BY created_at, kid");
+	if (st == NULL)
+		goto done;
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			signing_key_t *grown = realloc(*out, cap * sizeof **out);
+			if (grown == NULL)
+				goto done;
+			*out = grown;
+		}
+		signing_key_t *k = &(*out)[*n];
+		memset(k, 0, sizeof *k);
+		if (sqlite3_column_bytes(st, 1) != ED25519_PK_LEN)
+			continue;
+		sq_copy_text(k->kid, sizeof k->kid, st, 0);
+		memcpy(k->pk, sqlite3_column_blob(st, 1), ED25519_PK_LEN);
+		k->sealed_len = (size_t)sqlite3_column_bytes(st, 2);
+		if ((k->sealed = malloc(k->sealed_len ? k->sealed_len : 1)) == NULL)
+			goto done;
+		memcpy(k->sealed, sqlite3_column_blob(st, 2), k->sealed_len);
+		k->created_at = sqlite3_column_int64(st, 3);
+		k->retired_at = sqlite3_column_int64(st, 4);
+		k->drop_after = sqlite3_column_int64(st, 5);
+		(*n)++;
+	}
+	rc = r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+done:
+	sqlite3_finalize(st);
+	sq_reader_put(slot);
+	if (rc != STORE_OK) {
+		signing_keys_release(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static store_rc apply_key_add(sqlite3 *db, const void *arg)
+{
+	const signing_key_t *k = arg;
+	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO signing_keys (kid, public_key, sealed_private, "
+				      "created_at) VALUES (?1,?2,?3,?4)");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, k->kid);
+	sqlite3_bind_blob(st, 2, k->pk, ED25519_PK_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, k->sealed, (int)k->sealed_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, k->created_at);
+	return sq_exec_stmt(st);
+}
+
+store_rc store_signing_key_add(store_t *s, const signing_key_t *k)
+{
+	return sq_write(s, apply_key_add, k);
+}
+
+typedef struct {
+	const char *kid;
+	int64_t now, drop_after;
+} retire_arg_t;
+
+static store_rc apply_retire(sqlite3 *db, const void *arg)
+{
+	const retire_arg_t *a = arg;
+	sqlite3_stmt *st = sq_prepare(db, "UPDATE signing_keys SET retired_at=?2, drop_after=?3 "
+				      "WHERE kid=?1 AND retired_at=0");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, a->kid);
+	sqlite3_bind_int64(st, 2, a->now);
+	sqlite3_bind_int64(st, 3, a->drop_after);
+	store_rc rc = sq_exec_stmt(st);
+	return rc == STORE_OK && sqlite3_changes(db) == 0 ? STORE_NOT_FOUND : rc;
+}
+
+store_rc store_signing_key_retire(store_t *s, const char *kid, int64_t now, int64_t drop_after)
+{
+	retire_arg_t a = {kid, now, drop_after};
+	return sq_write(s, apply_retire, &a);
+}
+
+typedef struct {
+	const uint8_t *hash;
+	int64_t exp;
+} admin_arg_t;
+
+static store_rc apply_admin_add(sqlite3 *db, const void *arg)
+{
+	const admin_arg_t *a = arg;
+	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO admin_tokens (hash, expires_at) VALUES (?1,?2)");
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_blob(st, 1, a->hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, a->exp);
+	return sq_exec_stmt(st);
+}
+
+store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expires_at)
+{
+	admin_arg_t a = {hash, expires_at};
+	return sq_write(s, apply_admin_add, &a);
+}
+
+/* The hash is of a 256-bit random token, so an indexed lookup by hash leaks
+ * nothing useful through timing. */
+store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now)
+{
+	reader_t *slot;
+	sqlite3 *db = sq_reader_get(s, &slot);
+	store_rc rc = STORE_ERROR;
+	sqlite3_stmt *st = sq_prepare(db, "SELECT expires_at FROM admin_tokens WHERE hash = ?1");
+	if (st != NULL) {
+		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			rc = sqlite3_column_int64(st, 0) > now ? STORE_OK : STORE_NOT_FOUND;
+		else
+			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+		sqlite3_finalize(st);
+	}
+	sq_reader_put(slot);
+	return rc;
+}

@@ -1,0 +1,160 @@
+/* sqlite_tokens.c - issued tokens, revocations, single-use jtis (client
+ * assertions, DPoP proofs) and pruning of what has expired. */
+#include "store/sqlite_internal.h"
+#include <string.h>
+
+static store_rc use_jti(sqlite3 *db, const char *kind, const char *jti, int64_t exp)
+{
+	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO used_jtis (kind, jti, exp) VALUES (?1,?2,?3)");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, kind);
+	sq_bind_text(st, 2, jti);
+	sqlite3_bind_int64(st, 3, exp);
+	return sq_exec_stmt(st); /* a primary key conflict is a replay */
+}
+
+static store_rc apply_issue(sqlite3 *db, const void *arg)
+{
+	const issuance_t *is = arg;
+	const token_record_t *t = is->token;
+	store_rc rc;
+	if (is->assertion_jti != NULL &&
+	    (rc = use_jti(db, "assertion", is->assertion_jti, is->assertion_exp)) != STORE_OK)
+		return rc;
+	if (is->dpop_jti != NULL && (rc = use_jti(db, "dpop", is->dpop_jti, is->dpop_exp)) != STORE_OK) {
+		if (rc == STORE_CONFLICT && is->dpop_replayed != NULL)
+			*is->dpop_replayed = 1;
+		return rc;
+	}
+	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO tokens (jti, identity_id, scope, cnf_jkt, "
+		"cnf_x5t, kid, iat, exp) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, t->jti);
+	sq_bind_text(st, 2, t->identity_id);
+	sq_bind_text(st, 3, t->scope);
+	sq_bind_text(st, 4, t->cnf_jkt);
+	sq_bind_text(st, 5, t->cnf_x5t);
+	sq_bind_text(st, 6, t->kid);
+	sqlite3_bind_int64(st, 7, t->iat);
+	sqlite3_bind_int64(st, 8, t->exp);
+	if ((rc = sq_exec_stmt(st)) != STORE_OK)
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti collision: never expected */
+	st = sq_prepare(db, "UPDATE identities SET last_used_at=?2 WHERE id=?1");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, t->identity_id);
+	sqlite3_bind_int64(st, 2, t->iat);
+	return sq_exec_stmt(st);
+}
+
+store_rc store_issue(store_t *s, const issuance_t *is)
+{
+	return sq_write(s, apply_issue, is);
+}
+
+typedef struct {
+	const char *kind, *jti;
+	int64_t exp;
+} jti_arg_t;
+
+static store_rc apply_jti(sqlite3 *db, const void *arg)
+{
+	const jti_arg_t *a = arg;
+	return use_jti(db, a->kind, a->jti, a->exp);
+}
+
+store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t exp)
+{
+	jti_arg_t a = {kind, jti, exp};
+	return sq_write(s, apply_jti, &a);
+}
+
+store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
+{
+	reader_t *slot;
+	sqlite3 *db = sq_reader_get(s, &slot);
+	store_rc rc = STORE_ERROR;
+	sqlite3_stmt *st = sq_prepare(db, "SELECT jti, identity_id, scope, cnf_jkt, cnf_x5t, kid, "
+					  "iat, exp, revoked_at FROM tokens WHERE jti = ?1");
+	memset(out, 0, sizeof *out);
+	if (st != NULL) {
+		sq_bind_text(st, 1, jti);
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			sq_copy_text(out->jti, sizeof out->jti, st, 0);
+			sq_copy_text(out->identity_id, sizeof out->identity_id, st, 1);
+			sq_copy_text(out->scope, sizeof out->scope, st, 2);
+			sq_copy_text(out->cnf_jkt, sizeof out->cnf_jkt, st, 3);
+			sq_copy_text(out->cnf_x5t, sizeof out->cnf_x5t, st, 4);
+			sq_copy_text(out->kid, sizeof out->kid, st, 5);
+			out->iat = sqlite3_column_int64(st, 6);
+			out->exp = sqlite3_column_int64(st, 7);
+			out->revoked_at = sqlite3_column_int64(st, 8);
+			rc = STORE_OK;
+		} else {
+			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+		}
+		sqlite3_finalize(st);
+	}
+	sq_reader_put(slot);
+	return rc;
+}
+
+typedef struct {
+	const char *jti;
+	int64_t now;
+} revoke_arg_t;
+
+static store_rc apply_revoke(sqlite3 *db, const void *arg)
+{
+	const revoke_arg_t *a = arg;
+	sqlite3_stmt *st = sq_prepare(db, "UPDATE tokens SET revoked_at=?2 WHERE jti=?1 AND revoked_at=0");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, a->jti);
+	sqlite3_bind_int64(st, 2, a->now);
+	store_rc rc = sq_exec_stmt(st);
+	if (rc == STORE_OK && sqlite3_changes(db) == 0)
+		return STORE_NOT_FOUND;
+	return rc;
+}
+
+store_rc store_token_revoke(store_t *s, const char *jti, int64_t now)
+{
+	revoke_arg_t a = {jti, now};
+	return sq_write(s, apply_revoke, &a);
+}
+
+typedef struct {
+	int64_t now, keep;
+} prune_arg_t;
+
+static store_rc apply_prune(sqlite3 *db, const void *arg)
+{
+	const prune_arg_t *a = arg;
+	static const char *const sql[] = {
+		"DELETE FROM used_jtis WHERE exp < ?1",
+		"DELETE FROM tokens WHERE exp < ?1 - ?2",
+		"DELETE FROM signing_keys WHERE retired_at != 0 AND drop_after < ?1",
+		"DELETE FROM admin_tokens WHERE expires_at < ?1",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = sq_prepare(db, sql[i]);
+		if (st == NULL)
+			return STORE_ERROR;
+		sqlite3_bind_int64(st, 1, a->now);
+		if (i == 1)
+			sqlite3_bind_int64(st, 2, a->keep);
+		if (sq_exec_stmt(st) != STORE_OK)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+store_rc store_prune(store_t *s, int64_t now, int64_t keep_s)
+{
+	prune_arg_t a = {now, keep_s};
+	return sq_write(s, apply_prune, &a);
+}

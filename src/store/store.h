@@ -1,0 +1,122 @@
+/* store.h - Tollgate's persistent state behind one interface. Callers speak
+ * in domain records; every SQL dialect detail stays inside a backend
+ * (sqlite.c today; PostgreSQL next, DESIGN.md §4). Writes are group-committed:
+ * concurrent callers' writes share one transaction and one fsync, and each
+ * call returns only after its write is durable. Time is passed in. */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+#include "core/ed25519_key.h"
+#include "core/limits.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+typedef enum {
+	STORE_OK = 0,
+	STORE_NOT_FOUND = 1,
+	STORE_CONFLICT = 2, /* exists already / replayed jti / state forbids it */
+	STORE_ERROR = -1,   /* I/O or database failure: fail closed */
+} store_rc;
+
+typedef struct {
+	char kid[TG_MAX_KID_LEN + 1];
+	uint8_t pk[ED25519_PK_LEN];
+	int64_t created_at;
+	int64_t expires_at;  /* 0 = no expiry */
+	int64_t disabled_at; /* 0 = enabled */
+} identity_key_t;
+
+typedef struct {
+	char id[TG_MAX_ID_LEN + 1];
+	char kind[16];
+	char owner[TG_MAX_OWNER_LEN + 1];
+	char status[16]; /* active, suspended, offboarded */
+	char description[TG_MAX_DESCRIPTION_LEN + 1];
+	char mtls_fingerprint[65]; /* lower-case hex SHA-256 of the cert DER, or "" */
+	json_t *roles;             /* array of strings, owned */
+	json_t *allow;             /* array of scope tokens, owned (policy stand-in) */
+	int64_t max_ttl;           /* 0 = server cap only */
+	int64_t created_at, updated_at, last_used_at;
+	int64_t not_before;        /* tokens issued before this are revoked */
+	size_t n_keys;
+	identity_key_t keys[TG_MAX_KEYS_PER_IDENTITY];
+} identity_t;
+
+typedef struct {
+	const char *kind, *owner, *status, *role; /* NULL = any */
+	const char *after;                         /* id cursor, NULL = start */
+	int limit;
+} identity_filter_t;
+
+typedef struct {
+	char jti[TG_MAX_JTI_LEN + 1];
+	char identity_id[TG_MAX_ID_LEN + 1];
+	char scope[TG_MAX_SCOPE_LEN + 1];
+	char cnf_jkt[JKT_LEN + 1];
+	char cnf_x5t[JKT_LEN + 1];
+	char kid[TG_MAX_KID_LEN + 1];
+	int64_t iat, exp;
+	int64_t revoked_at; /* 0 = not revoked */
+} token_record_t;
+
+typedef struct {
+	char kid[TG_MAX_KID_LEN + 1];
+	uint8_t pk[ED25519_PK_LEN];
+	uint8_t *sealed;   /* nonce || ciphertext, owned */
+	size_t sealed_len;
+	int64_t created_at;
+	int64_t retired_at; /* 0 = current */
+	int64_t drop_after; /* retired keys leave the JWKS after this */
+} signing_key_t;
+
+/* One issuance, written atomically: the single-use assertion and DPoP jtis
+ * and the token row. STORE_CONFLICT means a jti was already used. */
+typedef struct {
+	const char *assertion_jti; /* may be NULL (mTLS client auth) */
+	int64_t assertion_exp;
+	const char *dpop_jti;      /* may be NULL */
+	int64_t dpop_exp;
+	const token_record_t *token;
+	int *dpop_replayed; /* out: set to 1 when the conflict was the DPoP jti */
+} issuance_t;
+
+/* url: "sqlite:PATH". synchronous_full: fsync each commit group. */
+store_t *store_open(const char *url, bool synchronous_full, char *err, size_t err_len);
+void store_close(store_t *s);
+int store_schema_version(store_t *s);
+
+void identity_release(identity_t *id);
+store_rc store_identity_create(store_t *s, const identity_t *id);
+store_rc store_identity_get(store_t *s, const char *id, identity_t *out);
+/* Fills a JSON array of identity objects (see identity_to_json in the
+ * broker); *next_after gets the cursor or "" at the end. */
+store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t **out, size_t *n);
+/* Replaces the mutable fields (owner, description, roles, allow, max_ttl,
+ * status, mtls_fingerprint, keys) of an existing, non-offboarded identity. */
+store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now);
+/* Offboards: status offboarded, every key disabled, not_before = now. */
+store_rc store_identity_offboard(store_t *s, const char *id, int64_t now);
+/* Records use; cheap, batched with other writes. */
+store_rc store_identity_touch(store_t *s, const char *id, int64_t now);
+
+store_rc store_issue(store_t *s, const issuance_t *is);
+store_rc store_token_get(store_t *s, const char *jti, token_record_t *out);
+store_rc store_token_revoke(store_t *s, const char *jti, int64_t now);
+/* A single-use jti outside issuance (DPoP at other endpoints). */
+store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t exp);
+
+store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n);
+void signing_keys_release(signing_key_t *k, size_t n);
+store_rc store_signing_key_add(store_t *s, const signing_key_t *k);
+store_rc store_signing_key_retire(store_t *s, const char *kid, int64_t now, int64_t drop_after);
+
+store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expires_at);
+store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now);
+
+/* Deletes what has expired: used jtis, revoked-token rows and token rows
+ * past exp + keep_s, dropped signing keys. */
+store_rc store_prune(store_t *s, int64_t now, int64_t keep_s);
+
+#endif
