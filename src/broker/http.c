@@ -11,6 +11,7 @@
 #include "core/b64url.h"
 #include "core/limits.h"
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
@@ -280,6 +281,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)b->cfg.max_body) {
 			r->route = metrics_route("too_large");
+			r->body_too_large = true;
 			http_problem(r, 413, NULL, "request body is too large");
 		}
 		return MHD_YES;
@@ -324,6 +326,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages become JSON log lines too. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_event(LOG_WARN, "http server", "detail", msg, NULL);
+}
+
 static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t err_len)
 {
 	char host[128];
@@ -363,7 +374,7 @@ struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const 
 	struct sockaddr_storage ss;
 	if (parse_addr(addr, &ss, err, err_len) != 0)
 		return NULL;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (cert_pem != NULL)
@@ -373,6 +384,7 @@ struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const 
 		{MHD_OPTION_SOCK_ADDR, 0, &ss},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
 		{MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
 		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, NULL},
 		{cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem},
@@ -395,6 +407,16 @@ struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const 
 
 void http_stop(struct MHD_Daemon *d)
 {
-	if (d != NULL)
-		MHD_stop_daemon(d);
+	if (d == NULL)
+		return;
+	/* Stop accepting, give in-flight requests up to 2 s, then close. */
+	MHD_quiesce_daemon(d);
+	for (int i = 0; i < 20; i++) {
+		const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (info == NULL || info->num_connections == 0)
+			break;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(d);
 }

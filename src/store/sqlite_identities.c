@@ -263,20 +263,3 @@ store_rc store_identity_offboard(store_t *s, const char *id, int64_t now)
 	id_time_t a = {id, now};
 	return sq_write(s, apply_offboard, &a);
 }
-
-static store_rc apply_touch(sqlite3 *db, const void *arg)
-{
-	const id_time_t *a = arg;
-	sqlite3_stmt *st = sq_prepare(db, "UPDATE identities SET last_used_at=?2 WHERE id=?1");
-	if (st == NULL)
-		return STORE_ERROR;
-	sq_bind_text(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, a->now);
-	return sq_exec_stmt(st);
-}
-
-store_rc store_identity_touch(store_t *s, const char *id, int64_t now)
-{
-	id_time_t a = {id, now};
-	return sq_write(s, apply_touch, &a);
-}

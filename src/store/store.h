@@ -90,16 +90,14 @@ int store_schema_version(store_t *s);
 void identity_release(identity_t *id);
 store_rc store_identity_create(store_t *s, const identity_t *id);
 store_rc store_identity_get(store_t *s, const char *id, identity_t *out);
-/* Fills a JSON array of identity objects (see identity_to_json in the
- * broker); *next_after gets the cursor or "" at the end. */
+/* Up to f->limit identities ordered by id, after the f->after cursor;
+ * *out is malloc'd (release each, then free). */
 store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t **out, size_t *n);
 /* Replaces the mutable fields (owner, description, roles, allow, max_ttl,
  * status, mtls_fingerprint, keys) of an existing, non-offboarded identity. */
 store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now);
 /* Offboards: status offboarded, every key disabled, not_before = now. */
 store_rc store_identity_offboard(store_t *s, const char *id, int64_t now);
-/* Records use; cheap, batched with other writes. */
-store_rc store_identity_touch(store_t *s, const char *id, int64_t now);
 
 store_rc store_issue(store_t *s, const issuance_t *is);
 store_rc store_token_get(store_t *s, const char *jti, token_record_t *out);
