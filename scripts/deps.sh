@@ -9,10 +9,16 @@ cd "$(dirname "$0")/.."
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
             libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
-           python3-requests oathtool clang libclang-rt-14-dev nodejs npm sqlite3 curl)
+           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+# Node.js and npm may come from the image rather than from Debian; install
+# Debian's only when there is none (mixing them breaks apt).
+if [ "${1:-}" = "--test" ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -38,22 +38,29 @@ static int verify_with_keys(const assertion_t *a, const identity_t *id, int64_t 
 	return -1;
 }
 
-static int load_active(req_t *r, const char *cls, const char *client_id, identity_t *out)
+/* Loads the claimed identity. Its status is checked only after the caller
+ * has proven possession of its key (require_active), so an unauthenticated
+ * caller learns nothing about which ids exist or are suspended. */
+static int load_identity(req_t *r, const char *cls, const char *client_id, identity_t *out)
 {
 	store_rc rc = store_identity_get(r->b->store, client_id, out);
+	if (rc == STORE_OK)
+		return 0;
+	identity_release(out);
 	if (rc == STORE_ERROR) {
-		http_oauth_error(r, 500, "server_error", "store unavailable");
+		http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
 		return -1;
 	}
-	if (rc != STORE_OK) {
-		identity_release(out);
-		return fail(r, cls, client_id, "unknown client", "client authentication failed");
-	}
-	if (strcmp(out->status, "active") != 0) {
-		identity_release(out);
-		return fail(r, cls, client_id, "identity is not active", "client is not active");
-	}
-	return 0;
+	return fail(r, cls, client_id, "unknown client", "client authentication failed");
+}
+
+static int require_active(req_t *r, const char *cls, identity_t *id)
+{
+	if (strcmp(id->status, "active") == 0)
+		return 0;
+	fail(r, cls, id->id, "identity is not active", "client is not active (suspended or offboarded)");
+	identity_release(id);
+	return -1;
 }
 
 static int by_assertion(req_t *r, const form_t *f, client_t *out)
@@ -74,7 +81,7 @@ static int by_assertion(req_t *r, const form_t *f, client_t *out)
 	assertion_opts_t o = {auds, 3, broker_now(), r->b->cfg.clock_leeway, r->b->cfg.assertion_max_lifetime};
 	if (assertion_parse(jwt, strlen(jwt), form_get(f, "client_id"), &o, &a, &why) != 0)
 		return fail(r, "client_assertion", form_get(f, "client_id"), why, NULL);
-	if (load_active(r, "client_assertion", a.client_id, &out->identity) != 0) {
+	if (load_identity(r, "client_assertion", a.client_id, &out->identity) != 0) {
 		assertion_free(&a);
 		return -1;
 	}
@@ -84,6 +91,10 @@ static int by_assertion(req_t *r, const form_t *f, client_t *out)
 		identity_release(&out->identity);
 		assertion_free(&a);
 		return rc;
+	}
+	if (require_active(r, "client_assertion", &out->identity) != 0) {
+		assertion_free(&a);
+		return -1;
 	}
 	out->method = "private_key_jwt";
 	snprintf(out->assertion_jti, sizeof out->assertion_jti, "%s|%s", a.client_id, a.jti);
@@ -100,7 +111,7 @@ static int by_certificate(req_t *r, const form_t *f, client_t *out)
 		http_oauth_error(r, 400, "invalid_request", "tls_client_auth needs client_id");
 		return -1;
 	}
-	if (load_active(r, "mtls", client_id, &out->identity) != 0)
+	if (load_identity(r, "mtls", client_id, &out->identity) != 0)
 		return -1;
 	if (strlen(out->identity.mtls_fingerprint) != 64 ||
 	    sodium_memcmp(out->identity.mtls_fingerprint, r->tls_fp, 64) != 0 ||
@@ -109,6 +120,8 @@ static int by_certificate(req_t *r, const form_t *f, client_t *out)
 		return fail(r, "mtls", client_id, "certificate does not match the identity",
 			    "client authentication failed");
 	}
+	if (require_active(r, "mtls", &out->identity) != 0)
+		return -1;
 	out->method = "tls_client_auth";
 	b64url_encode_to(der_hash, sizeof der_hash, out->cnf_x5t);
 	return 0;
@@ -145,7 +158,7 @@ int client_consume_assertion(req_t *r, const client_t *c)
 	if (rc == STORE_CONFLICT)
 		return fail(r, "client_assertion", c->identity.id, "client assertion replayed",
 			    "client assertion was already used");
-	http_oauth_error(r, 500, "server_error", "store unavailable");
+	http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
 	return -1;
 }
 

@@ -47,6 +47,8 @@ static void respond(req_t *r, int status, const char *type, char *body, size_t l
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (status == 401 && r->b != NULL && strncmp(r->path, "/v1/", 4) == 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tollgate\"");
+	if (status == 405)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	MHD_queue_response(r->conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
@@ -98,6 +100,12 @@ const char *http_header(req_t *r, const char *name)
 {
 	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 	return v != NULL && strlen(v) <= TG_MAX_HEADER_VALUE ? v : NULL;
+}
+
+bool http_header_oversized(req_t *r, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+	return v != NULL && strlen(v) > TG_MAX_HEADER_VALUE;
 }
 
 const char *http_query(req_t *r, const char *name)
@@ -201,9 +209,12 @@ static void dispatch(req_t *r)
 		size_t plen = 0;
 		if (!route_matches(rt, r->path, &p, &plen))
 			continue;
-		path_known = true;
-		if (strcmp(rt->method, r->method) != 0)
+		if (strcmp(rt->method, r->method) != 0) {
+			size_t n = strlen(r->allow);
+			snprintf(r->allow + n, sizeof r->allow - n, "%s%s", path_known ? ", " : "", rt->method);
+			path_known = true;
 			continue;
+		}
 		r->route = metrics_route(rt->name);
 		if (p != NULL) {
 			memcpy(param, p, plen);
@@ -327,6 +338,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* libmicrohttpd's own messages become JSON log lines too. */
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -380,11 +392,12 @@ struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const 
 	if (cert_pem != NULL)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem opts[] = {
+		/* First, or MHD warns that earlier options may log through its default logger. */
+		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
 		{MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
 		{MHD_OPTION_SOCK_ADDR, 0, &ss},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
-		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
 		{MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
 		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, NULL},
 		{cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem},

@@ -23,6 +23,7 @@ typedef struct {
 	char client_ip[64];
 	char tls_fp[65];         /* hex SHA-256 of a verified client certificate, or "" */
 	int status;              /* the status that was sent */
+	char allow[40];          /* Allow header of a 405 answer */
 	int route;               /* metrics index */
 	double started;
 } req_t;
@@ -51,7 +52,10 @@ void http_oauth_error(req_t *r, int status, const char *error, const char *descr
 void http_no_content(req_t *r);
 
 /* Request helpers. */
+/* A header's value, or NULL when absent or longer than TG_MAX_HEADER_VALUE
+ * (check http_header_oversized() where absence changes the meaning). */
 const char *http_header(req_t *r, const char *name);
+bool http_header_oversized(req_t *r, const char *name);
 const char *http_query(req_t *r, const char *name);
 /* Parses the body as a JSON object (bounded depth/size); sends a problem
  * and returns NULL when it is not one. */

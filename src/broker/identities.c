@@ -4,7 +4,7 @@
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/handlers.h"
-#include "broker/identity_json.h"
+#include "core/identity_json.h"
 #include "broker/log.h"
 #include <errno.h>
 #include <stdio.h>

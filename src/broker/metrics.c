@@ -1,6 +1,7 @@
 /* metrics.c - request counts by route and status class, tokens issued,
  * authentication failures by class, request latency histogram. */
 #include "broker/metrics.h"
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,23 +15,40 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 static const char *const fail_classes[] = {"client_assertion", "mtls", "dpop", "admin_token", "other"};
 #define N_FAIL (sizeof fail_classes / sizeof fail_classes[0])
 
+/* Routes register on their first request, from any HTTP thread: writers
+ * serialize on routes_mu and publish a name before bumping n_routes, so a
+ * reader that loads n_routes sees every name below it. */
 static const char *route_names[METRICS_MAX_ROUTES];
-static int n_routes;
+static atomic_int n_routes;
+static pthread_mutex_t routes_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong requests[METRICS_MAX_ROUTES][N_STATUS + 3]; /* + 201, 409, 413 */
 static atomic_ulong hist[N_BUCKETS + 1];
 static atomic_ulong hist_count, hist_sum_us, tokens_issued, auth_failures[N_FAIL];
 
 static const int extra_codes[3] = {201, 409, 413};
 
-int metrics_route(const char *name)
+static int find_route(const char *name, int n)
 {
-	for (int i = 0; i < n_routes; i++)
+	for (int i = 0; i < n; i++)
 		if (strcmp(route_names[i], name) == 0)
 			return i;
-	if (n_routes == METRICS_MAX_ROUTES)
-		return -1;
-	route_names[n_routes] = name;
-	return n_routes++;
+	return -1;
+}
+
+int metrics_route(const char *name)
+{
+	int i = find_route(name, atomic_load(&n_routes));
+	if (i >= 0)
+		return i;
+	pthread_mutex_lock(&routes_mu);
+	int n = atomic_load(&n_routes);
+	if ((i = find_route(name, n)) < 0 && n < METRICS_MAX_ROUTES) {
+		route_names[n] = name;
+		atomic_store(&n_routes, n + 1);
+		i = n;
+	}
+	pthread_mutex_unlock(&routes_mu);
+	return i;
 }
 
 static int status_slot(int status)
@@ -46,7 +64,7 @@ static int status_slot(int status)
 
 void metrics_request(int route, int status, double seconds)
 {
-	if (route >= 0 && route < n_routes)
+	if (route >= 0 && route < atomic_load(&n_routes))
 		atomic_fetch_add(&requests[route][status_slot(status)], 1);
 	size_t b = 0;
 	while (b < N_BUCKETS && seconds > buckets[b])
@@ -112,7 +130,8 @@ char *metrics_render(void)
 	sb.buf[0] = '\0';
 	sb_printf(&sb, "# HELP tollgate_http_requests_total HTTP requests by route and status.\n"
 		       "# TYPE tollgate_http_requests_total counter\n");
-	for (int r = 0; r < n_routes; r++)
+	int routes = atomic_load(&n_routes);
+	for (int r = 0; r < routes; r++)
 		for (int s = 0; s < N_STATUS + 3; s++) {
 			unsigned long v = atomic_load(&requests[r][s]);
 			if (v != 0)

@@ -78,6 +78,13 @@ void handle_introspect(req_t *r)
 		return;
 	}
 	token_state_t st = token_state(r->b, token, &claims, &why);
+	if (st == TOKEN_ERROR) {
+		/* Not a definitive "inactive": callers fail closed and may retry. */
+		http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
+		tok_claims_free(&claims);
+		form_free(&f);
+		return;
+	}
 	bool visible = st == TOKEN_ACTIVE &&
 		       (who.kind != CALLER_IDENTITY || strcmp(claims.sub, who.id) == 0);
 	if (visible)
@@ -108,7 +115,9 @@ void handle_revoke(req_t *r)
 	}
 	/* RFC 7009 §2.2: invalid tokens and tokens of others get 200 too. */
 	token_state_t st = token_state(r->b, token, &claims, &why);
-	if (st == TOKEN_ACTIVE && (who.kind == CALLER_ADMIN || strcmp(claims.sub, who.id) == 0)) {
+	if (st == TOKEN_ERROR)
+		http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
+	else if (st == TOKEN_ACTIVE && (who.kind == CALLER_ADMIN || strcmp(claims.sub, who.id) == 0)) {
 		store_rc rc = store_token_revoke(r->b->store, claims.jti, broker_now());
 		if (rc == STORE_ERROR) {
 			http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the revocation; retry");

@@ -82,6 +82,11 @@ static int check_dpop(req_t *r, grant_req_t *g)
 {
 	const char *proof = http_header(r, "DPoP");
 	const char *why = NULL;
+	if (proof == NULL && http_header_oversized(r, "DPoP")) {
+		metrics_auth_failure("dpop");
+		http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof is too large");
+		return -1;
+	}
 	if (proof == NULL)
 		return 0;
 	dpop_opts_t o = {"POST", r->b->token_endpoint, broker_now(), r->b->cfg.clock_leeway,

@@ -38,7 +38,7 @@ int64_t broker_key_retention(const broker_t *b)
 static const char serve_usage[] =
 	"Usage: tollgate serve [--dev] [--data DIR] [--listen ADDR:PORT] [--config FILE]\n"
 	"                      [--master-key-file F] [--tls-cert F --tls-key F [--client-ca F]]\n"
-	"                      [--bootstrap-admin] [--print-config]\n"
+	"                      [--bootstrap-admin] [--print-config] [--set KEY=VALUE]...\n"
 	"\n"
 	"Runs the broker: OAuth endpoints, the /v1 API, the store and the signing keys.\n"
 	"\n"
@@ -151,13 +151,14 @@ static int parse_flags(int argc, char **argv, tg_config_t *c, serve_opts_t *o)
 		else if (ch == 'p')
 			o->print_config = true;
 		else if (ch == 's') {
-			char *eq = strchr(optarg, '=');
-			if (eq == NULL) {
+			char key[64];
+			const char *eq = strchr(optarg, '=');
+			if (eq == NULL || (size_t)(eq - optarg) >= sizeof key) {
 				fprintf(stderr, "tollgate serve: --set needs KEY=VALUE\n");
 				return -1;
 			}
-			*eq = '\0';
-			if (set_or_die(c, optarg, eq + 1) != 0)
+			snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
+			if (set_or_die(c, key, eq + 1) != 0)
 				return -1;
 		} else if (ch < (int)(sizeof keys / sizeof keys[0]) && keys[ch] != NULL &&
 			   set_or_die(c, keys[ch], optarg) != 0)
@@ -231,9 +232,9 @@ int serve_create_master_key(const char *path)
 static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN])
 {
 	char path[512], err[400];
-	if (mkdir(b->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "tollgate serve: cannot create data directory %s: %s\n", b->cfg.data_dir,
-			strerror(errno));
+	if ((mkdir(b->cfg.data_dir, 0700) != 0 && errno != EEXIST) || chmod(b->cfg.data_dir, 0700) != 0) {
+		fprintf(stderr, "tollgate serve: cannot create data directory %s (0700): %s\n",
+			b->cfg.data_dir, strerror(errno));
 		return -1;
 	}
 	if (b->cfg.master_key_file[0] == '\0') {

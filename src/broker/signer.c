@@ -3,6 +3,7 @@
  * of it with MADV_DONTDUMP) and are wiped on every exit path. */
 #include "broker/signer.h"
 #include "core/b64url.h"
+#include "core/timefmt.h"
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -247,10 +248,10 @@ json_t *signer_describe(signer_t *s)
 	json_t *arr = json_array();
 	pthread_rwlock_rdlock(&s->lock);
 	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:I, s:I}", "kid", s->keys[i].kid,
-			"current", (int)i == s->current, "created_at", (json_int_t)s->keys[i].created_at,
-			"retired_at", (json_int_t)s->keys[i].retired_at,
-			"drop_after", (json_int_t)s->keys[i].drop_after));
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:o, s:o, s:o}", "kid", s->keys[i].kid,
+			"current", (int)i == s->current, "created_at", rfc3339_json(s->keys[i].created_at),
+			"retired_at", rfc3339_json(s->keys[i].retired_at),
+			"unpublish_after", rfc3339_json(s->keys[i].drop_after)));
 	pthread_rwlock_unlock(&s->lock);
 	return arr;
 }

@@ -70,7 +70,7 @@ int cmd_keys(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "--help";
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-		fputs(keys_usage, stdout);
+		fputs(keys_usage, argc > 1 ? stdout : stderr);
 		return argc > 1 ? 0 : 2;
 	}
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {

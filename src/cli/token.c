@@ -19,24 +19,25 @@ static const char token_usage[] =
 	"Usage: tollgate token <command> [options]\n"
 	"\n"
 	"  issue --identity ID --key PATH --scope \"S1 S2\" [--ttl SECONDS] [--dpop]\n"
-	"        [--dpop-key PATH] [--json]\n"
+	"        [--dpop-key PATH] [--kid KID] [--json]\n"
 	"      Authenticates as identity ID with its private key (private_key_jwt,\n"
 	"      RFC 7523) and prints the access token. --dpop binds the token to a\n"
 	"      key (RFC 9449): the identity key, or --dpop-key. --json prints the\n"
-	"      whole token response.\n"
+	"      whole token response. --kid names the registered key when it was\n"
+	"      registered under its own kid (default: the key's RFC 7638 thumbprint).\n"
 	"  inspect TOKEN|-\n"
 	"      Decodes the token, checks its signature against the broker's JWKS\n"
 	"      and its lifetime. Exit 0 only when it verifies and has not expired.\n"
-	"  introspect TOKEN|- [--identity ID --key PATH]\n"
+	"  introspect TOKEN|- [--identity ID --key PATH [--kid KID]]\n"
 	"      Asks the broker whether the token is active (RFC 7662), as admin\n"
 	"      (TOLLGATE_TOKEN) or as the given identity.\n"
-	"  revoke TOKEN|- [--identity ID --key PATH]\n"
+	"  revoke TOKEN|- [--identity ID --key PATH [--kid KID]]\n"
 	"      Revokes the token (RFC 7009).\n"
 	"\n"
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420).\n";
 
 typedef struct {
-	const char *identity, *key, *scope, *ttl, *dpop_key;
+	const char *identity, *key, *scope, *ttl, *dpop_key, *kid;
 	bool dpop, json;
 } token_opts_t;
 
@@ -94,11 +95,16 @@ static char *sign_jwt(json_t *header, json_t *payload, const uint8_t sk[64])
 	return jwt;
 }
 
-static char *client_assertion(const char *id, const char *aud, const uint8_t sk[64], const uint8_t pk[32])
+/* kid: as registered; NULL = the key's RFC 7638 thumbprint (the default kid). */
+static char *client_assertion(const char *id, const char *aud, const char *kid_opt, const uint8_t sk[64],
+			      const uint8_t pk[32])
 {
-	char kid[JKT_LEN + 1], jti[23];
+	char kid[TG_MAX_KID_LEN + 1], jti[23];
 	int64_t now = (int64_t)time(NULL);
-	ed_jwk_thumbprint(pk, kid);
+	if (kid_opt != NULL)
+		snprintf(kid, sizeof kid, "%s", kid_opt);
+	else
+		ed_jwk_thumbprint(pk, kid);
 	random_id(jti);
 	return sign_jwt(json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid", kid),
 			json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", id, "sub", id, "aud", aud,
@@ -131,14 +137,15 @@ static char *form_add(char *form, const char *name, const char *value)
 }
 
 /* Adds client authentication (private_key_jwt) for identity/key to form. */
-static char *form_client_auth(char *form, const char *id, const char *key_path, const char *aud)
+static char *form_client_auth(char *form, const token_opts_t *o, const char *aud)
 {
+	const char *id = o->identity, *key_path = o->key;
 	uint8_t sk[64], pk[32];
 	if (load_key(key_path, sk, pk) != 0) {
 		free(form);
 		return NULL;
 	}
-	char *a = client_assertion(id, aud, sk, pk);
+	char *a = client_assertion(id, aud, o->kid, sk, pk);
 	sodium_memzero(sk, sizeof sk);
 	form = form_add(form, "client_assertion_type", CLIENT_ASSERTION_TYPE);
 	form = form_add(form, "client_assertion", a ? a : "");
@@ -164,7 +171,7 @@ static int issue(const token_opts_t *o)
 	form = form_add(form, "scope", o->scope);
 	if (o->ttl != NULL)
 		form = form_add(form, "ttl", o->ttl);
-	form = form_client_auth(form, o->identity, o->key, te);
+	form = form_client_auth(form, o, te);
 	if (form == NULL)
 		goto out;
 	if (o->dpop) {
@@ -262,8 +269,12 @@ static int oauth_call(const char *endpoint, const char *token, const token_opts_
 	const char *hdrs[2] = {auth, NULL};
 	cli_response_t r;
 	int rc = 1;
+	if ((o->identity == NULL) != (o->key == NULL)) {
+		fprintf(stderr, "tollgate token: --identity and --key go together (or give neither to act as admin)\n");
+		return 2;
+	}
 	char *form = form_add(NULL, "token", token);
-	if (o->identity != NULL && o->key != NULL) {
+	if (o->identity != NULL) {
 		char *te = token_endpoint();
 		if (te == NULL) {
 			free(form);
@@ -271,12 +282,14 @@ static int oauth_call(const char *endpoint, const char *token, const token_opts_
 		}
 		snprintf(url, sizeof url, "%.*s%s", (int)(strlen(te) - strlen("/oauth/token")), te, endpoint);
 		free(te);
-		form = form_client_auth(form, o->identity, o->key, url);
+		form = form_client_auth(form, o, url);
 		if (form == NULL)
 			return 1;
 	} else {
 		char *admin = cli_admin_token();
 		snprintf(auth, sizeof auth, "Authorization: Bearer %s", admin ? admin : "");
+		if (admin != NULL)
+			sodium_memzero(admin, strlen(admin));
 		free(admin);
 	}
 	if (cli_http("POST", endpoint, "application/x-www-form-urlencoded", form,
@@ -306,7 +319,8 @@ int cmd_token(int argc, char **argv)
 		{"identity", required_argument, NULL, 'i'}, {"key", required_argument, NULL, 'k'},
 		{"scope", required_argument, NULL, 's'}, {"ttl", required_argument, NULL, 't'},
 		{"dpop", no_argument, NULL, 'd'}, {"dpop-key", required_argument, NULL, 'D'},
-		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+		{"json", no_argument, NULL, 'j'}, {"kid", required_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	token_opts_t o = {0};
 	const char *sub = argc > 1 ? argv[1] : "";
 	int ch;
@@ -324,6 +338,7 @@ int cmd_token(int argc, char **argv)
 		case 'd': o.dpop = true; break;
 		case 'D': o.dpop_key = optarg; o.dpop = true; break;
 		case 'j': o.json = true; break;
+		case 'K': o.kid = optarg; break;
 		case 'h': fputs(token_usage, stdout); return 0;
 		default: fputs(token_usage, stderr); return 2;
 		}

@@ -6,13 +6,6 @@
 #define IDENTITY_COLS "id, kind, owner, description, status, roles, allow, max_ttl, " \
 		      "mtls_fingerprint, created_at, updated_at, last_used_at, not_before"
 
-void identity_release(identity_t *id)
-{
-	json_decref(id->roles);
-	json_decref(id->allow);
-	id->roles = id->allow = NULL;
-}
-
 static json_t *json_col(sqlite3_stmt *st, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);

@@ -6,6 +6,7 @@
 #ifndef TG_STORE_H
 #define TG_STORE_H
 #include "core/ed25519_key.h"
+#include "core/identity.h"
 #include "core/limits.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -19,30 +20,6 @@ typedef enum {
 	STORE_CONFLICT = 2, /* exists already / replayed jti / state forbids it */
 	STORE_ERROR = -1,   /* I/O or database failure: fail closed */
 } store_rc;
-
-typedef struct {
-	char kid[TG_MAX_KID_LEN + 1];
-	uint8_t pk[ED25519_PK_LEN];
-	int64_t created_at;
-	int64_t expires_at;  /* 0 = no expiry */
-	int64_t disabled_at; /* 0 = enabled */
-} identity_key_t;
-
-typedef struct {
-	char id[TG_MAX_ID_LEN + 1];
-	char kind[16];
-	char owner[TG_MAX_OWNER_LEN + 1];
-	char status[16]; /* active, suspended, offboarded */
-	char description[TG_MAX_DESCRIPTION_LEN + 1];
-	char mtls_fingerprint[65]; /* lower-case hex SHA-256 of the cert DER, or "" */
-	json_t *roles;             /* array of strings, owned */
-	json_t *allow;             /* array of scope tokens, owned (policy stand-in) */
-	int64_t max_ttl;           /* 0 = server cap only */
-	int64_t created_at, updated_at, last_used_at;
-	int64_t not_before;        /* tokens issued before this are revoked */
-	size_t n_keys;
-	identity_key_t keys[TG_MAX_KEYS_PER_IDENTITY];
-} identity_t;
 
 typedef struct {
 	const char *kind, *owner, *status, *role; /* NULL = any */
@@ -87,7 +64,6 @@ store_t *store_open(const char *url, bool synchronous_full, char *err, size_t er
 void store_close(store_t *s);
 int store_schema_version(store_t *s);
 
-void identity_release(identity_t *id);
 store_rc store_identity_create(store_t *s, const identity_t *id);
 store_rc store_identity_get(store_t *s, const char *id, identity_t *out);
 /* Up to f->limit identities ordered by id, after the f->after cursor;

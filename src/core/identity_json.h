@@ -4,8 +4,9 @@
  * which member and what is expected). */
 #ifndef TG_IDENTITY_JSON_H
 #define TG_IDENTITY_JSON_H
-#include "store/store.h"
+#include "core/identity.h"
 #include <jansson.h>
+#include <stdbool.h>
 
 json_t *identity_to_json(const identity_t *id);
 /* Fills id from a create document; returns NULL or the reason. */

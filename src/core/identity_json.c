@@ -1,5 +1,6 @@
-/* identity_json.c - identity <-> JSON, with validation. */
-#include "broker/identity_json.h"
+/* identity_json.c - identity <-> JSON, with validation, and the identity
+ * record's release. */
+#include "core/identity_json.h"
 #include "core/ed25519_key.h"
 #include "core/scope.h"
 #include "core/timefmt.h"
@@ -20,21 +21,12 @@ bool identity_name_valid(const char *s)
 	return true;
 }
 
-static json_t *time_or_null(int64_t t)
-{
-	char buf[RFC3339_LEN];
-	if (t == 0)
-		return json_null();
-	rfc3339(t, buf);
-	return json_string(buf);
-}
-
 static json_t *key_to_json(const identity_key_t *k)
 {
 	json_t *o = json_pack("{s:s, s:o}", "kid", k->kid, "jwk", ed_pk_to_jwk(k->pk, NULL));
-	json_object_set_new(o, "created_at", time_or_null(k->created_at));
-	json_object_set_new(o, "expires_at", time_or_null(k->expires_at));
-	json_object_set_new(o, "disabled_at", time_or_null(k->disabled_at));
+	json_object_set_new(o, "created_at", rfc3339_json(k->created_at));
+	json_object_set_new(o, "expires_at", rfc3339_json(k->expires_at));
+	json_object_set_new(o, "disabled_at", rfc3339_json(k->disabled_at));
 	return o;
 }
 
@@ -49,10 +41,10 @@ json_t *identity_to_json(const identity_t *id)
 			      (json_int_t)id->max_ttl, "public_keys", keys);
 	json_object_set_new(o, "mtls_fingerprint",
 			    id->mtls_fingerprint[0] ? json_string(id->mtls_fingerprint) : json_null());
-	json_object_set_new(o, "created_at", time_or_null(id->created_at));
-	json_object_set_new(o, "updated_at", time_or_null(id->updated_at));
-	json_object_set_new(o, "last_used_at", time_or_null(id->last_used_at));
-	json_object_set_new(o, "tokens_not_before", time_or_null(id->not_before));
+	json_object_set_new(o, "created_at", rfc3339_json(id->created_at));
+	json_object_set_new(o, "updated_at", rfc3339_json(id->updated_at));
+	json_object_set_new(o, "last_used_at", rfc3339_json(id->last_used_at));
+	json_object_set_new(o, "tokens_not_before", rfc3339_json(id->not_before));
 	return o;
 }
 
@@ -115,6 +107,15 @@ bad:
 
 static bool scope_valid(const char *s) { return scope_token_valid(s, strlen(s)); }
 
+static int key_expiry(const json_t *v, int64_t *out)
+{
+	if (json_is_integer(v)) {
+		*out = (int64_t)json_integer_value(v);
+		return 0;
+	}
+	return json_is_string(v) ? rfc3339_parse(json_string_value(v), out) : -1;
+}
+
 static const char *parse_key(const json_t *item, int64_t now, identity_key_t *k)
 {
 	const char *why = NULL;
@@ -123,8 +124,8 @@ static const char *parse_key(const json_t *item, int64_t now, identity_key_t *k)
 	if (json_is_object(item) && json_object_get(item, "key") != NULL) {
 		key = json_object_get(item, "key");
 		exp = json_object_get(item, "expires_at");
-		if (exp != NULL && (!json_is_integer(exp) || json_integer_value(exp) <= now))
-			return "public key expires_at must be a future Unix time";
+		if (exp != NULL && (key_expiry(exp, &k->expires_at) != 0 || k->expires_at <= now))
+			return "public key expires_at must be a future time (RFC 3339 UTC or Unix seconds)";
 	}
 	if (json_is_string(key)) {
 		if (ed_pk_from_text(json_string_value(key), json_string_length(key), k->pk, &why) != 0)
@@ -140,7 +141,6 @@ static const char *parse_key(const json_t *item, int64_t now, identity_key_t *k)
 	else
 		ed_jwk_thumbprint(k->pk, k->kid);
 	k->created_at = now;
-	k->expires_at = exp ? (int64_t)json_integer_value(exp) : 0;
 	return NULL;
 }
 
@@ -293,4 +293,11 @@ const char *identity_apply_update(const json_t *doc, int64_t now, identity_t *id
 	if ((v = json_object_get(doc, "add_public_keys")) != NULL && (why = add_keys(v, now, id)) != NULL)
 		return why;
 	return NULL;
+}
+
+void identity_release(identity_t *id)
+{
+	json_decref(id->roles);
+	json_decref(id->allow);
+	id->roles = id->allow = NULL;
 }

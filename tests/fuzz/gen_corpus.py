@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""gen_corpus.py - writes the seed corpora under tests/fuzz/corpus/.
+
+Tokens are signed with the RFC 8037 A.1 example key for the fixed clock,
+issuer and audiences in fuzz_util.h, so that the valid seeds pass every
+check and the fuzzer starts from deep paths. Re-run after changing either:
+    python3 tests/fuzz/gen_corpus.py
+Needs python3-cryptography."""
+import base64
+import hashlib
+import json
+import pathlib
+import shutil
+
+from cryptography.hazmat.primitives import serialization as ser
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
+
+NOW = 1700000000
+ISSUER = "https://tollgate.example"
+TOKEN_URL = ISSUER + "/oauth/token"
+ACCESS_TOKEN = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"
+ROOT = pathlib.Path(__file__).resolve().parent / "corpus"
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+KEY = ed25519.Ed25519PrivateKey.from_private_bytes(
+    base64.urlsafe_b64decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="))
+PUB = KEY.public_key()
+X = b64u(PUB.public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw))
+JWK = {"kty": "OKP", "crv": "Ed25519", "x": X}
+
+
+def enc(obj):
+    text = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
+    return b64u(text.encode())
+
+
+def jws(header, payload, key=KEY):
+    si = enc(header) + "." + enc(payload)
+    return si + "." + b64u(key.sign(si.encode()))
+
+
+def write(target, files):
+    d = ROOT / target
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    for name, data in files.items():
+        (d / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def with_(d, **kw):
+    out = dict(d)
+    for k, v in kw.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+def access_tokens():
+    h = {"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"}
+    p = {"iss": ISSUER, "sub": "svc-a", "aud": "tollgate", "client_id": "svc-a",
+         "iat": NOW, "nbf": NOW, "exp": NOW + 300, "jti": "j1",
+         "scope": "modbus.read@Zone:line-3"}
+    other = ed25519.Ed25519PrivateKey.generate()
+    return {
+        "valid": jws(h, p),
+        "valid-cnf": jws(h, with_(p, cnf={"jkt": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"})),
+        "valid-aud-array": jws(h, with_(p, aud=["x", "tollgate"])),
+        "expired": jws(h, with_(p, exp=NOW - 100)),
+        "wrong-aud": jws(h, with_(p, aud="other")),
+        "no-scope": jws(h, with_(p, scope=None)),
+        "typ-jwt": jws(with_(h, typ="JWT"), p),
+        "kid-unknown": jws(with_(h, kid="k9"), p),
+        "other-signer": jws(h, p, other),
+        "alg-none": enc(with_(h, alg="none")) + "." + enc(p) + ".",
+    }
+
+
+def generic_jws():
+    h = {"alg": "EdDSA"}
+    p = {"sub": "x"}
+    ok = jws(h, p)
+    return {
+        "valid": ok,
+        "crit": jws({"alg": "EdDSA", "crit": ["exp"]}, p),
+        "hs256": jws({"alg": "HS256"}, p),
+        "dup-alg": jws('{"alg":"EdDSA","alg":"none"}', p),
+        "payload-array": jws(h, "[1,2]"),
+        "padded": ok + "==",
+        "four-parts": ok + ".x",
+        "empty": "",
+    }
+
+
+def assertions():
+    h = {"alg": "EdDSA", "kid": "key-1"}
+    p = {"iss": "svc-a", "sub": "svc-a", "aud": TOKEN_URL, "jti": "a1",
+         "iat": NOW, "exp": NOW + 60}
+    return {
+        "valid": jws(h, p),
+        "valid-aud-issuer": jws({"alg": "EdDSA"}, with_(p, aud=[ISSUER])),
+        "iss-not-sub": jws(h, with_(p, sub="svc-b")),
+        "exp-far": jws(h, with_(p, exp=NOW + 86400)),
+        "no-jti": jws(h, with_(p, jti=None)),
+        "no-exp": jws(h, with_(p, exp=None)),
+    }
+
+
+def dpop_proofs():
+    h = {"typ": "dpop+jwt", "alg": "EdDSA", "jwk": JWK}
+    ath = b64u(hashlib.sha256(ACCESS_TOKEN.encode()).digest())
+    p = {"jti": "p1", "htm": "POST", "htu": TOKEN_URL, "iat": NOW, "ath": ath}
+    return {
+        "valid": jws(h, p),
+        "valid-query": jws(h, with_(p, htu=TOKEN_URL + "?x=1")),
+        "htm-get": jws(h, with_(p, htm="GET")),
+        "old-iat": jws(h, with_(p, iat=NOW - 3600)),
+        "no-ath": jws(h, with_(p, ath=None)),
+        "jwk-d": jws(with_(h, jwk=dict(JWK, d="nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")), p),
+        "typ-jwt": jws(with_(h, typ="JWT"), p),
+    }
+
+
+def claims():
+    """HEADER-JSON\nPAYLOAD-JSON pairs for fuzz_claims (it signs them)."""
+    def raw(t):
+        return base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)).decode()
+    out = {}
+    for prefix, toks in (("at-", access_tokens()), ("ca-", assertions()), ("dpop-", dpop_proofs())):
+        for name in ("valid", "expired", "iss-not-sub", "old-iat", "jwk-d"):
+            if name in toks:
+                h, p, _ = toks[name].split(".")
+                out[prefix + name] = raw(h) + "\n" + raw(p)
+    return out
+
+
+def forms():
+    return {
+        "token-request": "grant_type=client_credentials&scope=modbus.read%40Zone%3Aline-3"
+                         "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type"
+                         "%3Ajwt-bearer&client_assertion=eyJ.eyJ.sig",
+        "plus-and-empty": "a=x+y&b=&c&&d=%2B",
+        "bad-escape": "a=%zz",
+        "nul": "a=%00",
+        "dup": "a=1&a=2",
+    }
+
+
+def scopes():
+    return {
+        "one": "modbus.read@Zone:line-3",
+        "many": "modbus.read@Zone:line-3 modbus.write@Device:plc-7 orders.create@Api:orders",
+        "dups": "a@T:1 a@T:1 b@T:2",
+        "double-space": "a@T:1  b@T:2",
+        "no-type": "read@:x",
+    }
+
+
+def configs():
+    return {
+        "full": "# tollgate.conf\nlisten = 0.0.0.0:8420\ndata_dir = \"/var/lib/tollgate\"\n"
+                "issuer = https://tollgate.example # comment\naudience = \"a b\"\n"
+                "tls_cert = /c.pem\ntls_key = /k.pem\nclient_ca = /ca.pem\n"
+                "token_default_ttl = 300\ntoken_max_ttl = 3600\nclock_leeway = 30\n"
+                "sqlite_synchronous = normal\nthreads = 8\r\nmax_body = 65536\n",
+        "bad-int": "threads = many\n",
+        "unknown": "nope = 1\n",
+        "quotes": "audience = \"x\ny = \"\"\n",
+        "invalid-combo": "token_default_ttl = 600\ntoken_max_ttl = 60\n",
+    }
+
+
+def keys():
+    def pem(k, private=False):
+        if private:
+            return k.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
+                                   ser.NoEncryption()).decode()
+        return k.public_key().public_bytes(ser.Encoding.PEM,
+                                           ser.PublicFormat.SubjectPublicKeyInfo).decode()
+    return {
+        "spki": pem(KEY),
+        "pkcs8": pem(KEY, True),
+        "jwk": json.dumps(JWK),
+        "jwk-d": json.dumps(dict(JWK, d="nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")),
+        "ec-p256": pem(ec.generate_private_key(ec.SECP256R1())),
+        "x25519": pem(x25519.X25519PrivateKey.generate()),
+        "x25519-private": pem(x25519.X25519PrivateKey.generate(), True),
+    }
+
+
+def main():
+    write("fuzz_jws", generic_jws())
+    write("fuzz_access_token", access_tokens())
+    write("fuzz_client_assertion", assertions())
+    write("fuzz_dpop", dpop_proofs())
+    write("fuzz_claims", claims())
+    write("fuzz_form", forms())
+    write("fuzz_scope", scopes())
+    write("fuzz_config", configs())
+    write("fuzz_ed25519_key", keys())
+
+
+if __name__ == "__main__":
+    main()
