@@ -75,8 +75,22 @@ void http_no_content(req_t *r)
 	respond(r, 204, NULL, NULL, 0);
 }
 
+/* OAuth endpoints answer every error in the RFC 6749 §5.2 form, including
+ * the ones the HTTP layer raises (405, 413, 415); /v1 and the rest use RFC
+ * 9457 problem+json. */
+static bool is_oauth_endpoint(const char *path)
+{
+	return strcmp(path, "/oauth/token") == 0 || strcmp(path, "/oauth/introspect") == 0 ||
+	       strcmp(path, "/oauth/revoke") == 0;
+}
+
 void http_problem(req_t *r, int status, const char *title, const char *detail)
 {
+	if (is_oauth_endpoint(r->path)) {
+		http_oauth_error(r, status, status >= 500 ? "server_error" : "invalid_request",
+				 detail ? detail : title);
+		return;
+	}
 	json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
 			      title ? title : MHD_get_reason_phrase_for((unsigned int)status),
 			      "status", status, "instance", r->path);

@@ -67,8 +67,10 @@ out:
 	return rc;
 }
 
-/* Generates a key, seals it and stores it; fills out on success. */
-static int generate(signer_t *s, int64_t now, live_key_t *out)
+/* Generates a key, seals it and stores it; fills out on success. When
+ * retire_kid is set, the same transaction retires that key (rotation), so a
+ * crash never leaves two current keys. */
+static int generate(signer_t *s, int64_t now, live_key_t *out, const char *retire_kid, int64_t drop_after)
 {
 	uint8_t seed[ED25519_SEED_LEN], sealed[SEAL_NONCE + ED25519_SEED_LEN + SEAL_TAG];
 	char thumb[JKT_LEN + 1];
@@ -88,7 +90,10 @@ static int generate(signer_t *s, int64_t now, live_key_t *out)
 				.created_at = now};
 	snprintf(stored.kid, sizeof stored.kid, "%s", out->kid);
 	memcpy(stored.pk, out->pk, ED25519_PK_LEN);
-	rc = store_signing_key_add(s->store, &stored) == STORE_OK ? 0 : -1;
+	store_rc st = retire_kid != NULL
+		? store_signing_key_rotate(s->store, &stored, retire_kid, now, drop_after)
+		: store_signing_key_add(s->store, &stored);
+	rc = st == STORE_OK ? 0 : -1;
 out:
 	sodium_memzero(seed, sizeof seed);
 	if (rc != 0)
@@ -135,7 +140,7 @@ signer_t *signer_open(store_t *st, const uint8_t master[MASTER_KEY_LEN], int64_t
 	if (load(s, err, err_len) != 0)
 		goto fail;
 	if (s->current < 0) {
-		if (s->n == MAX_KEYS || generate(s, now, &s->keys[s->n]) != 0) {
+		if (s->n == MAX_KEYS || generate(s, now, &s->keys[s->n], NULL, 0) != 0) {
 			snprintf(err, err_len, "cannot create the first signing key");
 			goto fail;
 		}
@@ -177,13 +182,9 @@ int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, char *new_kid)
 	pthread_rwlock_wrlock(&s->lock);
 	if (s->n == MAX_KEYS)
 		goto out;
-	if (generate(s, now, &fresh) != 0)
-		goto out;
 	live_key_t *old = &s->keys[s->current];
-	if (store_signing_key_retire(s->store, old->kid, now, now + retain_s) != STORE_OK) {
-		key_wipe(&fresh);
+	if (generate(s, now, &fresh, old->kid, now + retain_s) != 0)
 		goto out;
-	}
 	old->retired_at = now;
 	old->drop_after = now + retain_s;
 	s->keys[s->n] = fresh;

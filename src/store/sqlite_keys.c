@@ -97,10 +97,23 @@ static store_rc apply_retire(sqlite3 *db, const void *arg)
 	return rc == STORE_OK && sqlite3_changes(db) == 0 ? STORE_NOT_FOUND : rc;
 }
 
-store_rc store_signing_key_retire(store_t *s, const char *kid, int64_t now, int64_t drop_after)
+typedef struct {
+	const signing_key_t *fresh;
+	retire_arg_t retire;
+} rotate_arg_t;
+
+static store_rc apply_rotate(sqlite3 *db, const void *arg)
 {
-	retire_arg_t a = {kid, now, drop_after};
-	return sq_write(s, apply_retire, &a);
+	const rotate_arg_t *a = arg;
+	store_rc rc = apply_key_add(db, a->fresh);
+	return rc == STORE_OK ? apply_retire(db, &a->retire) : rc;
+}
+
+store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const char *old_kid,
+				  int64_t now, int64_t drop_after)
+{
+	rotate_arg_t a = {fresh, {old_kid, now, drop_after}};
+	return sq_write(s, apply_rotate, &a);
 }
 
 typedef struct {

@@ -84,7 +84,9 @@ store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t ex
 store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n);
 void signing_keys_release(signing_key_t *k, size_t n);
 store_rc store_signing_key_add(store_t *s, const signing_key_t *k);
-store_rc store_signing_key_retire(store_t *s, const char *kid, int64_t now, int64_t drop_after);
+/* In one transaction: add the new key and retire the current one. */
+store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const char *old_kid,
+				  int64_t now, int64_t drop_after);
 
 store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expires_at);
 store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now);
