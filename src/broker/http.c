@@ -139,33 +139,24 @@ bool http_require_content_type(req_t *r, const char *type)
 	return false;
 }
 
+/* Nesting depth, giving up once past the limit (jansson bounds recursion
+ * while parsing, so this walk is bounded too). */
 static int json_depth(const json_t *j)
 {
 	int max = 0;
-	size_t i;
-	const char *k;
-	json_t *v;
-	if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k, v) {
-			int d = json_depth(v);
-			if (d > max)
-				max = d;
-			if (max > TG_MAX_JSON_DEPTH)
-				break;
-		}
-		return max + 1;
+	size_t n = json_is_object(j) ? json_object_size(j) : json_is_array(j) ? json_array_size(j) : 0;
+	void *it = json_is_object(j) ? json_object_iter((json_t *)j) : NULL;
+	if (!json_is_object(j) && !json_is_array(j))
+		return 0;
+	for (size_t i = 0; i < n && max <= TG_MAX_JSON_DEPTH; i++) {
+		const json_t *v = it ? json_object_iter_value(it) : json_array_get(j, i);
+		int d = json_depth(v);
+		if (d > max)
+			max = d;
+		if (it != NULL)
+			it = json_object_iter_next((json_t *)j, it);
 	}
-	if (json_is_array(j)) {
-		json_array_foreach(j, i, v) {
-			int d = json_depth(v);
-			if (d > max)
-				max = d;
-			if (max > TG_MAX_JSON_DEPTH)
-				break;
-		}
-		return max + 1;
-	}
-	return 0;
+	return max + 1;
 }
 
 json_t *http_json_body(req_t *r)

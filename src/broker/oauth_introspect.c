@@ -63,7 +63,13 @@ static json_t *active_response(const broker_t *b, const tok_claims_t *c)
 	return o;
 }
 
-void handle_introspect(req_t *r)
+typedef void (*token_action_fn)(req_t *r, const caller_t *who, token_state_t st, tok_claims_t *claims,
+				const char *why);
+
+/* The shared phases of both endpoints: authenticate the caller, read the
+ * token parameter, evaluate the token; a store failure is answered 503 (not
+ * a definitive "inactive": callers fail closed and may retry). */
+static void with_token(req_t *r, token_action_fn act)
 {
 	form_t f;
 	caller_t who;
@@ -78,57 +84,51 @@ void handle_introspect(req_t *r)
 		return;
 	}
 	token_state_t st = token_state(r->b, token, &claims, &why);
-	if (st == TOKEN_ERROR) {
-		/* Not a definitive "inactive": callers fail closed and may retry. */
+	if (st == TOKEN_ERROR)
 		http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
-		tok_claims_free(&claims);
-		form_free(&f);
-		return;
-	}
-	bool visible = st == TOKEN_ACTIVE &&
-		       (who.kind != CALLER_IDENTITY || strcmp(claims.sub, who.id) == 0);
-	if (visible)
-		http_json(r, 200, active_response(r->b, &claims));
 	else
-		http_json(r, 200, json_pack("{s:b}", "active", 0));
-	log_event(LOG_INFO, "token introspected", "caller", who.kind == CALLER_ADMIN ? "admin" : who.id,
-		  "jti", st != TOKEN_INVALID ? claims.jti : NULL, "active", visible ? "true" : "false",
-		  "reason", visible ? NULL : why, NULL);
+		act(r, &who, st, &claims, why);
 	if (st != TOKEN_INVALID)
 		tok_claims_free(&claims);
 	form_free(&f);
 }
 
+static void do_introspect(req_t *r, const caller_t *who, token_state_t st, tok_claims_t *claims,
+		       const char *why)
+{
+	bool visible = st == TOKEN_ACTIVE &&
+		       (who->kind != CALLER_IDENTITY || strcmp(claims->sub, who->id) == 0);
+	if (visible)
+		http_json(r, 200, active_response(r->b, claims));
+	else
+		http_json(r, 200, json_pack("{s:b}", "active", 0));
+	log_event(LOG_INFO, "token introspected", "caller", who->kind == CALLER_ADMIN ? "admin" : who->id,
+		  "jti", st != TOKEN_INVALID ? claims->jti : NULL, "active", visible ? "true" : "false",
+		  "reason", visible ? NULL : why, NULL);
+}
+
+/* RFC 7009 §2.2: invalid tokens and tokens of others get 200 too. */
+static void do_revoke(req_t *r, const caller_t *who, token_state_t st, tok_claims_t *claims, const char *why)
+{
+	(void)why;
+	if (st == TOKEN_ACTIVE && (who->kind == CALLER_ADMIN || strcmp(claims->sub, who->id) == 0)) {
+		if (store_token_revoke(r->b->store, claims->jti, broker_now()) == STORE_ERROR) {
+			http_oauth_error(r, 503, "temporarily_unavailable",
+					 "the store cannot record the revocation; retry");
+			return;
+		}
+		log_event(LOG_INFO, "token revoked", "by", who->kind == CALLER_ADMIN ? "admin" : who->id,
+			  "sub", claims->sub, "jti", claims->jti, NULL);
+	}
+	http_json(r, 200, json_object());
+}
+
+void handle_introspect(req_t *r)
+{
+	with_token(r, do_introspect);
+}
+
 void handle_revoke(req_t *r)
 {
-	form_t f;
-	caller_t who;
-	tok_claims_t claims;
-	const char *why = "";
-	if (authenticate(r, &f, &who) != 0)
-		return;
-	const char *token = form_get(&f, "token");
-	if (token == NULL) {
-		http_oauth_error(r, 400, "invalid_request", "token is required");
-		form_free(&f);
-		return;
-	}
-	/* RFC 7009 §2.2: invalid tokens and tokens of others get 200 too. */
-	token_state_t st = token_state(r->b, token, &claims, &why);
-	if (st == TOKEN_ERROR)
-		http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
-	else if (st == TOKEN_ACTIVE && (who.kind == CALLER_ADMIN || strcmp(claims.sub, who.id) == 0)) {
-		store_rc rc = store_token_revoke(r->b->store, claims.jti, broker_now());
-		if (rc == STORE_ERROR) {
-			http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the revocation; retry");
-		} else {
-			log_event(LOG_INFO, "token revoked", "by", who.kind == CALLER_ADMIN ? "admin" : who.id,
-				  "sub", claims.sub, "jti", claims.jti, NULL);
-		}
-	}
-	if (r->status == 0)
-		http_json(r, 200, json_object());
-	if (st != TOKEN_INVALID)
-		tok_claims_free(&claims);
-	form_free(&f);
+	with_token(r, do_revoke);
 }

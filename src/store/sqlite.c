@@ -43,6 +43,19 @@ store_rc sq_exec_stmt(sqlite3_stmt *st)
 	return (ext & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERROR;
 }
 
+store_rc sq_exec_text_int(sqlite3 *db, const char *sql, const char *text, int64_t n, int *changes)
+{
+	sqlite3_stmt *st = sq_prepare(db, sql);
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, text);
+	sqlite3_bind_int64(st, 2, n);
+	store_rc rc = sq_exec_stmt(st);
+	if (changes != NULL)
+		*changes = sqlite3_changes(db);
+	return rc;
+}
+
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)

@@ -218,41 +218,26 @@ store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now)
 	return sq_write(s, apply_update, &u);
 }
 
-typedef struct {
-	const char *id;
-	int64_t now;
-} id_time_t;
-
 static store_rc apply_offboard(sqlite3 *db, const void *arg)
 {
-	const id_time_t *a = arg;
-	sqlite3_stmt *st = sq_prepare(db, "UPDATE identities SET status='offboarded', not_before=?2, "
-		"updated_at=?2 WHERE id = ?1 AND status != 'offboarded'");
-	if (st == NULL)
+	const sq_text_int_t *a = arg;
+	int changed = 0;
+	store_rc rc = sq_exec_text_int(db, "UPDATE identities SET status='offboarded', not_before=?2, "
+		"updated_at=?2 WHERE id = ?1 AND status != 'offboarded'", a->text, a->n, &changed);
+	if (rc != STORE_OK)
 		return STORE_ERROR;
-	sq_bind_text(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, a->now);
-	if (sq_exec_stmt(st) != STORE_OK)
+	if (changed == 0)
+		return why_unchanged(db, a->text);
+	rc = sq_exec_text_int(db, "UPDATE identity_keys SET disabled_at=?2 WHERE identity_id=?1 "
+			      "AND disabled_at=0", a->text, a->n, NULL);
+	if (rc != STORE_OK)
 		return STORE_ERROR;
-	if (sqlite3_changes(db) == 0)
-		return why_unchanged(db, a->id);
-	st = sq_prepare(db, "UPDATE identity_keys SET disabled_at=?2 WHERE identity_id=?1 AND disabled_at=0");
-	if (st == NULL)
-		return STORE_ERROR;
-	sq_bind_text(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, a->now);
-	if (sq_exec_stmt(st) != STORE_OK)
-		return STORE_ERROR;
-	st = sq_prepare(db, "UPDATE tokens SET revoked_at=?2 WHERE identity_id=?1 AND revoked_at=0");
-	if (st == NULL)
-		return STORE_ERROR;
-	sq_bind_text(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, a->now);
-	return sq_exec_stmt(st);
+	return sq_exec_text_int(db, "UPDATE tokens SET revoked_at=?2 WHERE identity_id=?1 AND revoked_at=0",
+				a->text, a->n, NULL);
 }
 
 store_rc store_identity_offboard(store_t *s, const char *id, int64_t now)
 {
-	id_time_t a = {id, now};
+	sq_text_int_t a = {id, now};
 	return sq_write(s, apply_offboard, &a);
 }

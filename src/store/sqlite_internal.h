@@ -11,6 +11,12 @@
 
 typedef store_rc (*write_fn)(sqlite3 *db, const void *arg);
 
+/* The argument of most writes: an id and a time. */
+typedef struct {
+	const char *text;
+	int64_t n;
+} sq_text_int_t;
+
 typedef struct write_op {
 	write_fn apply;
 	const void *arg;
@@ -49,6 +55,10 @@ sqlite3_stmt *sq_prepare(sqlite3 *db, const char *sql);
  * constraint violation, STORE_ERROR otherwise. Finalizes it. */
 store_rc sq_exec_stmt(sqlite3_stmt *st);
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* The common write: sql with ?1 = text and ?2 = an integer (an id and a
+ * time). Returns as sq_exec_stmt; *changes (may be NULL) gets the number of
+ * rows it touched. */
+store_rc sq_exec_text_int(sqlite3 *db, const char *sql, const char *text, int64_t n, int *changes);
 void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
 
 #endif

@@ -41,12 +41,8 @@ static store_rc apply_issue(sqlite3 *db, const void *arg)
 	sqlite3_bind_int64(st, 8, t->exp);
 	if ((rc = sq_exec_stmt(st)) != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti collision: never expected */
-	st = sq_prepare(db, "UPDATE identities SET last_used_at=?2 WHERE id=?1");
-	if (st == NULL)
-		return STORE_ERROR;
-	sq_bind_text(st, 1, t->identity_id);
-	sqlite3_bind_int64(st, 2, t->iat);
-	return sq_exec_stmt(st);
+	return sq_exec_text_int(db, "UPDATE identities SET last_used_at=?2 WHERE id=?1", t->identity_id,
+				t->iat, NULL);
 }
 
 store_rc store_issue(store_t *s, const issuance_t *is)
@@ -102,28 +98,18 @@ store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 	return rc;
 }
 
-typedef struct {
-	const char *jti;
-	int64_t now;
-} revoke_arg_t;
-
 static store_rc apply_revoke(sqlite3 *db, const void *arg)
 {
-	const revoke_arg_t *a = arg;
-	sqlite3_stmt *st = sq_prepare(db, "UPDATE tokens SET revoked_at=?2 WHERE jti=?1 AND revoked_at=0");
-	if (st == NULL)
-		return STORE_ERROR;
-	sq_bind_text(st, 1, a->jti);
-	sqlite3_bind_int64(st, 2, a->now);
-	store_rc rc = sq_exec_stmt(st);
-	if (rc == STORE_OK && sqlite3_changes(db) == 0)
-		return STORE_NOT_FOUND;
-	return rc;
+	const sq_text_int_t *a = arg;
+	int changed = 0;
+	store_rc rc = sq_exec_text_int(db, "UPDATE tokens SET revoked_at=?2 WHERE jti=?1 AND revoked_at=0",
+				       a->text, a->n, &changed);
+	return rc == STORE_OK && changed == 0 ? STORE_NOT_FOUND : rc;
 }
 
 store_rc store_token_revoke(store_t *s, const char *jti, int64_t now)
 {
-	revoke_arg_t a = {jti, now};
+	sq_text_int_t a = {jti, now};
 	return sq_write(s, apply_revoke, &a);
 }
 
