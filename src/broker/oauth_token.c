@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define LAST_USED_PRECISION_S 60
 
 typedef struct {
 	scope_set_t scope;
@@ -100,10 +103,18 @@ static int check_dpop(req_t *r, grant_req_t *g)
 	return 0;
 }
 
+/* 48-bit milliseconds then 80 random bits: unique and unguessable, and
+ * time-ordered so that the store's token index grows at its end instead of
+ * at random pages. */
 static void new_jti(char out[23])
 {
 	uint8_t raw[16];
-	randombytes_buf(raw, sizeof raw);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	for (int i = 0; i < 6; i++)
+		raw[i] = (uint8_t)(ms >> (40 - 8 * i));
+	randombytes_buf(raw + 6, sizeof raw - 6);
 	b64url_encode_to(raw, sizeof raw, out);
 }
 
@@ -141,7 +152,9 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
 			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
 			 .dpop_exp = g->dpop.iat + r->b->cfg.dpop_max_age + r->b->cfg.clock_leeway,
-			 .token = &rec, .dpop_replayed = &dpop_replayed};
+			 .token = &rec, .dpop_replayed = &dpop_replayed,
+			 /* last use is kept to the minute: no identity write per token */
+			 .touch_last_used = c->identity.last_used_at <= now - LAST_USED_PRECISION_S};
 	store_rc rc = store_issue(r->b->store, &is);
 	if (rc == STORE_CONFLICT) {
 		metrics_auth_failure(dpop_replayed ? "dpop" : "client_assertion");

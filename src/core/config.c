@@ -38,7 +38,7 @@ static const key_t_ keys[] = {
 	I(dpop_max_age, TG_DEFAULT_DPOP_MAX_AGE, 5, 600, "oldest accepted DPoP proof iat (s)"),
 	I(signing_key_rotation, 7 * 86400, 60, 365 * 86400, "signing key rotation period (s)"),
 	I(admin_token_ttl, 8 * 3600, 60, 7 * 86400, "lifetime of the admin token written by --dev or --bootstrap-admin (s)"),
-	I(threads, 4, 1, 64, "HTTP worker threads"),
+	I(threads, 16, 1, 64, "HTTP worker threads (a request waiting for its durable write holds one)"),
 	I(max_body, TG_MAX_BODY, 1024, TG_MAX_BODY, "largest accepted request body (bytes)"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])

@@ -33,6 +33,18 @@ static const char *const sqlite_migrations[] = {
 	"  created_at INTEGER NOT NULL, retired_at INTEGER NOT NULL DEFAULT 0,"
 	"  drop_after INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE admin_tokens (hash BLOB PRIMARY KEY, expires_at INTEGER NOT NULL);",
+
+	/* 2: single-use jtis keyed by (exp, kind, jti). A replay repeats the
+	 * whole signed JWT, so its exp too: uniqueness per exp catches every
+	 * replay, and inserts land at the end of the index (exp grows with time)
+	 * instead of at a random page per token. Offboarding revokes through
+	 * identities.not_before, so tokens need no index by identity. */
+	"CREATE TABLE used_jtis_v2 (exp INTEGER NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL,"
+	"  PRIMARY KEY (exp, kind, jti)) WITHOUT ROWID;"
+	"INSERT INTO used_jtis_v2 (exp, kind, jti) SELECT exp, kind, jti FROM used_jtis;"
+	"DROP TABLE used_jtis;"
+	"ALTER TABLE used_jtis_v2 RENAME TO used_jtis;"
+	"DROP INDEX tokens_identity;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -21,14 +21,37 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-sqlite3_stmt *sq_prepare(sqlite3 *db, const char *sql)
+sqlite3_stmt *sq_prepare(sq_conn_t *c, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (size_t i = 0; i < c->n; i++)
+		if (c->cache[i].sql == sql)
+			return c->cache[i].st;
+	if (c->n == SQ_STMT_CACHE ||
+	    sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return NULL;
 	}
+	c->cache[c->n].sql = sql;
+	c->cache[c->n++].st = st;
 	return st;
+}
+
+void sq_release(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static void conn_close(sq_conn_t *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		sqlite3_finalize(c->cache[i].st);
+	c->n = 0;
+	sqlite3_close(c->db);
+	c->db = NULL;
 }
 
 store_rc sq_exec_stmt(sqlite3_stmt *st)
@@ -37,22 +60,22 @@ store_rc sq_exec_stmt(sqlite3_stmt *st)
 		return STORE_ERROR;
 	int rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(sqlite3_db_handle(st));
-	sqlite3_finalize(st);
+	sq_release(st);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return STORE_OK;
 	return (ext & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERROR;
 }
 
-store_rc sq_exec_text_int(sqlite3 *db, const char *sql, const char *text, int64_t n, int *changes)
+store_rc sq_exec_text_int(sq_conn_t *c, const char *sql, const char *text, int64_t n, int *changes)
 {
-	sqlite3_stmt *st = sq_prepare(db, sql);
+	sqlite3_stmt *st = sq_prepare(c, sql);
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, text);
 	sqlite3_bind_int64(st, 2, n);
 	store_rc rc = sq_exec_stmt(st);
 	if (changes != NULL)
-		*changes = sqlite3_changes(db);
+		*changes = sqlite3_changes(c->db);
 	return rc;
 }
 
@@ -77,21 +100,27 @@ static int exec(sqlite3 *db, const char *sql)
 
 /* ---- writer ---- */
 
+/* A statement without parameters or rows, through the cache. */
+static int run(sq_conn_t *c, const char *sql)
+{
+	return sq_exec_stmt(sq_prepare(c, sql)) == STORE_OK ? 0 : -1;
+}
+
 static void run_group(store_t *s, write_op_t *ops)
 {
-	int began = exec(s->wdb, "BEGIN IMMEDIATE") == 0;
+	int began = run(&s->w, "BEGIN IMMEDIATE") == 0;
 	for (write_op_t *op = ops; op != NULL; op = op->next) {
-		if (!began || exec(s->wdb, "SAVEPOINT op") != 0) {
+		if (!began || run(&s->w, "SAVEPOINT op") != 0) {
 			op->rc = STORE_ERROR;
 			continue;
 		}
-		op->rc = op->apply(s->wdb, op->arg);
+		op->rc = op->apply(&s->w, op->arg);
 		if (op->rc != STORE_OK)
-			exec(s->wdb, "ROLLBACK TO op");
-		exec(s->wdb, "RELEASE op");
+			run(&s->w, "ROLLBACK TO op");
+		run(&s->w, "RELEASE op");
 	}
-	if (began && exec(s->wdb, "COMMIT") != 0) {
-		exec(s->wdb, "ROLLBACK");
+	if (began && run(&s->w, "COMMIT") != 0) {
+		run(&s->w, "ROLLBACK");
 		for (write_op_t *op = ops; op != NULL; op = op->next)
 			op->rc = STORE_ERROR;
 	}
@@ -111,9 +140,11 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		run_group(s, ops);
 		pthread_mutex_lock(&s->mu);
-		for (write_op_t *op = ops; op != NULL; op = op->next)
+		for (write_op_t *op = ops, *next; op != NULL; op = next) {
+			next = op->next; /* op lives on its waiter's stack */
 			op->done = 1;
-		pthread_cond_broadcast(&s->done);
+			pthread_cond_signal(&op->wake);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -122,9 +153,11 @@ static void *writer_main(void *arg)
 store_rc sq_write(store_t *s, write_fn apply, const void *arg)
 {
 	write_op_t op = {.apply = apply, .arg = arg, .rc = STORE_ERROR};
+	pthread_cond_init(&op.wake, NULL);
 	pthread_mutex_lock(&s->mu);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->mu);
+		pthread_cond_destroy(&op.wake);
 		return STORE_ERROR;
 	}
 	if (s->tail != NULL)
@@ -134,24 +167,25 @@ store_rc sq_write(store_t *s, write_fn apply, const void *arg)
 	s->tail = &op;
 	pthread_cond_signal(&s->work);
 	while (!op.done)
-		pthread_cond_wait(&s->done, &s->mu);
+		pthread_cond_wait(&op.wake, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	pthread_cond_destroy(&op.wake);
 	return op.rc;
 }
 
 /* ---- readers ---- */
 
-sqlite3 *sq_reader_get(store_t *s, reader_t **slot)
+sq_conn_t *sq_reader_get(store_t *s, reader_t **slot)
 {
 	for (int i = 0; i < SQLITE_READERS; i++) {
 		if (pthread_mutex_trylock(&s->readers[i].mu) == 0) {
 			*slot = &s->readers[i];
-			return s->readers[i].db;
+			return &s->readers[i].conn;
 		}
 	}
 	*slot = &s->readers[(size_t)pthread_self() % SQLITE_READERS];
 	pthread_mutex_lock(&(*slot)->mu);
-	return (*slot)->db;
+	return &(*slot)->conn;
 }
 
 void sq_reader_put(reader_t *slot)
@@ -167,8 +201,7 @@ static int migrate(sqlite3 *db, char *err, size_t err_len)
 	int version = 0;
 	if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") != 0)
 		goto fail;
-	st = sq_prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-	if (st == NULL)
+	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
@@ -227,20 +260,19 @@ store_t *store_open(const char *url, bool sync_full, char *err, size_t err_len)
 	close(fd);
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return NULL;
-	s->wdb = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sync_full, err, err_len);
-	if (s->wdb == NULL)
+	s->w.db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sync_full, err, err_len);
+	if (s->w.db == NULL)
 		goto fail;
-	if (exec(s->wdb, "PRAGMA journal_mode=WAL") != 0 || migrate(s->wdb, err, err_len) != 0)
+	if (exec(s->w.db, "PRAGMA journal_mode=WAL") != 0 || migrate(s->w.db, err, err_len) != 0)
 		goto fail;
 	for (int i = 0; i < SQLITE_READERS; i++) {
 		pthread_mutex_init(&s->readers[i].mu, NULL);
-		s->readers[i].db = open_db(path, SQLITE_OPEN_READONLY, sync_full, err, err_len);
-		if (s->readers[i].db == NULL)
+		s->readers[i].conn.db = open_db(path, SQLITE_OPEN_READONLY, sync_full, err, err_len);
+		if (s->readers[i].conn.db == NULL)
 			goto fail;
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->done, NULL);
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		snprintf(err, err_len, "cannot start the store writer thread");
 		goto fail;
@@ -248,8 +280,8 @@ store_t *store_open(const char *url, bool sync_full, char *err, size_t err_len)
 	return s;
 fail:
 	for (int i = 0; i < SQLITE_READERS; i++)
-		sqlite3_close(s->readers[i].db);
-	sqlite3_close(s->wdb);
+		conn_close(&s->readers[i].conn);
+	conn_close(&s->w);
 	free(s);
 	return NULL;
 }
@@ -270,13 +302,12 @@ void store_close(store_t *s)
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->writer, NULL);
 	for (int i = 0; i < SQLITE_READERS; i++) {
-		sqlite3_close(s->readers[i].db);
+		conn_close(&s->readers[i].conn);
 		pthread_mutex_destroy(&s->readers[i].mu);
 	}
-	exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)");
-	sqlite3_close(s->wdb);
+	exec(s->w.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	conn_close(&s->w);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->work);
-	pthread_cond_destroy(&s->done);
 	free(s);
 }

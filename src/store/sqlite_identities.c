@@ -31,9 +31,9 @@ static void row_to_identity(sqlite3_stmt *st, identity_t *o)
 	o->not_before = sqlite3_column_int64(st, 12);
 }
 
-static store_rc load_keys(sqlite3 *db, identity_t *o)
+static store_rc load_keys(sq_conn_t *c, identity_t *o)
 {
-	sqlite3_stmt *st = sq_prepare(db, "SELECT kid, public_key, created_at, expires_at, "
+	sqlite3_stmt *st = sq_prepare(c, "SELECT kid, public_key, created_at, expires_at, "
 					  "disabled_at FROM identity_keys WHERE identity_id = ?1 "
 					  "ORDER BY created_at, kid");
 	if (st == NULL)
@@ -51,27 +51,27 @@ static store_rc load_keys(sqlite3 *db, identity_t *o)
 		k->disabled_at = sqlite3_column_int64(st, 4);
 		o->n_keys++;
 	}
-	sqlite3_finalize(st);
+	sq_release(st);
 	return STORE_OK;
 }
 
 store_rc store_identity_get(store_t *s, const char *id, identity_t *out)
 {
 	reader_t *slot;
-	sqlite3 *db = sq_reader_get(s, &slot);
+	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
-	sqlite3_stmt *st = sq_prepare(db, "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?1");
+	sqlite3_stmt *st = sq_prepare(c, "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?1");
 	memset(out, 0, sizeof *out);
 	if (st != NULL) {
 		sq_bind_text(st, 1, id);
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW) {
 			row_to_identity(st, out);
-			rc = load_keys(db, out);
+			rc = load_keys(c, out);
 		} else {
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 		}
-		sqlite3_finalize(st);
+		sq_release(st);
 	}
 	sq_reader_put(slot);
 	return rc;
@@ -80,12 +80,12 @@ store_rc store_identity_get(store_t *s, const char *id, identity_t *out)
 store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t **out, size_t *n)
 {
 	reader_t *slot;
-	sqlite3 *db = sq_reader_get(s, &slot);
+	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	size_t cap = (size_t)f->limit;
 	*out = NULL;
 	*n = 0;
-	sqlite3_stmt *st = sq_prepare(db,
+	sqlite3_stmt *st = sq_prepare(c,
 		"SELECT " IDENTITY_COLS " FROM identities WHERE (?1 IS NULL OR kind = ?1) "
 		"AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR status = ?3) "
 		"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(identities.roles) WHERE value = ?4)) "
@@ -101,13 +101,13 @@ store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t 
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
 		row_to_identity(st, &(*out)[*n]);
-		if (load_keys(db, &(*out)[*n]) != STORE_OK)
+		if (load_keys(c, &(*out)[*n]) != STORE_OK)
 			break;
 		(*n)++;
 	}
 	rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? STORE_OK : STORE_ERROR;
 done:
-	sqlite3_finalize(st);
+	sq_release(st);
 	sq_reader_put(slot);
 	return rc;
 }
@@ -128,9 +128,9 @@ static void bind_mutable(sqlite3_stmt *st, const identity_t *id)
 	free(allow);
 }
 
-static store_rc write_keys(sqlite3 *db, const identity_t *id)
+static store_rc write_keys(sq_conn_t *c, const identity_t *id)
 {
-	sqlite3_stmt *del = sq_prepare(db, "DELETE FROM identity_keys WHERE identity_id = ?1");
+	sqlite3_stmt *del = sq_prepare(c, "DELETE FROM identity_keys WHERE identity_id = ?1");
 	if (del == NULL)
 		return STORE_ERROR;
 	sq_bind_text(del, 1, id->id);
@@ -138,7 +138,7 @@ static store_rc write_keys(sqlite3 *db, const identity_t *id)
 		return STORE_ERROR;
 	for (size_t i = 0; i < id->n_keys; i++) {
 		const identity_key_t *k = &id->keys[i];
-		sqlite3_stmt *st = sq_prepare(db, "INSERT INTO identity_keys (identity_id, kid, "
+		sqlite3_stmt *st = sq_prepare(c, "INSERT INTO identity_keys (identity_id, kid, "
 			"public_key, created_at, expires_at, disabled_at) VALUES (?1,?2,?3,?4,?5,?6)");
 		if (st == NULL)
 			return STORE_ERROR;
@@ -155,10 +155,10 @@ static store_rc write_keys(sqlite3 *db, const identity_t *id)
 	return STORE_OK;
 }
 
-static store_rc apply_create(sqlite3 *db, const void *arg)
+static store_rc apply_create(sq_conn_t *c, const void *arg)
 {
 	const identity_t *id = arg;
-	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO identities (id, owner, description, status, "
+	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO identities (id, owner, description, status, "
 		"roles, allow, max_ttl, mtls_fingerprint, kind, created_at, updated_at) "
 		"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)");
 	if (st == NULL)
@@ -167,7 +167,7 @@ static store_rc apply_create(sqlite3 *db, const void *arg)
 	sq_bind_text(st, 9, id->kind);
 	sqlite3_bind_int64(st, 10, id->created_at);
 	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK ? write_keys(db, id) : rc;
+	return rc == STORE_OK ? write_keys(c, id) : rc;
 }
 
 store_rc store_identity_create(store_t *s, const identity_t *id)
@@ -176,16 +176,16 @@ store_rc store_identity_create(store_t *s, const identity_t *id)
 }
 
 /* STORE_NOT_FOUND or STORE_CONFLICT (offboarded) for an UPDATE that hit no row. */
-static store_rc why_unchanged(sqlite3 *db, const char *id)
+static store_rc why_unchanged(sq_conn_t *c, const char *id)
 {
-	sqlite3_stmt *st = sq_prepare(db, "SELECT status FROM identities WHERE id = ?1");
+	sqlite3_stmt *st = sq_prepare(c, "SELECT status FROM identities WHERE id = ?1");
 	store_rc rc = STORE_ERROR;
 	if (st == NULL)
 		return rc;
 	sq_bind_text(st, 1, id);
 	int r = sqlite3_step(st);
 	rc = r == SQLITE_ROW ? STORE_CONFLICT : r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
-	sqlite3_finalize(st);
+	sq_release(st);
 	return rc;
 }
 
@@ -194,10 +194,10 @@ typedef struct {
 	int64_t now;
 } update_arg_t;
 
-static store_rc apply_update(sqlite3 *db, const void *arg)
+static store_rc apply_update(sq_conn_t *c, const void *arg)
 {
 	const update_arg_t *u = arg;
-	sqlite3_stmt *st = sq_prepare(db, "UPDATE identities SET owner=?2, description=?3, status=?4, "
+	sqlite3_stmt *st = sq_prepare(c, "UPDATE identities SET owner=?2, description=?3, status=?4, "
 		"roles=?5, allow=?6, max_ttl=?7, mtls_fingerprint=?8, updated_at=?9 "
 		"WHERE id = ?1 AND status != 'offboarded'");
 	if (st == NULL)
@@ -207,9 +207,9 @@ static store_rc apply_update(sqlite3 *db, const void *arg)
 	store_rc rc = sq_exec_stmt(st);
 	if (rc != STORE_OK)
 		return rc;
-	if (sqlite3_changes(db) == 0)
-		return why_unchanged(db, u->id->id);
-	return write_keys(db, u->id);
+	if (sqlite3_changes(c->db) == 0)
+		return why_unchanged(c, u->id->id);
+	return write_keys(c, u->id);
 }
 
 store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now)
@@ -218,22 +218,19 @@ store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now)
 	return sq_write(s, apply_update, &u);
 }
 
-static store_rc apply_offboard(sqlite3 *db, const void *arg)
+static store_rc apply_offboard(sq_conn_t *c, const void *arg)
 {
 	const sq_text_int_t *a = arg;
 	int changed = 0;
-	store_rc rc = sq_exec_text_int(db, "UPDATE identities SET status='offboarded', not_before=?2, "
+	store_rc rc = sq_exec_text_int(c, "UPDATE identities SET status='offboarded', not_before=?2, "
 		"updated_at=?2 WHERE id = ?1 AND status != 'offboarded'", a->text, a->n, &changed);
 	if (rc != STORE_OK)
 		return STORE_ERROR;
 	if (changed == 0)
-		return why_unchanged(db, a->text);
-	rc = sq_exec_text_int(db, "UPDATE identity_keys SET disabled_at=?2 WHERE identity_id=?1 "
-			      "AND disabled_at=0", a->text, a->n, NULL);
-	if (rc != STORE_OK)
-		return STORE_ERROR;
-	return sq_exec_text_int(db, "UPDATE tokens SET revoked_at=?2 WHERE identity_id=?1 AND revoked_at=0",
-				a->text, a->n, NULL);
+		return why_unchanged(c, a->text);
+	/* Its tokens are revoked by not_before (checked at introspection). */
+	return sq_exec_text_int(c, "UPDATE identity_keys SET disabled_at=?2 WHERE identity_id=?1 "
+				"AND disabled_at=0", a->text, a->n, NULL);
 }
 
 store_rc store_identity_offboard(store_t *s, const char *id, int64_t now)

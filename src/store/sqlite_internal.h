@@ -7,9 +7,22 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define SQLITE_READERS 8
+#define SQLITE_READERS 16 /* one per default HTTP worker thread */
+#define SQ_STMT_CACHE 64 /* distinct statements per connection; the code has ~30 */
 
-typedef store_rc (*write_fn)(sqlite3 *db, const void *arg);
+/* A connection and its prepared statements, reused across calls (parsing
+ * SQL would otherwise cost more than executing it on the token path). A
+ * connection is used by one thread at a time. */
+typedef struct {
+	sqlite3 *db;
+	size_t n;
+	struct {
+		const char *sql; /* string literals: compared by address */
+		sqlite3_stmt *st;
+	} cache[SQ_STMT_CACHE];
+} sq_conn_t;
+
+typedef store_rc (*write_fn)(sq_conn_t *c, const void *arg);
 
 /* The argument of most writes: an id and a time. */
 typedef struct {
@@ -22,43 +35,47 @@ typedef struct write_op {
 	const void *arg;
 	store_rc rc;
 	int done;
+	pthread_cond_t wake; /* this op's waiter only: no thundering herd */
 	struct write_op *next;
 } write_op_t;
 
 typedef struct {
 	pthread_mutex_t mu;
-	sqlite3 *db;
+	sq_conn_t conn;
 } reader_t;
 
 struct store {
-	sqlite3 *wdb; /* used by the writer thread only (and at open/close) */
+	sq_conn_t w; /* used by the writer thread only (and at open/close) */
 	pthread_t writer;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work;
 	write_op_t *head, *tail;
 	int stopping;
 	reader_t readers[SQLITE_READERS];
 };
 
-/* Runs apply(db, arg) inside the next commit group and waits until the group
+/* Runs apply(conn, arg) inside the next commit group and waits until the group
  * is durable. A failed apply (rc != STORE_OK) rolls back only its own
  * changes (a savepoint per op). */
 store_rc sq_write(store_t *s, write_fn apply, const void *arg);
 
 /* Borrows a read connection; release with sq_reader_put. */
-sqlite3 *sq_reader_get(store_t *s, reader_t **slot);
+sq_conn_t *sq_reader_get(store_t *s, reader_t **slot);
 void sq_reader_put(reader_t *slot);
 
-/* Prepare or fail: logs nothing, returns NULL on error. */
-sqlite3_stmt *sq_prepare(sqlite3 *db, const char *sql);
+/* The connection's prepared statement for sql (a string literal), ready to
+ * bind; NULL on error. Give it back with sq_release(). */
+sqlite3_stmt *sq_prepare(sq_conn_t *c, const char *sql);
+/* Resets a statement from sq_prepare() for its next use. */
+void sq_release(sqlite3_stmt *st);
 /* Runs a statement that returns no rows: STORE_OK, STORE_CONFLICT on a
- * constraint violation, STORE_ERROR otherwise. Finalizes it. */
+ * constraint violation, STORE_ERROR otherwise. Releases it. */
 store_rc sq_exec_stmt(sqlite3_stmt *st);
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* The common write: sql with ?1 = text and ?2 = an integer (an id and a
  * time). Returns as sq_exec_stmt; *changes (may be NULL) gets the number of
  * rows it touched. */
-store_rc sq_exec_text_int(sqlite3 *db, const char *sql, const char *text, int64_t n, int *changes);
+store_rc sq_exec_text_int(sq_conn_t *c, const char *sql, const char *text, int64_t n, int *changes);
 void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
 
 #endif

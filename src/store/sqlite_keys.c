@@ -14,12 +14,12 @@ void signing_keys_release(signing_key_t *k, size_t n)
 store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n)
 {
 	reader_t *slot;
-	sqlite3 *db = sq_reader_get(s, &slot);
+	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	size_t cap = 0;
 	*out = NULL;
 	*n = 0;
-	sqlite3_stmt *st = sq_prepare(db, "SELECT kid, public_key, sealed_private, created_at, "
+	sqlite3_stmt *st = sq_prepare(c, "SELECT kid, public_key, sealed_private, created_at, "
 		"retired_at, drop_after FROM signing_keys ORDER BY created_at, kid");
 	if (st == NULL)
 		goto done;
@@ -49,7 +49,7 @@ store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n)
 	}
 	rc = r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 done:
-	sqlite3_finalize(st);
+	sq_release(st);
 	sq_reader_put(slot);
 	if (rc != STORE_OK) {
 		signing_keys_release(*out, *n);
@@ -59,10 +59,10 @@ done:
 	return rc;
 }
 
-static store_rc apply_key_add(sqlite3 *db, const void *arg)
+static store_rc apply_key_add(sq_conn_t *c, const void *arg)
 {
 	const signing_key_t *k = arg;
-	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO signing_keys (kid, public_key, sealed_private, "
+	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO signing_keys (kid, public_key, sealed_private, "
 				      "created_at) VALUES (?1,?2,?3,?4)");
 	if (st == NULL)
 		return STORE_ERROR;
@@ -83,10 +83,10 @@ typedef struct {
 	int64_t now, drop_after;
 } retire_arg_t;
 
-static store_rc apply_retire(sqlite3 *db, const void *arg)
+static store_rc apply_retire(sq_conn_t *c, const void *arg)
 {
 	const retire_arg_t *a = arg;
-	sqlite3_stmt *st = sq_prepare(db, "UPDATE signing_keys SET retired_at=?2, drop_after=?3 "
+	sqlite3_stmt *st = sq_prepare(c, "UPDATE signing_keys SET retired_at=?2, drop_after=?3 "
 				      "WHERE kid=?1 AND retired_at=0");
 	if (st == NULL)
 		return STORE_ERROR;
@@ -94,7 +94,7 @@ static store_rc apply_retire(sqlite3 *db, const void *arg)
 	sqlite3_bind_int64(st, 2, a->now);
 	sqlite3_bind_int64(st, 3, a->drop_after);
 	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(db) == 0 ? STORE_NOT_FOUND : rc;
+	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
 }
 
 typedef struct {
@@ -102,11 +102,11 @@ typedef struct {
 	retire_arg_t retire;
 } rotate_arg_t;
 
-static store_rc apply_rotate(sqlite3 *db, const void *arg)
+static store_rc apply_rotate(sq_conn_t *c, const void *arg)
 {
 	const rotate_arg_t *a = arg;
-	store_rc rc = apply_key_add(db, a->fresh);
-	return rc == STORE_OK ? apply_retire(db, &a->retire) : rc;
+	store_rc rc = apply_key_add(c, a->fresh);
+	return rc == STORE_OK ? apply_retire(c, &a->retire) : rc;
 }
 
 store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const char *old_kid,
@@ -121,10 +121,10 @@ typedef struct {
 	int64_t exp;
 } admin_arg_t;
 
-static store_rc apply_admin_add(sqlite3 *db, const void *arg)
+static store_rc apply_admin_add(sq_conn_t *c, const void *arg)
 {
 	const admin_arg_t *a = arg;
-	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO admin_tokens (hash, expires_at) VALUES (?1,?2)");
+	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO admin_tokens (hash, expires_at) VALUES (?1,?2)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_blob(st, 1, a->hash, 32, SQLITE_TRANSIENT);
@@ -143,9 +143,9 @@ store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expir
 store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now)
 {
 	reader_t *slot;
-	sqlite3 *db = sq_reader_get(s, &slot);
+	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
-	sqlite3_stmt *st = sq_prepare(db, "SELECT expires_at FROM admin_tokens WHERE hash = ?1");
+	sqlite3_stmt *st = sq_prepare(c, "SELECT expires_at FROM admin_tokens WHERE hash = ?1");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
 		int r = sqlite3_step(st);
@@ -153,7 +153,7 @@ store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now
 			rc = sqlite3_column_int64(st, 0) > now ? STORE_OK : STORE_NOT_FOUND;
 		else
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
-		sqlite3_finalize(st);
+		sq_release(st);
 	}
 	sq_reader_put(slot);
 	return rc;

@@ -3,9 +3,9 @@
 #include "store/sqlite_internal.h"
 #include <string.h>
 
-static store_rc use_jti(sqlite3 *db, const char *kind, const char *jti, int64_t exp)
+static store_rc use_jti(sq_conn_t *c, const char *kind, const char *jti, int64_t exp)
 {
-	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO used_jtis (kind, jti, exp) VALUES (?1,?2,?3)");
+	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO used_jtis (kind, jti, exp) VALUES (?1,?2,?3)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, kind);
@@ -14,20 +14,20 @@ static store_rc use_jti(sqlite3 *db, const char *kind, const char *jti, int64_t 
 	return sq_exec_stmt(st); /* a primary key conflict is a replay */
 }
 
-static store_rc apply_issue(sqlite3 *db, const void *arg)
+static store_rc apply_issue(sq_conn_t *c, const void *arg)
 {
 	const issuance_t *is = arg;
 	const token_record_t *t = is->token;
 	store_rc rc;
 	if (is->assertion_jti != NULL &&
-	    (rc = use_jti(db, "assertion", is->assertion_jti, is->assertion_exp)) != STORE_OK)
+	    (rc = use_jti(c, "assertion", is->assertion_jti, is->assertion_exp)) != STORE_OK)
 		return rc;
-	if (is->dpop_jti != NULL && (rc = use_jti(db, "dpop", is->dpop_jti, is->dpop_exp)) != STORE_OK) {
+	if (is->dpop_jti != NULL && (rc = use_jti(c, "dpop", is->dpop_jti, is->dpop_exp)) != STORE_OK) {
 		if (rc == STORE_CONFLICT && is->dpop_replayed != NULL)
 			*is->dpop_replayed = 1;
 		return rc;
 	}
-	sqlite3_stmt *st = sq_prepare(db, "INSERT INTO tokens (jti, identity_id, scope, cnf_jkt, "
+	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO tokens (jti, identity_id, scope, cnf_jkt, "
 		"cnf_x5t, kid, iat, exp) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
 	if (st == NULL)
 		return STORE_ERROR;
@@ -41,7 +41,9 @@ static store_rc apply_issue(sqlite3 *db, const void *arg)
 	sqlite3_bind_int64(st, 8, t->exp);
 	if ((rc = sq_exec_stmt(st)) != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti collision: never expected */
-	return sq_exec_text_int(db, "UPDATE identities SET last_used_at=?2 WHERE id=?1", t->identity_id,
+	if (!is->touch_last_used)
+		return STORE_OK;
+	return sq_exec_text_int(c, "UPDATE identities SET last_used_at=?2 WHERE id=?1", t->identity_id,
 				t->iat, NULL);
 }
 
@@ -55,10 +57,10 @@ typedef struct {
 	int64_t exp;
 } jti_arg_t;
 
-static store_rc apply_jti(sqlite3 *db, const void *arg)
+static store_rc apply_jti(sq_conn_t *c, const void *arg)
 {
 	const jti_arg_t *a = arg;
-	return use_jti(db, a->kind, a->jti, a->exp);
+	return use_jti(c, a->kind, a->jti, a->exp);
 }
 
 store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t exp)
@@ -70,9 +72,9 @@ store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t ex
 store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 {
 	reader_t *slot;
-	sqlite3 *db = sq_reader_get(s, &slot);
+	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
-	sqlite3_stmt *st = sq_prepare(db, "SELECT jti, identity_id, scope, cnf_jkt, cnf_x5t, kid, "
+	sqlite3_stmt *st = sq_prepare(c, "SELECT jti, identity_id, scope, cnf_jkt, cnf_x5t, kid, "
 					  "iat, exp, revoked_at FROM tokens WHERE jti = ?1");
 	memset(out, 0, sizeof *out);
 	if (st != NULL) {
@@ -92,17 +94,17 @@ store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 		} else {
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 		}
-		sqlite3_finalize(st);
+		sq_release(st);
 	}
 	sq_reader_put(slot);
 	return rc;
 }
 
-static store_rc apply_revoke(sqlite3 *db, const void *arg)
+static store_rc apply_revoke(sq_conn_t *c, const void *arg)
 {
 	const sq_text_int_t *a = arg;
 	int changed = 0;
-	store_rc rc = sq_exec_text_int(db, "UPDATE tokens SET revoked_at=?2 WHERE jti=?1 AND revoked_at=0",
+	store_rc rc = sq_exec_text_int(c, "UPDATE tokens SET revoked_at=?2 WHERE jti=?1 AND revoked_at=0",
 				       a->text, a->n, &changed);
 	return rc == STORE_OK && changed == 0 ? STORE_NOT_FOUND : rc;
 }
@@ -117,7 +119,7 @@ typedef struct {
 	int64_t now, keep;
 } prune_arg_t;
 
-static store_rc apply_prune(sqlite3 *db, const void *arg)
+static store_rc apply_prune(sq_conn_t *c, const void *arg)
 {
 	const prune_arg_t *a = arg;
 	static const char *const sql[] = {
@@ -127,7 +129,7 @@ static store_rc apply_prune(sqlite3 *db, const void *arg)
 		"DELETE FROM admin_tokens WHERE expires_at < ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-		sqlite3_stmt *st = sq_prepare(db, sql[i]);
+		sqlite3_stmt *st = sq_prepare(c, sql[i]);
 		if (st == NULL)
 			return STORE_ERROR;
 		sqlite3_bind_int64(st, 1, a->now);

@@ -56,6 +56,7 @@ typedef struct {
 	const char *dpop_jti;      /* may be NULL */
 	int64_t dpop_exp;
 	const token_record_t *token;
+	bool touch_last_used; /* also set the identity's last_used_at to token->iat */
 	int *dpop_replayed; /* out: set to 1 when the conflict was the DPoP jti */
 } issuance_t;
 

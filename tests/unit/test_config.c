@@ -52,7 +52,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.clock_leeway, TG_DEFAULT_LEEWAY);
 	assert_int_equal(c.assertion_max_lifetime, TG_DEFAULT_ASSERTION_MAX);
 	assert_int_equal(c.dpop_max_age, TG_DEFAULT_DPOP_MAX_AGE);
-	assert_int_equal(c.threads, 4);
+	assert_int_equal(c.threads, 16);
 	assert_int_equal(c.max_body, TG_MAX_BODY);
 	assert_int_equal(config_validate(&c, err, sizeof err), 0);
 }
