@@ -91,13 +91,17 @@ void http_problem(req_t *r, int status, const char *title, const char *detail)
 				 detail ? detail : title);
 		return;
 	}
-	json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
-			      title ? title : MHD_get_reason_phrase_for((unsigned int)status),
-			      "status", status, "instance", r->path);
+	/* Built member by member: a path or detail that is not valid UTF-8
+	 * (json_string refuses it) is left out rather than losing the answer. */
+	json_t *p = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title",
+			      title ? title : MHD_get_reason_phrase_for((unsigned int)status), "status", status);
+	json_object_set_new(p, "instance", json_string(r->path));
 	if (detail != NULL)
 		json_object_set_new(p, "detail", json_string(detail));
 	char *s = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
+	if (s == NULL)
+		s = strdup("{\"type\":\"about:blank\",\"title\":\"Error\"}");
 	if (s != NULL)
 		respond(r, status, "application/problem+json", s, strlen(s));
 }

@@ -347,3 +347,12 @@ def test_zz_state_unchanged_after_bad_input(bb):
     # ...and it still serves valid requests.
     token = bb.issue(bb.target, "orders.read@Api:orders")
     assert bb.introspect(token)["active"] is True
+
+
+@pytest.mark.parametrize("path", [b"/\xff\xfe", b"/v1/identities/\xc3", b"/oauth/token/\x80"])
+def test_non_utf8_path_still_gets_an_answer(bb, path):
+    # Regression: a problem document whose instance was not valid UTF-8
+    # could not be encoded, and the request got no answer at all.
+    out = _raw(bb, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert out.startswith((b"HTTP/1.1 404", b"HTTP/1.1 401")), out[:200]
+    assert b"application/problem+json" in out, out[:400]
