@@ -3,6 +3,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 0
 JOBS       ?= $(shell nproc)
 PYTEST     := /usr/bin/python3 -m pytest
 
@@ -32,10 +33,11 @@ e2e: build test-deps
 fuzz-replay: test-deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DTOLLGATE_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@tests/fuzz/run.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-0}
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-fuzz: FUZZ_SECONDS ?= 60
-fuzz: fuzz-replay
+# `make fuzz` fuzzes each target for 60 s (or FUZZ_SECONDS) after the replay.
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-replay FUZZ_SECONDS=$(if $(filter 0,$(FUZZ_SECONDS)),60,$(FUZZ_SECONDS))
 
 asan: test-deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=clang -DTOLLGATE_SANITIZE=ON >/dev/null
