@@ -20,6 +20,7 @@ static const char usage[] =
 	"  identity   create, list, show, update and offboard workload identities\n"
 	"  token      issue, inspect, introspect and revoke access tokens\n"
 	"  keys       generate key pairs and master keys; list and rotate signing keys\n"
+	"  audit      tail, trace, verify and export the tamper-evident audit trail\n"
 	"  version    print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` for a command's options.\n"
@@ -34,6 +35,7 @@ typedef struct {
 
 static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
+	{"audit", cmd_audit},
 	{NULL, NULL},
 };
 

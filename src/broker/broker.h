@@ -11,7 +11,8 @@ struct broker {
 	tg_config_t cfg;
 	bool dev;
 	store_t *store;
-	signer_t *signer;
+	signer_t *signer;       /* access tokens */
+	signer_t *audit_signer; /* audit checkpoints; never rotated automatically */
 	char issuer[300];
 	char token_endpoint[340];
 };

@@ -2,6 +2,7 @@
  * admin bearer token for /v1. Failure details go to the log and metrics;
  * the client gets a clear but non-revealing reason. */
 #include "broker/client_auth.h"
+#include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "broker/metrics.h"
@@ -15,6 +16,7 @@
 static int fail(req_t *r, const char *cls, const char *client, const char *why, const char *tell)
 {
 	metrics_auth_failure(cls);
+	audit_refusal(r, "auth.failed", client, cls, r->path, why);
 	log_event(LOG_WARN, "client authentication failed", "method", cls, "client_id", client,
 		  "reason", why, "src", r->client_ip, NULL);
 	http_oauth_error(r, 401, "invalid_client", tell ? tell : why);
@@ -177,6 +179,8 @@ bool require_admin(req_t *r)
 	if (admin_token_valid(r))
 		return true;
 	metrics_auth_failure("admin_token");
+	audit_refusal(r, "auth.failed", NULL, "admin_token", r->path,
+		      http_header(r, "Authorization") == NULL ? "no bearer token" : "invalid or expired bearer token");
 	http_problem(r, 401, NULL, http_header(r, "Authorization") == NULL
 		? "send Authorization: Bearer <token> (set TOLLGATE_TOKEN; in --dev mode it is in <data>/admin.token)"
 		: "the bearer token is invalid or expired");

@@ -19,6 +19,10 @@ void handle_identity_create(req_t *r);
 void handle_identity_show(req_t *r);
 void handle_identity_update(req_t *r);
 void handle_identity_offboard(req_t *r);
+/* audit_api.c */
+void handle_audit_list(req_t *r);
+void handle_audit_checkpoints(req_t *r);
+void handle_audit_keys(req_t *r);
 /* keys_api.c */
 void handle_keys_list(req_t *r);
 void handle_keys_rotate(req_t *r);

@@ -1,6 +1,7 @@
 /* identities.c - /v1/identities: create, list with filters, show, update,
  * offboard. Offboarding is final: every key is disabled and every token
  * issued so far is revoked (an identity-level "not issued before"). */
+#include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/handlers.h"
@@ -16,6 +17,35 @@ static void store_failed(req_t *r)
 	http_problem(r, 503, NULL, "the store is unavailable; retry");
 }
 
+static json_t *kids(const identity_t *id)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < id->n_keys; i++)
+		json_array_append_new(a, json_string(id->keys[i].kid));
+	return a;
+}
+
+/* Audit details of an identity: what it is and may do, never key bytes. */
+static json_t *identity_details(const identity_t *id)
+{
+	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:I, s:o, s:s}", "kind", id->kind, "owner", id->owner,
+			 "status", id->status, "roles", id->roles, "allow", id->allow, "max_ttl",
+			 (json_int_t)id->max_ttl, "kids", kids(id), "mtls_fingerprint", id->mtls_fingerprint);
+}
+
+/* An identity change event: type, actor admin, resource Identity:id. */
+static audit_event_t identity_event(const req_t *r, const char *type, const char *id, char *res,
+				    size_t res_len, json_t *details)
+{
+	audit_event_t ev = audit_event(r, type, "admin");
+	snprintf(res, res_len, "Identity:%s", id);
+	ev.action = type;
+	ev.resource = res;
+	ev.decision = "allow";
+	ev.details = details;
+	return ev;
+}
+
 void handle_identity_create(req_t *r)
 {
 	identity_t id;
@@ -29,7 +59,11 @@ void handle_identity_create(req_t *r)
 	if (why != NULL) {
 		http_problem(r, 400, "Invalid identity", why);
 	} else {
-		store_rc rc = store_identity_create(r->b->store, &id);
+		char res[TG_MAX_ID_LEN + 16];
+		json_t *details = identity_details(&id);
+		audit_event_t ev = identity_event(r, "identity.created", id.id, res, sizeof res, details);
+		store_rc rc = store_identity_create(r->b->store, &id, &ev);
+		json_decref(details);
 		if (rc == STORE_CONFLICT) {
 			http_problem(r, 409, NULL, "an identity with this id exists (offboarded ids are never reused)");
 		} else if (rc != STORE_OK) {
@@ -116,6 +150,13 @@ void handle_identity_update(req_t *r)
 		return;
 	}
 	int64_t now = broker_now();
+	char before_status[sizeof id.status];
+	snprintf(before_status, sizeof before_status, "%s", id.status);
+	json_t *changed = json_array();
+	const char *member;
+	json_t *v;
+	json_object_foreach(doc, member, v)
+		json_array_append_new(changed, json_string(member));
 	const char *why = strcmp(id.status, "offboarded") == 0 ? NULL : identity_apply_update(doc, now, &id);
 	json_decref(doc);
 	if (strcmp(id.status, "offboarded") == 0) {
@@ -123,7 +164,14 @@ void handle_identity_update(req_t *r)
 	} else if (why != NULL) {
 		http_problem(r, 400, "Invalid update", why);
 	} else {
-		store_rc rc = store_identity_update(r->b->store, &id, now);
+		char res[TG_MAX_ID_LEN + 16];
+		json_t *details = identity_details(&id);
+		json_object_set(details, "changed", changed);
+		const char *type = strcmp(before_status, id.status) == 0 ? "identity.updated"
+				 : strcmp(id.status, "suspended") == 0 ? "identity.suspended" : "identity.reactivated";
+		audit_event_t ev = identity_event(r, type, id.id, res, sizeof res, details);
+		store_rc rc = store_identity_update(r->b->store, &id, now, &ev);
+		json_decref(details);
 		if (rc == STORE_CONFLICT)
 			http_problem(r, 409, NULL, "this identity was offboarded meanwhile");
 		else if (rc != STORE_OK)
@@ -134,6 +182,7 @@ void handle_identity_update(req_t *r)
 			http_json(r, 200, identity_to_json(&id));
 		}
 	}
+	json_decref(changed);
 	identity_release(&id);
 }
 
@@ -142,7 +191,9 @@ void handle_identity_offboard(req_t *r)
 	identity_t id;
 	if (!require_admin(r))
 		return;
-	store_rc rc = store_identity_offboard(r->b->store, r->param, broker_now());
+	char res[TG_MAX_ID_LEN + 16];
+	audit_event_t ev = identity_event(r, "identity.offboarded", r->param, res, sizeof res, NULL);
+	store_rc rc = store_identity_offboard(r->b->store, r->param, broker_now(), &ev);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, NULL, "no identity with this id");
 		return;

@@ -16,7 +16,7 @@ void handle_keys_rotate(req_t *r)
 	char kid[TG_MAX_KID_LEN + 1];
 	if (!require_admin(r))
 		return;
-	if (signer_rotate(r->b->signer, broker_now(), broker_key_retention(r->b), kid) != 0) {
+	if (signer_rotate(r->b->signer, broker_now(), broker_key_retention(r->b), "admin", kid) != 0) {
 		http_problem(r, 503, NULL, "could not rotate the signing key (store unavailable or too many "
 				 "retired keys still published); retry later");
 		return;

@@ -3,6 +3,7 @@
  * or with the admin bearer token. An identity may introspect and revoke its
  * own tokens; edges may introspect any; the admin token may do both.
  * Anything not active, or not the caller's to see, is {"active": false}. */
+#include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/log.h"
@@ -102,9 +103,21 @@ static void do_introspect(req_t *r, const caller_t *who, token_state_t st, tok_c
 		http_json(r, 200, active_response(r->b, claims));
 	else
 		http_json(r, 200, json_pack("{s:b}", "active", 0));
-	log_event(LOG_INFO, "token introspected", "caller", who->kind == CALLER_ADMIN ? "admin" : who->id,
-		  "jti", st != TOKEN_INVALID ? claims->jti : NULL, "active", visible ? "true" : "false",
-		  "reason", visible ? NULL : why, NULL);
+	const char *caller = who->kind == CALLER_ADMIN ? "admin" : who->id;
+	const char *jti = st != TOKEN_INVALID ? claims->jti : NULL;
+	log_event(LOG_INFO, "token introspected", "caller", caller, "jti", jti, "active",
+		  visible ? "true" : "false", "reason", visible ? NULL : why, NULL);
+	if (!visible) {
+		json_t *details = json_pack("{s:s?, s:s?}", "reason", st == TOKEN_ACTIVE ? "not the caller's token" : why,
+					    "sub", st != TOKEN_INVALID ? claims->sub : NULL);
+		audit_event_t ev = audit_event(r, "token.introspected", caller);
+		ev.action = "oauth.introspect";
+		ev.decision = "deny";
+		ev.jti = jti;
+		ev.details = details;
+		audit_append(r, &ev);
+		json_decref(details);
+	}
 }
 
 /* RFC 7009 §2.2: invalid tokens and tokens of others get 200 too. */
@@ -112,7 +125,16 @@ static void do_revoke(req_t *r, const caller_t *who, token_state_t st, tok_claim
 {
 	(void)why;
 	if (st == TOKEN_ACTIVE && (who->kind == CALLER_ADMIN || strcmp(claims->sub, who->id) == 0)) {
-		if (store_token_revoke(r->b->store, claims->jti, broker_now()) == STORE_ERROR) {
+		const char *by = who->kind == CALLER_ADMIN ? "admin" : who->id;
+		json_t *details = json_pack("{s:s, s:I}", "sub", claims->sub, "exp", (json_int_t)claims->exp);
+		audit_event_t ev = audit_event(r, "token.revoked", by);
+		ev.action = "oauth.revoke";
+		ev.jti = claims->jti;
+		ev.decision = "allow";
+		ev.details = details;
+		store_rc rc = store_token_revoke(r->b->store, claims->jti, broker_now(), &ev);
+		json_decref(details);
+		if (rc == STORE_ERROR) {
 			http_oauth_error(r, 503, "temporarily_unavailable",
 					 "the store cannot record the revocation; retry");
 			return;

@@ -4,6 +4,7 @@
  * Phases: parse form -> authenticate client -> check scope -> cap TTL ->
  * check DPoP proof -> sign -> durably record (single-use jtis + token) ->
  * answer. Nothing is answered before the record is on disk. */
+#include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/log.h"
@@ -65,7 +66,9 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_re
 	const char *scope = form_get(f, "scope");
 	char msg[TG_MAX_SCOPE_TOKEN_LEN + 80];
 	if (scope == NULL || scope_parse(scope, &g->scope, &why) != 0) {
-		http_oauth_error(r, 400, "invalid_scope", why ? why : "scope is required");
+		why = why ? why : "scope is required";
+		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
+		http_oauth_error(r, 400, "invalid_scope", why);
 		return -1;
 	}
 	for (size_t i = 0; i < g->scope.n; i++) {
@@ -73,6 +76,8 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_re
 			snprintf(msg, sizeof msg, "%s is not permitted for this identity", g->scope.tok[i]);
 			log_event(LOG_INFO, "token request refused", "client_id", id->id, "scope",
 				  g->scope.tok[i], "reason", "not permitted", NULL);
+			audit_refusal(r, "token.refused", id->id, "oauth.token", g->scope.tok[i],
+				      "scope not permitted for this identity");
 			http_oauth_error(r, 400, "invalid_scope", msg);
 			return -1;
 		}
@@ -81,12 +86,13 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_re
 	return g->scope_str != NULL ? 0 : -1;
 }
 
-static int check_dpop(req_t *r, grant_req_t *g)
+static int check_dpop(req_t *r, const identity_t *id, grant_req_t *g)
 {
 	const char *proof = http_header(r, "DPoP");
 	const char *why = NULL;
 	if (proof == NULL && http_header_oversized(r, "DPoP")) {
 		metrics_auth_failure("dpop");
+		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, "DPoP proof is too large");
 		http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof is too large");
 		return -1;
 	}
@@ -96,6 +102,7 @@ static int check_dpop(req_t *r, grant_req_t *g)
 			 r->b->cfg.dpop_max_age, NULL};
 	if (dpop_check(proof, strlen(proof), &o, &g->dpop, &why) != 0) {
 		metrics_auth_failure("dpop");
+		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
 		http_oauth_error(r, 400, "invalid_dpop_proof", why);
 		return -1;
 	}
@@ -155,9 +162,25 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 			 .token = &rec, .dpop_replayed = &dpop_replayed,
 			 /* last use is kept to the minute: no identity write per token */
 			 .touch_last_used = c->identity.last_used_at <= now - LAST_USED_PRECISION_S};
+	tok_hash_hex(jwt, strlen(jwt), hash);
+	snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
+	const char *binding = t.cnf_jkt ? "dpop" : t.cnf_x5t ? "mtls" : "none";
+	json_t *details = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?}", "scope", g->scope_str, "ttl",
+				    (json_int_t)g->ttl, "auth", c->method, "binding", binding, "token_sha256",
+				    hash, "cnf_jkt", t.cnf_jkt, "kid", rec.kid);
+	audit_event_t ev = audit_event(r, "token.issued", c->identity.id);
+	ev.action = "oauth.token";
+	ev.resource = g->scope_str;
+	ev.decision = "allow";
+	ev.jti = jti;
+	ev.details = details;
+	is.audit = &ev;
 	store_rc rc = store_issue(r->b->store, &is);
+	json_decref(details);
 	if (rc == STORE_CONFLICT) {
 		metrics_auth_failure(dpop_replayed ? "dpop" : "client_assertion");
+		audit_refusal(r, dpop_replayed ? "token.refused" : "auth.failed", c->identity.id, "oauth.token",
+			      NULL, dpop_replayed ? "DPoP proof replayed" : "client assertion replayed");
 		log_event(LOG_WARN, "replay refused", "client_id", c->identity.id, "what",
 			  dpop_replayed ? "dpop proof" : "client assertion", "src", r->client_ip, NULL);
 		if (dpop_replayed)
@@ -167,12 +190,9 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	} else if (rc != STORE_OK) {
 		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
 	} else {
-		tok_hash_hex(jwt, strlen(jwt), hash);
-		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
 		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope",
-			  g->scope_str, "ttl", ttl_s, "auth", c->method, "binding",
-			  t.cnf_jkt ? "dpop" : t.cnf_x5t ? "mtls" : "none", "token_sha256", hash,
-			  "src", r->client_ip, NULL);
+			  g->scope_str, "ttl", ttl_s, "auth", c->method, "binding", binding,
+			  "token_sha256", hash, "src", r->client_ip, NULL);
 		metrics_token_issued();
 		answer(r, jwt, g);
 	}
@@ -202,7 +222,7 @@ void handle_token(req_t *r)
 	}
 	if (requested_ttl(r, &f, &requested) != 0 || client_authenticate(r, &f, &c) != 0)
 		goto out_form;
-	if (check_scope(r, &f, &c.identity, &g) == 0 && check_dpop(r, &g) == 0) {
+	if (check_scope(r, &f, &c.identity, &g) == 0 && check_dpop(r, &c.identity, &g) == 0) {
 		g.ttl = cap_ttl(r->b, &c.identity, requested);
 		issue(r, &c, &g);
 	}

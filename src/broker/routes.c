@@ -17,5 +17,8 @@ const route_t broker_routes[] = {
 	{"POST", "/v1/identities/", "/offboard", handle_identity_offboard, "identity_offboard"},
 	{"GET", "/v1/keys", NULL, handle_keys_list, "keys"},
 	{"POST", "/v1/keys/rotate", NULL, handle_keys_rotate, "keys_rotate"},
+	{"GET", "/v1/audit", NULL, handle_audit_list, "audit"},
+	{"GET", "/v1/audit/checkpoints", NULL, handle_audit_checkpoints, "audit_checkpoints"},
+	{"GET", "/.well-known/tollgate-audit-keys.json", NULL, handle_audit_keys, "audit_keys"},
 	{NULL, NULL, NULL, NULL, NULL},
 };

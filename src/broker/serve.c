@@ -22,8 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAINTENANCE_INTERVAL_S 30
+#define MAINTENANCE_INTERVAL_S 1 /* checks are cheap; each job has its own period */
 #define TOKEN_ROW_KEEP_S (7 * 86400)
+#define HOUSEKEEPING_INTERVAL_S 30 /* key rotation check, pruning */
 
 int64_t broker_now(void)
 {
@@ -263,11 +264,14 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
-	b->signer = signer_open(b->store, master, broker_now(), err, sizeof err);
-	if (b->signer == NULL) {
+	b->signer = signer_open(b->store, "token", master, broker_now(), err, sizeof err);
+	if (b->signer != NULL)
+		b->audit_signer = signer_open(b->store, "audit", master, broker_now(), err, sizeof err);
+	if (b->signer == NULL || b->audit_signer == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
+	store_audit_configure(b->store, b->cfg.audit_checkpoint_every, signer_audit_checkpoint, b->audit_signer);
 	return 0;
 }
 
@@ -309,7 +313,16 @@ static void derive_urls(broker_t *b)
 
 static void maintain(broker_t *b)
 {
+	static int64_t last_checkpoint, last_housekeeping;
 	int64_t now = broker_now();
+	if (now - last_checkpoint >= b->cfg.audit_checkpoint_interval) {
+		if (store_audit_checkpoint(b->store) != STORE_OK)
+			log_event(LOG_ERROR, "audit checkpoint failed", NULL);
+		last_checkpoint = now;
+	}
+	if (now - last_housekeeping < HOUSEKEEPING_INTERVAL_S)
+		return;
+	last_housekeeping = now;
 	if (signer_maintain(b->signer, now, b->cfg.signing_key_rotation, broker_key_retention(b)) == 1)
 		log_event(LOG_INFO, "signing key rotated on schedule", NULL);
 	if (store_prune(b->store, now, TOKEN_ROW_KEEP_S) != STORE_OK)
@@ -416,6 +429,7 @@ int cmd_serve(int argc, char **argv)
 	if (prepare_data_dir(&b, o.dev, master) == 0)
 		rc = run(&b, &o);
 	sodium_memzero(master, sizeof master);
+	signer_close(b.audit_signer);
 	signer_close(b.signer);
 	store_close(b.store);
 	if (rc == 0)

@@ -23,6 +23,7 @@ typedef struct {
 
 struct signer {
 	pthread_rwlock_t lock;
+	char purpose[8];
 	store_t *store;
 	uint8_t *master; /* sodium_malloc'd */
 	live_key_t keys[MAX_KEYS];
@@ -70,7 +71,8 @@ out:
 /* Generates a key, seals it and stores it; fills out on success. When
  * retire_kid is set, the same transaction retires that key (rotation), so a
  * crash never leaves two current keys. */
-static int generate(signer_t *s, int64_t now, live_key_t *out, const char *retire_kid, int64_t drop_after)
+static int generate(signer_t *s, int64_t now, live_key_t *out, const char *retire_kid, int64_t drop_after,
+		    const char *actor)
 {
 	uint8_t seed[ED25519_SEED_LEN], sealed[SEAL_NONCE + ED25519_SEED_LEN + SEAL_TAG];
 	char thumb[JKT_LEN + 1];
@@ -89,10 +91,16 @@ static int generate(signer_t *s, int64_t now, live_key_t *out, const char *retir
 	signing_key_t stored = {.pk = {0}, .sealed = sealed, .sealed_len = sizeof sealed,
 				.created_at = now};
 	snprintf(stored.kid, sizeof stored.kid, "%s", out->kid);
+	snprintf(stored.purpose, sizeof stored.purpose, "%s", s->purpose);
 	memcpy(stored.pk, out->pk, ED25519_PK_LEN);
+	json_t *details = json_pack("{s:s, s:s, s:s?}", "purpose", s->purpose, "kid", out->kid,
+				    "retired_kid", retire_kid);
+	audit_event_t ev = {.type = retire_kid ? "key.rotated" : "key.created", .actor = actor,
+			    .action = "key.generate", .resource = out->kid, .details = details};
 	store_rc st = retire_kid != NULL
-		? store_signing_key_rotate(s->store, &stored, retire_kid, now, drop_after)
-		: store_signing_key_add(s->store, &stored);
+		? store_signing_key_rotate(s->store, &stored, retire_kid, now, drop_after, &ev)
+		: store_signing_key_add(s->store, &stored, &ev);
+	json_decref(details);
 	rc = st == STORE_OK ? 0 : -1;
 out:
 	sodium_memzero(seed, sizeof seed);
@@ -105,7 +113,7 @@ static int load(signer_t *s, char *err, size_t err_len)
 {
 	signing_key_t *stored = NULL;
 	size_t n = 0;
-	if (store_signing_keys(s->store, &stored, &n) != STORE_OK) {
+	if (store_signing_keys(s->store, s->purpose, &stored, &n) != STORE_OK) {
 		snprintf(err, err_len, "cannot read signing keys from the store");
 		return -1;
 	}
@@ -125,8 +133,8 @@ static int load(signer_t *s, char *err, size_t err_len)
 	return 0;
 }
 
-signer_t *signer_open(store_t *st, const uint8_t master[MASTER_KEY_LEN], int64_t now, char *err,
-		      size_t err_len)
+signer_t *signer_open(store_t *st, const char *purpose, const uint8_t master[MASTER_KEY_LEN], int64_t now,
+		      char *err, size_t err_len)
 {
 	signer_t *s = calloc(1, sizeof *s);
 	if (s == NULL || (s->master = sodium_malloc(MASTER_KEY_LEN)) == NULL) {
@@ -135,12 +143,13 @@ signer_t *signer_open(store_t *st, const uint8_t master[MASTER_KEY_LEN], int64_t
 		return NULL;
 	}
 	memcpy(s->master, master, MASTER_KEY_LEN);
+	snprintf(s->purpose, sizeof s->purpose, "%s", purpose);
 	s->store = st;
 	pthread_rwlock_init(&s->lock, NULL);
 	if (load(s, err, err_len) != 0)
 		goto fail;
 	if (s->current < 0) {
-		if (s->n == MAX_KEYS || generate(s, now, &s->keys[s->n], NULL, 0) != 0) {
+		if (s->n == MAX_KEYS || generate(s, now, &s->keys[s->n], NULL, 0, "broker") != 0) {
 			snprintf(err, err_len, "cannot create the first signing key");
 			goto fail;
 		}
@@ -175,7 +184,7 @@ char *signer_issue(signer_t *s, tok_issue_t *t, char kid_out[TG_MAX_KID_LEN + 1]
 	return jwt;
 }
 
-int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, char *new_kid)
+int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
 {
 	live_key_t fresh;
 	int rc = -1;
@@ -183,7 +192,7 @@ int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, char *new_kid)
 	if (s->n == MAX_KEYS)
 		goto out;
 	live_key_t *old = &s->keys[s->current];
-	if (generate(s, now, &fresh, old->kid, now + retain_s) != 0)
+	if (generate(s, now, &fresh, old->kid, now + retain_s, actor) != 0)
 		goto out;
 	old->retired_at = now;
 	old->drop_after = now + retain_s;
@@ -216,7 +225,7 @@ int signer_maintain(signer_t *s, int64_t now, int64_t period_s, int64_t retain_s
 	}
 	int due = now - s->keys[s->current].created_at >= period_s;
 	pthread_rwlock_unlock(&s->lock);
-	if (due && signer_rotate(s, now, retain_s, kid) == 0)
+	if (due && signer_rotate(s, now, retain_s, "broker", kid) == 0)
 		rotated = 1;
 	return rotated;
 }
@@ -242,6 +251,15 @@ size_t signer_public_keys(signer_t *s, tok_key_t *out, char (*kids)[TG_MAX_KID_L
 	}
 	pthread_rwlock_unlock(&s->lock);
 	return n;
+}
+
+json_t *signer_audit_checkpoint(void *signer, int64_t seq, const char *hash, const char *time)
+{
+	signer_t *s = signer;
+	pthread_rwlock_rdlock(&s->lock);
+	json_t *cp = audit_checkpoint(seq, hash, time, s->keys[s->current].kid, s->keys[s->current].sk);
+	pthread_rwlock_unlock(&s->lock);
+	return cp;
 }
 
 json_t *signer_describe(signer_t *s)

@@ -14,10 +14,11 @@
 
 typedef struct signer signer_t;
 
-/* Loads and unseals every stored key; creates the first one when none is
- * stored. A key that fails to unseal (wrong master key) is an error. */
-signer_t *signer_open(store_t *st, const uint8_t master[MASTER_KEY_LEN], int64_t now, char *err,
-		      size_t err_len);
+/* Loads and unseals every stored key of the purpose ("token" signs access
+ * tokens, "audit" signs audit checkpoints); creates the first one when none
+ * is stored. A key that fails to unseal (wrong master key) is an error. */
+signer_t *signer_open(store_t *st, const char *purpose, const uint8_t master[MASTER_KEY_LEN], int64_t now,
+		      char *err, size_t err_len);
 void signer_close(signer_t *s);
 
 /* Signs with the current key (t->kid is ignored and left NULL); writes the
@@ -25,7 +26,7 @@ void signer_close(signer_t *s);
 char *signer_issue(signer_t *s, tok_issue_t *t, char kid_out[TG_MAX_KID_LEN + 1]);
 /* New current key; the old one retires and is dropped after now + retain_s.
  * Writes the new kid into new_kid (TG_MAX_KID_LEN+1). */
-int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, char *new_kid)
+int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
     __attribute__((warn_unused_result));
 /* Rotates when the current key is older than period_s; drops keys past
  * their drop_after from memory. Returns 1 when it rotated. */
@@ -35,6 +36,9 @@ json_t *signer_jwks(signer_t *s);
 /* Copies up to cap published public keys; their kid strings stay valid
  * until the next signer_maintain() call, so callers copy what they keep. */
 size_t signer_public_keys(signer_t *s, tok_key_t *out, char (*kids)[TG_MAX_KID_LEN + 1], size_t cap);
+/* A signed audit checkpoint (core/audit.h) with the current key; fits
+ * store_audit_configure's audit_signer_fn with ctx = the audit signer. */
+json_t *signer_audit_checkpoint(void *signer, int64_t seq, const char *hash, const char *time);
 /* Current kid and creation time (for `tollgate keys list`). */
 json_t *signer_describe(signer_t *s);
 

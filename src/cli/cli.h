@@ -37,5 +37,6 @@ char *cli_read_file(const char *path, size_t max, size_t *len);
 int cmd_keys(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

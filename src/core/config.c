@@ -40,6 +40,8 @@ static const key_t_ keys[] = {
 	I(admin_token_ttl, 8 * 3600, 60, 7 * 86400, "lifetime of the admin token written by --dev or --bootstrap-admin (s)"),
 	I(threads, 16, 1, 64, "HTTP worker threads (a request waiting for its durable write holds one)"),
 	I(max_body, TG_MAX_BODY, 1024, TG_MAX_BODY, "largest accepted request body (bytes)"),
+	I(audit_checkpoint_every, 1000, 1, 1000000, "sign an audit checkpoint every this many records"),
+	I(audit_checkpoint_interval, 60, 1, 86400, "and at least this often while records arrive (s)"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 

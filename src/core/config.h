@@ -30,6 +30,8 @@ typedef struct {
 	int64_t admin_token_ttl;
 	int64_t threads;
 	int64_t max_body;
+	int64_t audit_checkpoint_every;
+	int64_t audit_checkpoint_interval;
 } tg_config_t;
 
 void config_defaults(tg_config_t *c);

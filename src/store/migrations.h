@@ -45,6 +45,16 @@ static const char *const sqlite_migrations[] = {
 	"DROP TABLE used_jtis;"
 	"ALTER TABLE used_jtis_v2 RENAME TO used_jtis;"
 	"DROP INDEX tokens_identity;",
+
+	/* 3: the audit chain (core/audit.h) and its signed checkpoints; signing
+	 * keys get a purpose so the audit key lives beside the token keys. */
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, type TEXT, actor TEXT, resource TEXT,"
+	"  decision TEXT, jti TEXT, grant_id TEXT, record TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE INDEX audit_actor ON audit(actor);"
+	"CREATE INDEX audit_jti ON audit(jti) WHERE jti IS NOT NULL;"
+	"CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL);"
+	"ALTER TABLE signing_keys ADD COLUMN purpose TEXT NOT NULL DEFAULT 'token';",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -106,21 +106,55 @@ static int run(sq_conn_t *c, const char *sql)
 	return sq_exec_stmt(sq_prepare(c, sql)) == STORE_OK ? 0 : -1;
 }
 
+typedef struct {
+	int64_t seq, checkpoint_seq;
+	char hash[AUDIT_HASH_HEX];
+} chain_head_t;
+
+static void head_save(const store_t *s, chain_head_t *h)
+{
+	h->seq = s->audit_seq;
+	h->checkpoint_seq = s->audit_checkpoint_seq;
+	memcpy(h->hash, s->audit_hash, sizeof h->hash);
+}
+
+static void head_restore(store_t *s, const chain_head_t *h)
+{
+	s->audit_seq = h->seq;
+	s->audit_checkpoint_seq = h->checkpoint_seq;
+	memcpy(s->audit_hash, h->hash, sizeof h->hash);
+}
+
+/* One op in its savepoint: the change, then its audit record. Whatever
+ * fails rolls back both and leaves the chain head where it was. */
+static store_rc run_op(store_t *s, write_op_t *op)
+{
+	chain_head_t before;
+	store_rc rc;
+	if (run(&s->w, "SAVEPOINT op") != 0)
+		return STORE_ERROR;
+	head_save(s, &before);
+	rc = op->apply != NULL ? op->apply(&s->w, op->arg) : STORE_OK;
+	if (rc == STORE_OK && op->audit != NULL)
+		rc = sq_audit_append(s, op->audit, &op->prepared);
+	if (rc != STORE_OK) {
+		run(&s->w, "ROLLBACK TO op");
+		head_restore(s, &before);
+	}
+	run(&s->w, "RELEASE op");
+	return rc;
+}
+
 static void run_group(store_t *s, write_op_t *ops)
 {
+	chain_head_t before;
+	head_save(s, &before);
 	int began = run(&s->w, "BEGIN IMMEDIATE") == 0;
-	for (write_op_t *op = ops; op != NULL; op = op->next) {
-		if (!began || run(&s->w, "SAVEPOINT op") != 0) {
-			op->rc = STORE_ERROR;
-			continue;
-		}
-		op->rc = op->apply(&s->w, op->arg);
-		if (op->rc != STORE_OK)
-			run(&s->w, "ROLLBACK TO op");
-		run(&s->w, "RELEASE op");
-	}
+	for (write_op_t *op = ops; op != NULL; op = op->next)
+		op->rc = began ? run_op(s, op) : STORE_ERROR;
 	if (began && run(&s->w, "COMMIT") != 0) {
 		run(&s->w, "ROLLBACK");
+		head_restore(s, &before);
 		for (write_op_t *op = ops; op != NULL; op = op->next)
 			op->rc = STORE_ERROR;
 	}
@@ -150,14 +184,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-store_rc sq_write(store_t *s, write_fn apply, const void *arg)
+store_rc sq_write(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit)
 {
-	write_op_t op = {.apply = apply, .arg = arg, .rc = STORE_ERROR};
+	write_op_t op = {.apply = apply, .arg = arg, .audit = audit, .rc = STORE_ERROR};
+	/* The expensive part of the audit record is built here, in parallel,
+	 * not in the single writer thread. */
+	if (audit != NULL && audit_prepare(audit, &op.prepared) != 0)
+		return STORE_ERROR;
 	pthread_cond_init(&op.wake, NULL);
 	pthread_mutex_lock(&s->mu);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->mu);
 		pthread_cond_destroy(&op.wake);
+		audit_prepared_free(&op.prepared);
 		return STORE_ERROR;
 	}
 	if (s->tail != NULL)
@@ -170,6 +209,7 @@ store_rc sq_write(store_t *s, write_fn apply, const void *arg)
 		pthread_cond_wait(&op.wake, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	pthread_cond_destroy(&op.wake);
+	audit_prepared_free(&op.prepared);
 	return op.rc;
 }
 
@@ -270,6 +310,10 @@ store_t *store_open(const char *url, bool sync_full, char *err, size_t err_len)
 		s->readers[i].conn.db = open_db(path, SQLITE_OPEN_READONLY, sync_full, err, err_len);
 		if (s->readers[i].conn.db == NULL)
 			goto fail;
+	}
+	if (sq_audit_load_head(s) != STORE_OK) {
+		snprintf(err, err_len, "cannot read the audit chain head");
+		goto fail;
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);

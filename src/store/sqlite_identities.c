@@ -170,9 +170,9 @@ static store_rc apply_create(sq_conn_t *c, const void *arg)
 	return rc == STORE_OK ? write_keys(c, id) : rc;
 }
 
-store_rc store_identity_create(store_t *s, const identity_t *id)
+store_rc store_identity_create(store_t *s, const identity_t *id, const audit_event_t *ev)
 {
-	return sq_write(s, apply_create, id);
+	return sq_write(s, apply_create, id, ev);
 }
 
 /* STORE_NOT_FOUND or STORE_CONFLICT (offboarded) for an UPDATE that hit no row. */
@@ -212,10 +212,10 @@ static store_rc apply_update(sq_conn_t *c, const void *arg)
 	return write_keys(c, u->id);
 }
 
-store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now)
+store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now, const audit_event_t *ev)
 {
 	update_arg_t u = {id, now};
-	return sq_write(s, apply_update, &u);
+	return sq_write(s, apply_update, &u, ev);
 }
 
 static store_rc apply_offboard(sq_conn_t *c, const void *arg)
@@ -233,8 +233,8 @@ static store_rc apply_offboard(sq_conn_t *c, const void *arg)
 				"AND disabled_at=0", a->text, a->n, NULL);
 }
 
-store_rc store_identity_offboard(store_t *s, const char *id, int64_t now)
+store_rc store_identity_offboard(store_t *s, const char *id, int64_t now, const audit_event_t *ev)
 {
 	sq_text_int_t a = {id, now};
-	return sq_write(s, apply_offboard, &a);
+	return sq_write(s, apply_offboard, &a, ev);
 }

@@ -31,8 +31,10 @@ typedef struct {
 } sq_text_int_t;
 
 typedef struct write_op {
-	write_fn apply;
+	write_fn apply;          /* may be NULL: an audit record alone */
 	const void *arg;
+	const audit_event_t *audit; /* appended after apply, same savepoint */
+	audit_prepared_t prepared;  /* its text, serialized by the caller's thread */
 	store_rc rc;
 	int done;
 	pthread_cond_t wake; /* this op's waiter only: no thundering herd */
@@ -52,12 +54,22 @@ struct store {
 	write_op_t *head, *tail;
 	int stopping;
 	reader_t readers[SQLITE_READERS];
+	/* Audit chain head, owned by the writer thread. */
+	int64_t audit_seq, audit_checkpoint_seq, audit_every;
+	char audit_hash[AUDIT_HASH_HEX];
+	audit_signer_fn audit_sign;
+	void *audit_sign_ctx;
 };
 
 /* Runs apply(conn, arg) inside the next commit group and waits until the group
  * is durable. A failed apply (rc != STORE_OK) rolls back only its own
  * changes (a savepoint per op). */
-store_rc sq_write(store_t *s, write_fn apply, const void *arg);
+store_rc sq_write(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit);
+
+/* sqlite_audit.c: loads the chain head at open; appends a record (and a
+ * checkpoint when due) inside the writer's transaction. */
+store_rc sq_audit_load_head(store_t *s);
+store_rc sq_audit_append(store_t *s, const audit_event_t *ev, const audit_prepared_t *prep);
 
 /* Borrows a read connection; release with sq_reader_put. */
 sq_conn_t *sq_reader_get(store_t *s, reader_t **slot);

@@ -11,7 +11,7 @@ void signing_keys_release(signing_key_t *k, size_t n)
 	free(k);
 }
 
-store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n)
+store_rc store_signing_keys(store_t *s, const char *purpose, signing_key_t **out, size_t *n)
 {
 	reader_t *slot;
 	sq_conn_t *c = sq_reader_get(s, &slot);
@@ -20,9 +20,10 @@ store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT kid, public_key, sealed_private, created_at, "
-		"retired_at, drop_after FROM signing_keys ORDER BY created_at, kid");
+		"retired_at, drop_after, purpose FROM signing_keys WHERE purpose = ?1 ORDER BY created_at, kid");
 	if (st == NULL)
 		goto done;
+	sq_bind_text(st, 1, purpose);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
@@ -45,6 +46,7 @@ store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n)
 		k->created_at = sqlite3_column_int64(st, 3);
 		k->retired_at = sqlite3_column_int64(st, 4);
 		k->drop_after = sqlite3_column_int64(st, 5);
+		sq_copy_text(k->purpose, sizeof k->purpose, st, 6);
 		(*n)++;
 	}
 	rc = r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
@@ -63,19 +65,20 @@ static store_rc apply_key_add(sq_conn_t *c, const void *arg)
 {
 	const signing_key_t *k = arg;
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO signing_keys (kid, public_key, sealed_private, "
-				      "created_at) VALUES (?1,?2,?3,?4)");
+				      "created_at, purpose) VALUES (?1,?2,?3,?4,?5)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, k->kid);
 	sqlite3_bind_blob(st, 2, k->pk, ED25519_PK_LEN, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 3, k->sealed, (int)k->sealed_len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, k->created_at);
+	sq_bind_text(st, 5, k->purpose[0] ? k->purpose : "token");
 	return sq_exec_stmt(st);
 }
 
-store_rc store_signing_key_add(store_t *s, const signing_key_t *k)
+store_rc store_signing_key_add(store_t *s, const signing_key_t *k, const audit_event_t *ev)
 {
-	return sq_write(s, apply_key_add, k);
+	return sq_write(s, apply_key_add, k, ev);
 }
 
 typedef struct {
@@ -110,10 +113,10 @@ static store_rc apply_rotate(sq_conn_t *c, const void *arg)
 }
 
 store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const char *old_kid,
-				  int64_t now, int64_t drop_after)
+				  int64_t now, int64_t drop_after, const audit_event_t *ev)
 {
 	rotate_arg_t a = {fresh, {old_kid, now, drop_after}};
-	return sq_write(s, apply_rotate, &a);
+	return sq_write(s, apply_rotate, &a, ev);
 }
 
 typedef struct {
@@ -135,7 +138,7 @@ static store_rc apply_admin_add(sq_conn_t *c, const void *arg)
 store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expires_at)
 {
 	admin_arg_t a = {hash, expires_at};
-	return sq_write(s, apply_admin_add, &a);
+	return sq_write(s, apply_admin_add, &a, NULL);
 }
 
 /* The hash is of a 256-bit random token, so an indexed lookup by hash leaks

@@ -49,7 +49,7 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 
 store_rc store_issue(store_t *s, const issuance_t *is)
 {
-	return sq_write(s, apply_issue, is);
+	return sq_write(s, apply_issue, is, is->audit);
 }
 
 typedef struct {
@@ -63,10 +63,15 @@ static store_rc apply_jti(sq_conn_t *c, const void *arg)
 	return use_jti(c, a->kind, a->jti, a->exp);
 }
 
+store_rc store_audit_append(store_t *s, const audit_event_t *ev)
+{
+	return sq_write(s, NULL, NULL, ev);
+}
+
 store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t exp)
 {
 	jti_arg_t a = {kind, jti, exp};
-	return sq_write(s, apply_jti, &a);
+	return sq_write(s, apply_jti, &a, NULL);
 }
 
 store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
@@ -109,10 +114,10 @@ static store_rc apply_revoke(sq_conn_t *c, const void *arg)
 	return rc == STORE_OK && changed == 0 ? STORE_NOT_FOUND : rc;
 }
 
-store_rc store_token_revoke(store_t *s, const char *jti, int64_t now)
+store_rc store_token_revoke(store_t *s, const char *jti, int64_t now, const audit_event_t *ev)
 {
 	sq_text_int_t a = {jti, now};
-	return sq_write(s, apply_revoke, &a);
+	return sq_write(s, apply_revoke, &a, ev);
 }
 
 typedef struct {
@@ -144,5 +149,5 @@ static store_rc apply_prune(sq_conn_t *c, const void *arg)
 store_rc store_prune(store_t *s, int64_t now, int64_t keep_s)
 {
 	prune_arg_t a = {now, keep_s};
-	return sq_write(s, apply_prune, &a);
+	return sq_write(s, apply_prune, &a, NULL);
 }

@@ -5,6 +5,7 @@
  * call returns only after its write is durable. Time is passed in. */
 #ifndef TG_STORE_H
 #define TG_STORE_H
+#include "core/audit.h"
 #include "core/ed25519_key.h"
 #include "core/identity.h"
 #include "core/limits.h"
@@ -40,6 +41,7 @@ typedef struct {
 
 typedef struct {
 	char kid[TG_MAX_KID_LEN + 1];
+	char purpose[8];   /* "token" or "audit" */
 	uint8_t pk[ED25519_PK_LEN];
 	uint8_t *sealed;   /* nonce || ciphertext, owned */
 	size_t sealed_len;
@@ -56,6 +58,7 @@ typedef struct {
 	const char *dpop_jti;      /* may be NULL */
 	int64_t dpop_exp;
 	const token_record_t *token;
+	const audit_event_t *audit; /* token.issued, in the same transaction */
 	bool touch_last_used; /* also set the identity's last_used_at to token->iat */
 	int *dpop_replayed; /* out: set to 1 when the conflict was the DPoP jti */
 } issuance_t;
@@ -65,32 +68,60 @@ store_t *store_open(const char *url, bool synchronous_full, char *err, size_t er
 void store_close(store_t *s);
 int store_schema_version(store_t *s);
 
-store_rc store_identity_create(store_t *s, const identity_t *id);
+/* Every write below that takes an audit_event_t appends it to the audit
+ * chain in the same transaction: the change and its record are durable
+ * together or not at all. ev may be NULL. */
+store_rc store_identity_create(store_t *s, const identity_t *id, const audit_event_t *ev);
 store_rc store_identity_get(store_t *s, const char *id, identity_t *out);
 /* Up to f->limit identities ordered by id, after the f->after cursor;
  * *out is malloc'd (release each, then free). */
 store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t **out, size_t *n);
 /* Replaces the mutable fields (owner, description, roles, allow, max_ttl,
  * status, mtls_fingerprint, keys) of an existing, non-offboarded identity. */
-store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now);
+store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now, const audit_event_t *ev);
 /* Offboards: status offboarded, every key disabled, not_before = now. */
-store_rc store_identity_offboard(store_t *s, const char *id, int64_t now);
+store_rc store_identity_offboard(store_t *s, const char *id, int64_t now, const audit_event_t *ev);
 
 store_rc store_issue(store_t *s, const issuance_t *is);
 store_rc store_token_get(store_t *s, const char *jti, token_record_t *out);
-store_rc store_token_revoke(store_t *s, const char *jti, int64_t now);
+store_rc store_token_revoke(store_t *s, const char *jti, int64_t now, const audit_event_t *ev);
 /* A single-use jti outside issuance (DPoP at other endpoints). */
 store_rc store_jti_use(store_t *s, const char *kind, const char *jti, int64_t exp);
 
-store_rc store_signing_keys(store_t *s, signing_key_t **out, size_t *n);
+/* The keys of one purpose ("token" or "audit"). */
+store_rc store_signing_keys(store_t *s, const char *purpose, signing_key_t **out, size_t *n);
 void signing_keys_release(signing_key_t *k, size_t n);
-store_rc store_signing_key_add(store_t *s, const signing_key_t *k);
+store_rc store_signing_key_add(store_t *s, const signing_key_t *k, const audit_event_t *ev);
 /* In one transaction: add the new key and retire the current one. */
 store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const char *old_kid,
-				  int64_t now, int64_t drop_after);
+				  int64_t now, int64_t drop_after, const audit_event_t *ev);
 
 store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expires_at);
 store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now);
+
+/* ---- audit chain ---- */
+
+/* Signs a checkpoint for (seq, hash, time); returns the checkpoint object
+ * (core/audit.h audit_checkpoint) or NULL. */
+typedef json_t *(*audit_signer_fn)(void *ctx, int64_t seq, const char *hash, const char *time);
+/* Checkpoint every `every` records, signed by fn. Set before serving. */
+void store_audit_configure(store_t *s, int64_t every, audit_signer_fn fn, void *ctx);
+/* Appends one event on its own (refusals, failures, reads worth keeping). */
+store_rc store_audit_append(store_t *s, const audit_event_t *ev);
+/* Signs a checkpoint of the current head now, unless one exists for it. */
+store_rc store_audit_checkpoint(store_t *s);
+
+typedef struct {
+	int64_t after;      /* seq cursor: records with seq > after */
+	const char *type, *actor, *resource, *jti, *grant, *decision; /* NULL = any */
+	const char *since, *until; /* RFC 3339 bounds on time, inclusive; NULL = open */
+	int limit;
+} audit_filter_t;
+
+/* Records (parsed JSON objects, as stored) in seq order into a new array. */
+store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out);
+/* Checkpoints with seq > after, in order, at most limit. */
+store_rc store_audit_checkpoints(store_t *s, int64_t after, int limit, json_t **out);
 
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */

@@ -1,0 +1,29 @@
+/* audit_trail.c - building and appending audit events in the broker. */
+#include "broker/audit_trail.h"
+#include "broker/broker.h"
+#include "broker/log.h"
+
+audit_event_t audit_event(const req_t *r, const char *type, const char *actor)
+{
+	audit_event_t ev = {.type = type, .actor = actor, .src = r->client_ip[0] ? r->client_ip : NULL};
+	return ev;
+}
+
+void audit_append(req_t *r, const audit_event_t *ev)
+{
+	if (store_audit_append(r->b->store, ev) != STORE_OK)
+		log_event(LOG_ERROR, "audit record could not be written", "type", ev->type, NULL);
+}
+
+void audit_refusal(req_t *r, const char *type, const char *actor, const char *action,
+		   const char *resource, const char *why)
+{
+	json_t *details = json_pack("{s:s?}", "reason", why);
+	audit_event_t ev = audit_event(r, type, actor);
+	ev.action = action;
+	ev.resource = resource;
+	ev.decision = "deny";
+	ev.details = details;
+	audit_append(r, &ev);
+	json_decref(details);
+}
