@@ -8,6 +8,7 @@
 #include "broker/log.h"
 #include "broker/serve.h"
 #include "core/b64url.h"
+#include "core/timefmt.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -311,6 +312,21 @@ static void derive_urls(broker_t *b)
 	snprintf(b->token_endpoint, sizeof b->token_endpoint, "%s/oauth/token", b->issuer);
 }
 
+/* Audit retention: keeps everything from the newest checkpoint older than
+ * the retention period on, so the kept log still verifies. */
+static void prune_audit(broker_t *b, int64_t now)
+{
+	char before[RFC3339_LEN];
+	int64_t kept_from = 0;
+	if (b->cfg.audit_retention == 0)
+		return;
+	rfc3339(now - b->cfg.audit_retention, before);
+	if (store_audit_prune(b->store, before, &kept_from) != STORE_OK)
+		log_event(LOG_ERROR, "audit retention pruning failed", NULL);
+	else if (kept_from != 0)
+		log_event(LOG_INFO, "audit records pruned", "before", before, NULL);
+}
+
 static void maintain(broker_t *b)
 {
 	static int64_t last_checkpoint, last_housekeeping;
@@ -318,6 +334,7 @@ static void maintain(broker_t *b)
 	if (now - last_checkpoint >= b->cfg.audit_checkpoint_interval) {
 		if (store_audit_checkpoint(b->store) != STORE_OK)
 			log_event(LOG_ERROR, "audit checkpoint failed", NULL);
+		prune_audit(b, now);
 		last_checkpoint = now;
 	}
 	if (now - last_housekeeping < HOUSEKEEPING_INTERVAL_S)

@@ -215,7 +215,8 @@ static int verify_in_order(audit_verifier_t *v, const json_t *r)
 	const char *hash = json_string_value(json_object_get(r, "hash"));
 	long long seq = json_is_integer(jseq) ? (long long)json_integer_value(jseq) : -1;
 	long long want = (long long)v->last_seq + 1;
-	if (!json_is_object(r) || seq < 1 || prev == NULL || hash == NULL)
+	/* The largest seq is refused too, so that last_seq + 1 never overflows. */
+	if (!json_is_object(r) || seq < 1 || seq == INT64_MAX || prev == NULL || hash == NULL)
 		return fail(v, v->last_seq + 1, "record after seq %lld is malformed (no seq, prev or hash)",
 			    (long long)v->last_seq);
 	if (v->records > 0 && seq < want)

@@ -42,6 +42,7 @@ static const key_t_ keys[] = {
 	I(max_body, TG_MAX_BODY, 1024, TG_MAX_BODY, "largest accepted request body (bytes)"),
 	I(audit_checkpoint_every, 1000, 1, 1000000, "sign an audit checkpoint every this many records"),
 	I(audit_checkpoint_interval, 60, 1, 86400, "and at least this often while records arrive (s)"),
+	I(audit_retention, 0, 0, 100LL * 365 * 86400, "prune audit records older than this many seconds, keeping all from a checkpoint on (0 = keep all)"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 

@@ -32,6 +32,7 @@ typedef struct {
 	int64_t max_body;
 	int64_t audit_checkpoint_every;
 	int64_t audit_checkpoint_interval;
+	int64_t audit_retention;
 } tg_config_t;
 
 void config_defaults(tg_config_t *c);

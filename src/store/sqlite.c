@@ -79,6 +79,15 @@ store_rc sq_exec_text_int(sq_conn_t *c, const char *sql, const char *text, int64
 	return rc;
 }
 
+store_rc sq_exec_int(sq_conn_t *c, const char *sql, int64_t n)
+{
+	sqlite3_stmt *st = sq_prepare(c, sql);
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, n);
+	return sq_exec_stmt(st);
+}
+
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)
@@ -163,6 +172,7 @@ static void run_group(store_t *s, write_op_t *ops)
 static void *writer_main(void *arg)
 {
 	store_t *s = arg;
+	pthread_setname_np(pthread_self(), "tg-store-writer");
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (s->head == NULL && !s->stopping)

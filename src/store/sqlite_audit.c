@@ -176,3 +176,48 @@ store_rc store_audit_checkpoints(store_t *s, int64_t after, int limit, json_t **
 	sq_reader_put(slot);
 	return rc;
 }
+
+typedef struct {
+	const char *before;
+	int64_t *pruned_to;
+} prune_arg_t;
+
+/* Writer thread: find the anchor checkpoint, delete below it, record it. */
+static store_rc apply_prune(sq_conn_t *c, const void *arg)
+{
+	const prune_arg_t *a = arg;
+	int64_t anchor = 0;
+	sqlite3_stmt *st = sq_prepare(c, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints "
+				      "WHERE json_extract(record, '$.time') < ?1");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, a->before);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		anchor = sqlite3_column_int64(st, 0);
+	sq_release(st);
+	*a->pruned_to = 0;
+	if (anchor <= 1)
+		return STORE_OK; /* nothing before the first record */
+	if (sq_exec_int(c, "DELETE FROM audit WHERE seq < ?1", anchor) != STORE_OK)
+		return STORE_ERROR;
+	if (sqlite3_changes(c->db) == 0)
+		return STORE_OK; /* pruned up to this anchor before */
+	if (sq_exec_int(c, "DELETE FROM audit_checkpoints WHERE seq < ?1", anchor) != STORE_OK)
+		return STORE_ERROR;
+	*a->pruned_to = anchor;
+	return STORE_OK;
+}
+
+store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to)
+{
+	prune_arg_t a = {before, pruned_to};
+	store_rc rc = sq_write(s, apply_prune, &a, NULL);
+	if (rc != STORE_OK || *pruned_to == 0)
+		return rc;
+	json_t *details = json_pack("{s:I, s:s}", "first_kept_seq", (json_int_t)*pruned_to, "before", before);
+	audit_event_t ev = {.type = "audit.pruned", .actor = "broker", .action = "audit.retention",
+			    .details = details};
+	rc = store_audit_append(s, &ev);
+	json_decref(details);
+	return rc;
+}

@@ -88,6 +88,8 @@ void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
  * time). Returns as sq_exec_stmt; *changes (may be NULL) gets the number of
  * rows it touched. */
 store_rc sq_exec_text_int(sq_conn_t *c, const char *sql, const char *text, int64_t n, int *changes);
+/* sql with ?1 = an integer. */
+store_rc sq_exec_int(sq_conn_t *c, const char *sql, int64_t n);
 void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
 
 #endif

@@ -118,6 +118,12 @@ typedef struct {
 	int limit;
 } audit_filter_t;
 
+/* Retention: deletes the records and checkpoints before the newest
+ * checkpoint whose time is before `before` (RFC 3339), so that the kept
+ * log starts at a signed checkpoint and still verifies; appends an
+ * audit.pruned record. *pruned_to gets the first kept seq (0: nothing). */
+store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to);
+
 /* Records (parsed JSON objects, as stored) in seq order into a new array. */
 store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out);
 /* Checkpoints with seq > after, in order, at most limit. */
