@@ -7,6 +7,7 @@
 #include "broker/client_auth.h"
 #include "broker/log.h"
 #include "broker/serve.h"
+#include "broker/syslog_forwarder.h"
 #include "core/b64url.h"
 #include "core/timefmt.h"
 #include <errno.h>
@@ -396,6 +397,13 @@ static int run(broker_t *b, const serve_opts_t *o)
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		goto out;
 	}
+	forwarder_t *fwd = NULL;
+	if (b->cfg.audit_syslog[0] != '\0' &&
+	    (fwd = forwarder_start(b->store, b->cfg.audit_syslog, err, sizeof err)) == NULL) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		http_stop(d);
+		goto out;
+	}
 	if (o->dev)
 		dev_warning(b);
 	log_event(LOG_INFO, "tollgate broker ready", "listen", b->cfg.listen, "issuer", b->issuer,
@@ -410,6 +418,7 @@ static int run(broker_t *b, const serve_opts_t *o)
 	}
 	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
 	http_stop(d);
+	forwarder_stop(fwd);
 	rc = 0;
 out:
 	free(cert);

@@ -31,6 +31,7 @@ static const key_t_ keys[] = {
 	S(client_ca, "", "PEM CA bundle; enables mTLS client authentication (RFC 8705)"),
 	S(sqlite_synchronous, "full", "SQLite durability: full (fsync every commit group) or normal"),
 	S(log_level, "info", "debug, info, warn or error"),
+	S(audit_syslog, "", "forward audit records to syslog: tcp://IPV4:PORT or udp://IPV4:PORT (empty = off)"),
 	I(token_default_ttl, TG_DEFAULT_TOKEN_TTL, 1, 86400, "access token lifetime when none is requested (s)"),
 	I(token_max_ttl, TG_DEFAULT_TOKEN_MAX_TTL, 1, 86400, "server cap on any access token lifetime (s)"),
 	I(clock_leeway, TG_DEFAULT_LEEWAY, 0, 300, "allowed clock skew for exp/nbf/iat (s)"),

@@ -21,6 +21,7 @@ typedef struct {
 	char client_ca[TG_CFG_STR];
 	char sqlite_synchronous[TG_CFG_STR];
 	char log_level[TG_CFG_STR];
+	char audit_syslog[TG_CFG_STR];
 	int64_t token_default_ttl;
 	int64_t token_max_ttl;
 	int64_t clock_leeway;

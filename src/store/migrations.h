@@ -55,6 +55,9 @@ static const char *const sqlite_migrations[] = {
 	"CREATE INDEX audit_jti ON audit(jti) WHERE jti IS NOT NULL;"
 	"CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL);"
 	"ALTER TABLE signing_keys ADD COLUMN purpose TEXT NOT NULL DEFAULT 'token';",
+
+	/* 4: delivery cursors of audit forwarders (syslog). */
+	"CREATE TABLE audit_forward (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -221,3 +221,35 @@ store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to)
 	json_decref(details);
 	return rc;
 }
+
+store_rc store_forward_cursor(store_t *s, const char *sink, int64_t *seq)
+{
+	reader_t *slot;
+	sq_conn_t *c = sq_reader_get(s, &slot);
+	store_rc rc = STORE_ERROR;
+	sqlite3_stmt *st = sq_prepare(c, "SELECT seq FROM audit_forward WHERE sink = ?1");
+	*seq = 0;
+	if (st != NULL) {
+		sq_bind_text(st, 1, sink);
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			*seq = sqlite3_column_int64(st, 0);
+		rc = r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+		sq_release(st);
+	}
+	sq_reader_put(slot);
+	return rc;
+}
+
+static store_rc apply_forward(sq_conn_t *c, const void *arg)
+{
+	const sq_text_int_t *a = arg;
+	return sq_exec_text_int(c, "INSERT INTO audit_forward (sink, seq) VALUES (?1, ?2) "
+				"ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq", a->text, a->n, NULL);
+}
+
+store_rc store_forward_cursor_set(store_t *s, const char *sink, int64_t seq)
+{
+	sq_text_int_t a = {sink, seq};
+	return sq_write(s, apply_forward, &a, NULL);
+}

@@ -124,6 +124,11 @@ typedef struct {
  * audit.pruned record. *pruned_to gets the first kept seq (0: nothing). */
 store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to);
 
+/* A forwarder's delivery cursor (last seq delivered to sink), kept across
+ * restarts. Unknown sink: 0. */
+store_rc store_forward_cursor(store_t *s, const char *sink, int64_t *seq);
+store_rc store_forward_cursor_set(store_t *s, const char *sink, int64_t seq);
+
 /* Records (parsed JSON objects, as stored) in seq order into a new array. */
 store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out);
 /* Checkpoints with seq > after, in order, at most limit. */
