@@ -4,6 +4,7 @@
  * itself beyond the public key (which can also be given as a file). */
 #include "cli/cli.h"
 #include "core/audit.h"
+#include "core/ocsf.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,12 @@ static const char audit_usage[] =
 	"                          /.well-known/tollgate-audit-keys.json). Exit 0 with the\n"
 	"                          count and last checkpoint, 1 naming the first record\n"
 	"                          that does not fit and why.\n"
-	"  export [--since TIME] [--out F]\n"
+	"  export [--format jsonl|ocsf] [--since TIME] [--out F]\n"
 	"                          JSON lines (records, and {\"checkpoint\": ...} lines after\n"
 	"                          the record each names) for offline verification with\n"
 	"                          `tollgate audit verify --file F` or docs/audit_verify.py.\n"
+	"                          ocsf: one OCSF 1.1 event per record (the record kept in\n"
+	"                          unmapped.tollgate_record, so it verifies too).\n"
 	"                          TIME is RFC 3339 UTC, e.g. 2026-11-28T00:00:00Z\n"
 	"\n"
 	"Needs TOLLGATE_ADDR and TOLLGATE_TOKEN (admin).\n";
@@ -278,6 +281,8 @@ static int walk_file(const char *path, item_fn fn, void *ctx)
 			rc = 1;
 		} else if (json_object_get(j, "checkpoint") != NULL) {
 			rc = fn(ctx, json_object_get(j, "checkpoint"), true);
+		} else if (json_object_get(j, "unmapped") != NULL) { /* an OCSF export line */
+			rc = fn(ctx, json_object_get(json_object_get(j, "unmapped"), "tollgate_record"), false);
 		} else {
 			rc = fn(ctx, j, false);
 		}
@@ -350,23 +355,31 @@ static int verify(const char *file, const char *keys_file)
 	return 0;
 }
 
+typedef struct {
+	FILE *out;
+	bool ocsf;
+} export_t;
+
 static int export_item(void *ctx, const json_t *item, bool is_checkpoint)
 {
-	FILE *out = ctx;
-	json_t *line = is_checkpoint ? json_pack("{s:O}", "checkpoint", item) : json_incref((json_t *)item);
+	const export_t *x = ctx;
+	FILE *out = x->out;
+	json_t *line = is_checkpoint ? json_pack("{s:O}", "checkpoint", item)
+		     : x->ocsf ? ocsf_from_record(item) : json_incref((json_t *)item);
 	int rc = json_dumpf(line, out, JSON_COMPACT) == 0 && fputc('\n', out) != EOF ? 0 : -1;
 	json_decref(line);
 	return rc;
 }
 
-static int export(const char *since, const char *out_path)
+static int export(const char *since, const char *out_path, bool ocsf)
 {
 	FILE *out = out_path ? fopen(out_path, "we") : stdout;
 	if (out == NULL) {
 		perror(out_path);
 		return 1;
 	}
-	int rc = walk_broker(since, export_item, out);
+	export_t x = {out, ocsf};
+	int rc = walk_broker(since, export_item, &x);
 	if (out != stdout && fclose(out) != 0)
 		rc = -1;
 	return rc == 0 ? 0 : 1;
@@ -421,11 +434,11 @@ int cmd_audit(int argc, char **argv)
 	if (strcmp(sub, "verify") == 0)
 		return verify(file, keys);
 	if (strcmp(sub, "export") == 0) {
-		if (strcmp(format, "jsonl") != 0) {
-			fprintf(stderr, "tollgate audit export: --format jsonl is the supported format\n");
+		if (strcmp(format, "jsonl") != 0 && strcmp(format, "ocsf") != 0) {
+			fprintf(stderr, "tollgate audit export: --format is jsonl or ocsf\n");
 			return 2;
 		}
-		return export(since, out);
+		return export(since, out, strcmp(format, "ocsf") == 0);
 	}
 	fprintf(stderr, "tollgate audit: unknown command '%s'\n%s", sub, audit_usage);
 	return 2;
