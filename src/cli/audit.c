@@ -31,7 +31,9 @@ static const char audit_usage[] =
 	"                          `tollgate audit verify --file F` or docs/audit_verify.py.\n"
 	"                          ocsf: one OCSF 1.1 event per record (the record kept in\n"
 	"                          unmapped.tollgate_record, so it verifies too).\n"
-	"                          TIME is RFC 3339 UTC, e.g. 2026-11-28T00:00:00Z\n"
+	"                          --since TIME (RFC 3339 UTC, e.g. 2026-11-28T00:00:00Z)\n"
+	"                          starts at the newest checkpoint at or before TIME, so\n"
+	"                          the export verifies on its own.\n"
 	"\n"
 	"Needs TOLLGATE_ADDR and TOLLGATE_TOKEN (admin).\n";
 
@@ -223,37 +225,50 @@ typedef int (*item_fn)(void *ctx, const json_t *item, bool is_checkpoint);
 /* Walks the broker's records and checkpoints in seq order, each checkpoint
  * right after the record it names (or after the last record when it names
  * a later one, so that the verifier can report the cut tail). */
+/* The seq an export from `since` starts at: the newest checkpoint at or
+ * before that time, so the exported log starts at a signed record and
+ * verifies on its own (1 when there is none). */
+static long long anchor_for(const char *since, bool *err)
+{
+	cursor_t cps;
+	const json_t *cp;
+	long long anchor = 1;
+	cursor_init(&cps, "/v1/audit/checkpoints", "checkpoints", NULL);
+	while ((cp = cursor_next(&cps, err)) != NULL) {
+		const char *t = json_string_value(json_object_get(cp, "time"));
+		if (t == NULL || strcmp(t, since) > 0)
+			break;
+		anchor = (long long)json_integer_value(json_object_get(cp, "seq"));
+	}
+	cursor_free(&cps);
+	return anchor;
+}
+
+/* Walks the broker's records and checkpoints in seq order, each checkpoint
+ * right after the record it names (or after the last record when it names
+ * a later one, so that the verifier can report the cut tail). */
 static int walk_broker(const char *since, item_fn fn, void *ctx)
 {
 	cursor_t recs, cps;
 	bool err = false;
 	const json_t *r, *cp;
-	char filter[128] = "";
 	int rc = 0;
-	if (since != NULL) {
-		char *e = cli_urlencode(since);
-		snprintf(filter, sizeof filter, "&since=%s", e ? e : "");
-		free(e);
-	}
-	cursor_init(&recs, "/v1/audit", "records", filter);
+	long long first = since != NULL ? anchor_for(since, &err) : 0;
+	cursor_init(&recs, "/v1/audit", "records", NULL);
+	recs.after = first > 0 ? first - 1 : 0;
 	cursor_init(&cps, "/v1/audit/checkpoints", "checkpoints", NULL);
+	cps.after = recs.after;
 	cp = cursor_next(&cps, &err);
-	long long first = -1;
 	while (rc == 0 && (r = cursor_next(&recs, &err)) != NULL) {
 		long long seq = (long long)json_integer_value(json_object_get(r, "seq"));
-		if (first < 0)
-			first = seq;
-		while (cp != NULL && json_integer_value(json_object_get(cp, "seq")) < first)
-			cp = cursor_next(&cps, &err); /* before an exported window */
 		rc = fn(ctx, r, false);
-		while (rc == 0 && cp != NULL && json_integer_value(json_object_get(cp, "seq")) == seq) {
+		while (rc == 0 && cp != NULL && json_integer_value(json_object_get(cp, "seq")) <= seq) {
 			rc = fn(ctx, cp, true);
 			cp = cursor_next(&cps, &err);
 		}
 	}
 	while (rc == 0 && cp != NULL) {
-		if (json_integer_value(json_object_get(cp, "seq")) >= first)
-			rc = fn(ctx, cp, true);
+		rc = fn(ctx, cp, true);
 		cp = cursor_next(&cps, &err);
 	}
 	cursor_free(&recs);

@@ -230,8 +230,13 @@ static int verify_in_order(audit_verifier_t *v, const json_t *r)
 	if (v->records == 0 && seq == 1 && strcmp(prev, audit_genesis) != 0)
 		return fail(v, seq, "record %lld claims to be the first but its prev is not the genesis hash",
 			    seq);
-	if (v->records == 0)
+	if (v->records == 0) {
 		v->first_seq = seq;
+		v->anchored = seq == 1 || v->pending_checkpoint_seq == seq;
+	} else if (!v->anchored) {
+		return fail(v, v->first_seq, "records before %lld are missing: the log starts neither at seq 1 "
+			    "nor at a signed checkpoint", (long long)v->first_seq);
+	}
 	v->records++;
 	v->last_seq = seq;
 	snprintf(v->last_hash, sizeof v->last_hash, "%s", hash);
@@ -290,6 +295,8 @@ int audit_verify_checkpoint(audit_verifier_t *v, const json_t *cp)
 		if (strcmp(hash, v->last_hash) != 0)
 			return fail(v, seq, "checkpoint at %lld does not match record %lld: the chain was rewritten",
 				    seq, seq);
+		if (v->records == 1)
+			v->anchored = true; /* a pruned log's first record */
 		return 0;
 	}
 	if (seq < v->last_seq || v->pending_checkpoint_seq != 0)
@@ -312,6 +319,9 @@ int audit_verify_finish(audit_verifier_t *v)
 	}
 	if (v->error[0] != '\0')
 		return -1;
+	if (v->records > 0 && !v->anchored)
+		return fail(v, v->first_seq, "records before %lld are missing: the log starts neither at seq 1 "
+			    "nor at a signed checkpoint", (long long)v->first_seq);
 	if (v->pending_checkpoint_seq != 0)
 		return fail(v, v->last_seq + 1, "log truncated: a checkpoint covers record %lld but the records "
 			    "end at %lld", (long long)v->pending_checkpoint_seq, (long long)v->last_seq);

@@ -88,12 +88,15 @@ typedef struct {
 	int64_t pending_checkpoint_seq;    /* a checkpoint ahead of the records */
 	char pending_checkpoint_hash[AUDIT_HASH_HEX];
 	json_t *held;                      /* a record that came early: a gap or a swap */
+	bool anchored;                     /* starts at seq 1 or at a checkpoint */
 	int64_t error_seq;                 /* where verification failed */
 	char error[300];
 } audit_verifier_t;
 
-/* A log that was pruned starts at a later record: its first prev is taken
- * as given, and the first checkpoint at or after it anchors it. */
+/* A log that was pruned starts at a later record, which must carry a
+ * signed checkpoint (retention prunes below one): its prev is taken as
+ * given and the checkpoint anchors it. A log that starts anywhere else is
+ * missing its beginning. */
 void audit_verify_init(audit_verifier_t *v, const audit_key_t *keys, size_t n_keys);
 /* Feed records and checkpoints in seq order, a checkpoint right after the
  * record it names. Each returns 0, or -1 with v->error and v->error_seq. */
