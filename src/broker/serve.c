@@ -273,7 +273,8 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
-	store_audit_configure(b->store, b->cfg.audit_checkpoint_every, signer_audit_checkpoint, b->audit_signer);
+	store_audit_configure(b->store, strcmp(b->cfg.audit, "on") == 0, b->cfg.audit_checkpoint_every,
+			      signer_audit_checkpoint, b->audit_signer);
 	return 0;
 }
 
@@ -441,6 +442,11 @@ int cmd_serve(int argc, char **argv)
 	if (parse_flags(argc, argv, &b.cfg, &o) != 0)
 		return 2;
 	b.dev = o.dev;
+	if (strcmp(b.cfg.audit, "off") == 0 && !o.dev) {
+		fprintf(stderr, "tollgate serve: audit = off is refused outside --dev: every privileged "
+				"transaction is recorded in production\n");
+		return 2;
+	}
 	if (o.print_config) {
 		print_config(&b.cfg);
 		return 0;

@@ -31,6 +31,7 @@ static const key_t_ keys[] = {
 	S(client_ca, "", "PEM CA bundle; enables mTLS client authentication (RFC 8705)"),
 	S(sqlite_synchronous, "full", "SQLite durability: full (fsync every commit group) or normal"),
 	S(log_level, "info", "debug, info, warn or error"),
+	S(audit, "on", "the audit chain: on; off is refused outside --dev (benchmark comparisons only)"),
 	S(audit_syslog, "", "forward audit records to syslog: tcp://IPV4:PORT or udp://IPV4:PORT (empty = off)"),
 	I(token_default_ttl, TG_DEFAULT_TOKEN_TTL, 1, 86400, "access token lifetime when none is requested (s)"),
 	I(token_max_ttl, TG_DEFAULT_TOKEN_MAX_TTL, 1, 86400, "server cap on any access token lifetime (s)"),
@@ -203,6 +204,10 @@ int config_validate(const tg_config_t *c, char *err, size_t err_len)
 	}
 	if (c->client_ca[0] != '\0' && c->tls_cert[0] == '\0') {
 		snprintf(err, err_len, "client_ca (mTLS) needs tls_cert and tls_key");
+		return -1;
+	}
+	if (strcmp(c->audit, "on") != 0 && strcmp(c->audit, "off") != 0) {
+		snprintf(err, err_len, "audit must be on or off");
 		return -1;
 	}
 	if (strcmp(c->sqlite_synchronous, "full") != 0 && strcmp(c->sqlite_synchronous, "normal") != 0) {

@@ -22,6 +22,7 @@ typedef struct {
 	char sqlite_synchronous[TG_CFG_STR];
 	char log_level[TG_CFG_STR];
 	char audit_syslog[TG_CFG_STR];
+	char audit[TG_CFG_STR];
 	int64_t token_default_ttl;
 	int64_t token_max_ttl;
 	int64_t clock_leeway;

@@ -196,10 +196,13 @@ static void *writer_main(void *arg)
 
 store_rc sq_write(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit)
 {
-	write_op_t op = {.apply = apply, .arg = arg, .audit = audit, .rc = STORE_ERROR};
+	write_op_t op = {.apply = apply, .arg = arg, .audit = s->audit_disabled ? NULL : audit,
+			 .rc = STORE_ERROR};
+	if (apply == NULL && op.audit == NULL)
+		return STORE_OK; /* an audit-only write with the audit off */
 	/* The expensive part of the audit record is built here, in parallel,
 	 * not in the single writer thread. */
-	if (audit != NULL && audit_prepare(audit, &op.prepared) != 0)
+	if (op.audit != NULL && audit_prepare(op.audit, &op.prepared) != 0)
 		return STORE_ERROR;
 	pthread_cond_init(&op.wake, NULL);
 	pthread_mutex_lock(&s->mu);

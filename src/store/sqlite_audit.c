@@ -31,8 +31,9 @@ store_rc sq_audit_load_head(store_t *s)
 	return STORE_OK;
 }
 
-void store_audit_configure(store_t *s, int64_t every, audit_signer_fn fn, void *ctx)
+void store_audit_configure(store_t *s, bool enabled, int64_t every, audit_signer_fn fn, void *ctx)
 {
+	s->audit_disabled = !enabled;
 	s->audit_every = every;
 	s->audit_sign = fn;
 	s->audit_sign_ctx = ctx;

@@ -56,6 +56,7 @@ struct store {
 	reader_t readers[SQLITE_READERS];
 	/* Audit chain head, owned by the writer thread. */
 	int64_t audit_seq, audit_checkpoint_seq, audit_every;
+	bool audit_disabled;
 	char audit_hash[AUDIT_HASH_HEX];
 	audit_signer_fn audit_sign;
 	void *audit_sign_ctx;

@@ -104,8 +104,9 @@ store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now
 /* Signs a checkpoint for (seq, hash, time); returns the checkpoint object
  * (core/audit.h audit_checkpoint) or NULL. */
 typedef json_t *(*audit_signer_fn)(void *ctx, int64_t seq, const char *hash, const char *time);
-/* Checkpoint every `every` records, signed by fn. Set before serving. */
-void store_audit_configure(store_t *s, int64_t every, audit_signer_fn fn, void *ctx);
+/* Checkpoint every `every` records, signed by fn. Set before serving.
+ * enabled = false drops every event (benchmark comparisons in --dev only). */
+void store_audit_configure(store_t *s, bool enabled, int64_t every, audit_signer_fn fn, void *ctx);
 /* Appends one event on its own (refusals, failures, reads worth keeping). */
 store_rc store_audit_append(store_t *s, const audit_event_t *ev);
 /* Signs a checkpoint of the current head now, unless one exists for it. */
