@@ -28,9 +28,10 @@ static json_t *kids(const identity_t *id)
 /* Audit details of an identity: what it is and may do, never key bytes. */
 static json_t *identity_details(const identity_t *id)
 {
-	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:I, s:o, s:s}", "kind", id->kind, "owner", id->owner,
+	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:I, s:o, s:s?}", "kind", id->kind, "owner", id->owner,
 			 "status", id->status, "roles", id->roles, "allow", id->allow, "max_ttl",
-			 (json_int_t)id->max_ttl, "kids", kids(id), "mtls_fingerprint", id->mtls_fingerprint);
+			 (json_int_t)id->max_ttl, "kids", kids(id), "mtls_fingerprint",
+			 id->mtls_fingerprint[0] ? id->mtls_fingerprint : NULL);
 }
 
 /* An identity change event: type, actor admin, resource Identity:id. */

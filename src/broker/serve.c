@@ -419,6 +419,8 @@ static int run(broker_t *b, const serve_opts_t *o)
 	}
 	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
 	http_stop(d);
+	if (store_audit_checkpoint(b->store) != STORE_OK) /* sign the tail before leaving */
+		log_event(LOG_ERROR, "final audit checkpoint failed", NULL);
 	forwarder_stop(fwd);
 	rc = 0;
 out:

@@ -233,10 +233,12 @@ static long long anchor_for(const char *since, bool *err)
 	cursor_t cps;
 	const json_t *cp;
 	long long anchor = 1;
+	char bound[AUDIT_TIME_LEN];
+	snprintf(bound, sizeof bound, "%.19s.999999Z", since); /* times carry microseconds */
 	cursor_init(&cps, "/v1/audit/checkpoints", "checkpoints", NULL);
 	while ((cp = cursor_next(&cps, err)) != NULL) {
 		const char *t = json_string_value(json_object_get(cp, "time"));
-		if (t == NULL || strcmp(t, since) > 0)
+		if (t == NULL || strcmp(t, bound) > 0)
 			break;
 		anchor = (long long)json_integer_value(json_object_get(cp, "seq"));
 	}
@@ -276,8 +278,9 @@ static int walk_broker(const char *since, item_fn fn, void *ctx)
 	return err ? -1 : rc;
 }
 
-/* Reads an export file line by line into fn. */
-static int walk_file(const char *path, item_fn fn, void *ctx)
+/* Verifies an export file line by line: records, {"checkpoint": ...}
+ * lines and OCSF events (their unmapped.tollgate_record). */
+static int verify_file(const char *path, audit_verifier_t *v)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	char *line = NULL;
@@ -291,15 +294,15 @@ static int walk_file(const char *path, item_fn fn, void *ctx)
 	while (rc == 0 && getline(&line, &cap, f) > 0) {
 		lineno++;
 		json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		const json_t *ocsf = json_object_get(j, "unmapped");
 		if (!json_is_object(j)) {
-			fprintf(stderr, "tollgate audit: %s line %ld is not a JSON object\n", path, lineno);
-			rc = 1;
+			v->error_seq = v->last_seq + 1;
+			snprintf(v->error, sizeof v->error, "line %ld is not a JSON object", lineno);
+			rc = -1;
 		} else if (json_object_get(j, "checkpoint") != NULL) {
-			rc = fn(ctx, json_object_get(j, "checkpoint"), true);
-		} else if (json_object_get(j, "unmapped") != NULL) { /* an OCSF export line */
-			rc = fn(ctx, json_object_get(json_object_get(j, "unmapped"), "tollgate_record"), false);
+			rc = audit_verify_checkpoint(v, json_object_get(j, "checkpoint"));
 		} else {
-			rc = fn(ctx, j, false);
+			rc = audit_verify_record(v, ocsf ? json_object_get(ocsf, "tollgate_record") : j);
 		}
 		json_decref(j);
 	}
@@ -353,7 +356,7 @@ static int verify(const char *file, const char *keys_file)
 		return 2;
 	}
 	audit_verify_init(&v, keys, n);
-	int rc = file ? walk_file(file, verify_item, &v) : walk_broker(NULL, verify_item, &v);
+	int rc = file ? verify_file(file, &v) : walk_broker(NULL, verify_item, &v);
 	int done = audit_verify_finish(&v);
 	if (rc < 0 && v.error[0] == '\0')
 		return 2;

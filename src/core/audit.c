@@ -299,9 +299,11 @@ int audit_verify_checkpoint(audit_verifier_t *v, const json_t *cp)
 			v->anchored = true; /* a pruned log's first record */
 		return 0;
 	}
-	if (seq < v->last_seq || v->pending_checkpoint_seq != 0)
+	if (seq < v->last_seq)
 		return fail(v, seq, "checkpoint at %lld is out of place (records are at %lld)", seq,
 			    (long long)v->last_seq);
+	if (v->pending_checkpoint_seq != 0)
+		return 0; /* further ahead still: the first pending one decides */
 	v->pending_checkpoint_seq = seq; /* ahead of the records: must be reached */
 	snprintf(v->pending_checkpoint_hash, sizeof v->pending_checkpoint_hash, "%s", hash);
 	return 0;

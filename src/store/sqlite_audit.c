@@ -140,7 +140,7 @@ store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out)
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT record FROM audit WHERE seq > ?1 "
-		"AND (?2 IS NULL OR type = ?2 OR type LIKE ?2 || '.%') AND (?3 IS NULL OR actor = ?3) "
+		"AND (?2 IS NULL OR type = ?2 OR substr(type, 1, length(?2) + 1) = ?2 || '.') AND (?3 IS NULL OR actor = ?3) "
 		"AND (?4 IS NULL OR resource = ?4) AND (?5 IS NULL OR jti = ?5) "
 		"AND (?6 IS NULL OR grant_id = ?6) AND (?7 IS NULL OR decision = ?7) "
 		"AND (?8 IS NULL OR time >= ?8) AND (?9 IS NULL OR time <= ?9) ORDER BY seq LIMIT ?10");
@@ -153,8 +153,13 @@ store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out)
 		sq_bind_text(st, 5, f->jti);
 		sq_bind_text(st, 6, f->grant);
 		sq_bind_text(st, 7, f->decision);
-		sq_bind_text(st, 8, f->since);
-		sq_bind_text(st, 9, f->until);
+		/* Second-precision bounds are exact instants (T = T.000000) against
+		 * microsecond record times. */
+		char since[AUDIT_TIME_LEN], until[AUDIT_TIME_LEN];
+		snprintf(since, sizeof since, "%.19s.000000Z", f->since ? f->since : "");
+		snprintf(until, sizeof until, "%.19s.000000Z", f->until ? f->until : "");
+		sq_bind_text(st, 8, f->since ? since : NULL);
+		sq_bind_text(st, 9, f->until ? until : NULL);
 		sqlite3_bind_int(st, 10, f->limit);
 		rc = collect(st, out);
 	}
@@ -178,48 +183,50 @@ store_rc store_audit_checkpoints(store_t *s, int64_t after, int limit, json_t **
 	return rc;
 }
 
-typedef struct {
-	const char *before;
-	int64_t *pruned_to;
-} prune_arg_t;
-
-/* Writer thread: find the anchor checkpoint, delete below it, record it. */
-static store_rc apply_prune(sq_conn_t *c, const void *arg)
+/* The newest checkpoint older than `before` that still has records below
+ * it (0: nothing to prune). Read before the write: only the maintenance
+ * thread prunes, and checkpoints below the head never change. */
+static int64_t prune_anchor(store_t *s, const char *before)
 {
-	const prune_arg_t *a = arg;
+	reader_t *slot;
+	sq_conn_t *c = sq_reader_get(s, &slot);
 	int64_t anchor = 0;
-	sqlite3_stmt *st = sq_prepare(c, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints "
-				      "WHERE json_extract(record, '$.time') < ?1");
-	if (st == NULL)
+	sqlite3_stmt *st = sq_prepare(c, "SELECT cp.seq FROM audit_checkpoints cp WHERE "
+		"json_extract(cp.record, '$.time') < ?1 AND EXISTS (SELECT 1 FROM audit a WHERE a.seq < cp.seq) "
+		"ORDER BY cp.seq DESC LIMIT 1");
+	if (st != NULL) {
+		sq_bind_text(st, 1, before);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			anchor = sqlite3_column_int64(st, 0);
+		sq_release(st);
+	}
+	sq_reader_put(slot);
+	return anchor;
+}
+
+static store_rc apply_prune_below(sq_conn_t *c, const void *arg)
+{
+	int64_t anchor = *(const int64_t *)arg;
+	if (sq_exec_int(c, "DELETE FROM audit WHERE seq < ?1", anchor) != STORE_OK ||
+	    sq_exec_int(c, "DELETE FROM audit_checkpoints WHERE seq < ?1", anchor) != STORE_OK)
 		return STORE_ERROR;
-	sq_bind_text(st, 1, a->before);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		anchor = sqlite3_column_int64(st, 0);
-	sq_release(st);
-	*a->pruned_to = 0;
-	if (anchor <= 1)
-		return STORE_OK; /* nothing before the first record */
-	if (sq_exec_int(c, "DELETE FROM audit WHERE seq < ?1", anchor) != STORE_OK)
-		return STORE_ERROR;
-	if (sqlite3_changes(c->db) == 0)
-		return STORE_OK; /* pruned up to this anchor before */
-	if (sq_exec_int(c, "DELETE FROM audit_checkpoints WHERE seq < ?1", anchor) != STORE_OK)
-		return STORE_ERROR;
-	*a->pruned_to = anchor;
 	return STORE_OK;
 }
 
 store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to)
 {
-	prune_arg_t a = {before, pruned_to};
-	store_rc rc = sq_write(s, apply_prune, &a, NULL);
-	if (rc != STORE_OK || *pruned_to == 0)
-		return rc;
-	json_t *details = json_pack("{s:I, s:s}", "first_kept_seq", (json_int_t)*pruned_to, "before", before);
+	int64_t anchor = prune_anchor(s, before);
+	*pruned_to = 0;
+	if (anchor <= 1)
+		return STORE_OK;
+	json_t *details = json_pack("{s:I, s:s}", "first_kept_seq", (json_int_t)anchor, "before", before);
 	audit_event_t ev = {.type = "audit.pruned", .actor = "broker", .action = "audit.retention",
 			    .details = details};
-	rc = store_audit_append(s, &ev);
+	/* The deletion and its record commit together. */
+	store_rc rc = sq_write(s, apply_prune_below, &anchor, &ev);
 	json_decref(details);
+	if (rc == STORE_OK)
+		*pruned_to = anchor;
 	return rc;
 }
 

@@ -400,3 +400,41 @@ def parse_metrics(text: str) -> dict:
         assert m, f"not a Prometheus sample line: {line!r}"
         out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return out
+
+
+# ---- audit chain (docs/audit.md) ----
+
+AUDIT_VERIFY_PY = REPO / "docs" / "audit_verify.py"
+
+
+def audit_records(broker: Broker, **query) -> list:
+    """Every record of GET /v1/audit that matches query, following `next`."""
+    out, after = [], query.pop("after", 0)
+    while True:
+        r = broker.api("GET", "/v1/audit", params=dict(query, after=after, limit=1000))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        out += body["records"]
+        if body["next"] is None:
+            return out
+        after = body["next"]
+
+
+def audit_checkpoints(broker: Broker) -> list:
+    r = broker.api("GET", "/v1/audit/checkpoints", params={"limit": 1000})
+    assert r.status_code == 200, r.text
+    return r.json()["checkpoints"]
+
+
+def audit_canonical(value) -> bytes:
+    """The canonical JSON that audit hashes and checkpoint signatures cover."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def audit_hash(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(record["prev"].encode() + audit_canonical(body)).hexdigest()
+
+
+def cli_env(broker: Broker) -> dict:
+    return {"TOLLGATE_ADDR": broker.url, "TOLLGATE_TOKEN": broker.admin_token}
