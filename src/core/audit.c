@@ -232,7 +232,7 @@ static int verify_in_order(audit_verifier_t *v, const json_t *r)
 			    seq);
 	if (v->records == 0) {
 		v->first_seq = seq;
-		v->anchored = seq == 1 || v->pending_checkpoint_seq == seq;
+		v->anchored = seq == 1 || (v->n_pending > 0 && v->pending[0].seq == seq);
 	} else if (!v->anchored) {
 		return fail(v, v->first_seq, "records before %lld are missing: the log starts neither at seq 1 "
 			    "nor at a signed checkpoint", (long long)v->first_seq);
@@ -240,9 +240,10 @@ static int verify_in_order(audit_verifier_t *v, const json_t *r)
 	v->records++;
 	v->last_seq = seq;
 	snprintf(v->last_hash, sizeof v->last_hash, "%s", hash);
-	if (v->pending_checkpoint_seq == seq) {
-		v->pending_checkpoint_seq = 0;
-		if (strcmp(v->pending_checkpoint_hash, hash) != 0)
+	if (v->n_pending > 0 && v->pending[0].seq == seq) {
+		bool match = strcmp(v->pending[0].hash, hash) == 0;
+		memmove(&v->pending[0], &v->pending[1], --v->n_pending * sizeof v->pending[0]);
+		if (!match)
 			return fail(v, seq, "checkpoint at %lld does not match record %lld: the chain was rewritten",
 				    seq, seq);
 	}
@@ -302,10 +303,12 @@ int audit_verify_checkpoint(audit_verifier_t *v, const json_t *cp)
 	if (seq < v->last_seq)
 		return fail(v, seq, "checkpoint at %lld is out of place (records are at %lld)", seq,
 			    (long long)v->last_seq);
-	if (v->pending_checkpoint_seq != 0)
-		return 0; /* further ahead still: the first pending one decides */
-	v->pending_checkpoint_seq = seq; /* ahead of the records: must be reached */
-	snprintf(v->pending_checkpoint_hash, sizeof v->pending_checkpoint_hash, "%s", hash);
+	if (v->n_pending == AUDIT_MAX_PENDING)
+		return fail(v, seq, "checkpoint at %lld: more than %d checkpoints ahead of the records (at %lld)",
+			    seq, AUDIT_MAX_PENDING, (long long)v->last_seq);
+	/* Ahead of the records: each must be reached and match. */
+	v->pending[v->n_pending].seq = seq;
+	snprintf(v->pending[v->n_pending++].hash, AUDIT_HASH_HEX, "%s", hash);
 	return 0;
 }
 
@@ -324,8 +327,8 @@ int audit_verify_finish(audit_verifier_t *v)
 	if (v->records > 0 && !v->anchored)
 		return fail(v, v->first_seq, "records before %lld are missing: the log starts neither at seq 1 "
 			    "nor at a signed checkpoint", (long long)v->first_seq);
-	if (v->pending_checkpoint_seq != 0)
+	if (v->n_pending > 0)
 		return fail(v, v->last_seq + 1, "log truncated: a checkpoint covers record %lld but the records "
-			    "end at %lld", (long long)v->pending_checkpoint_seq, (long long)v->last_seq);
+			    "end at %lld", (long long)v->pending[0].seq, (long long)v->last_seq);
 	return 0;
 }

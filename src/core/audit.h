@@ -23,6 +23,7 @@
 
 #define AUDIT_HASH_HEX 65 /* 64 hex digits + NUL */
 #define AUDIT_TIME_LEN 28 /* "2026-11-28T14:37:17.123456Z" + NUL */
+#define AUDIT_MAX_PENDING 16 /* checkpoints a verifier holds ahead of the records */
 extern const char audit_genesis[AUDIT_HASH_HEX];
 
 /* What happened; every pointer may be NULL (recorded as null). Secrets
@@ -85,8 +86,13 @@ typedef struct {
 	int64_t first_seq, last_seq;       /* 0 when no record yet */
 	char last_hash[AUDIT_HASH_HEX];
 	int64_t last_checkpoint_seq;       /* highest checkpoint seen */
-	int64_t pending_checkpoint_seq;    /* a checkpoint ahead of the records */
-	char pending_checkpoint_hash[AUDIT_HASH_HEX];
+	/* Checkpoints ahead of the records (a cut tail, or an export that
+	 * lists them early), each checked when its record arrives. */
+	size_t n_pending;
+	struct {
+		int64_t seq;
+		char hash[AUDIT_HASH_HEX];
+	} pending[AUDIT_MAX_PENDING];
 	json_t *held;                      /* a record that came early: a gap or a swap */
 	bool anchored;                     /* starts at seq 1 or at a checkpoint */
 	int64_t error_seq;                 /* where verification failed */

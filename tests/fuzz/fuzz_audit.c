@@ -113,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_require(frc == -1 && v.error[0] != '\0', "a failure says why");
 	} else {
 		fz_require(v.error[0] == '\0', "no error on success");
-		fz_require(v.pending_checkpoint_seq == 0, "no checkpoint left unreached");
+		fz_require(v.n_pending == 0, "no checkpoint left unreached");
 		fz_require(v.records == 0 || (v.first_seq >= 1 && v.first_seq <= v.last_seq &&
 					      v.last_seq - v.first_seq + 1 == v.records),
 			   "a verified log is contiguous");
