@@ -53,7 +53,7 @@ static json_t *make_record(int64_t seq, const char *prev, char hash[AUDIT_HASH_H
 static json_t *make_checkpoint(int64_t seq, const char *hash, const char *kid, const uint8_t *sk)
 {
 	char t[AUDIT_TIME_LEN];
-	audit_time((TU_NOW + seq) * 1000000 + 500000, t);
+	audit_time((TU_NOW + seq % 100000) * 1000000 + 500000, t); /* seq may be near INT64_MAX */
 	json_t *cp = audit_checkpoint(seq, hash, t, kid, sk);
 	assert_non_null(cp);
 	return cp;
