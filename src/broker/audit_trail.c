@@ -12,7 +12,7 @@ audit_event_t audit_event(const req_t *r, const char *type, const char *actor)
 void audit_append(req_t *r, const audit_event_t *ev)
 {
 	if (store_audit_append(r->b->store, ev) != STORE_OK)
-		log_event(LOG_ERROR, "audit record could not be written", "type", ev->type, NULL);
+		broker_store_failed(r->b, ev->type);
 }
 
 void audit_refusal(req_t *r, const char *type, const char *actor, const char *action,

@@ -18,6 +18,9 @@ struct broker {
 };
 
 int64_t broker_now(void);
+/* Logs a failed store write with the store's reason (clients only get
+ * 503: the details are for the operator). */
+void broker_store_failed(broker_t *b, const char *what);
 /* How long a retired signing key stays published: the longest token life
  * plus clock leeway, so every token it signed still verifies. */
 int64_t broker_key_retention(const broker_t *b);

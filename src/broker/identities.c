@@ -14,6 +14,7 @@
 
 static void store_failed(req_t *r)
 {
+	broker_store_failed(r->b, r->path);
 	http_problem(r, 503, NULL, "the store is unavailable; retry");
 }
 

@@ -135,6 +135,7 @@ static void do_revoke(req_t *r, const caller_t *who, token_state_t st, tok_claim
 		store_rc rc = store_token_revoke(r->b->store, claims->jti, broker_now(), &ev);
 		json_decref(details);
 		if (rc == STORE_ERROR) {
+			broker_store_failed(r->b, "token revocation");
 			http_oauth_error(r, 503, "temporarily_unavailable",
 					 "the store cannot record the revocation; retry");
 			return;

@@ -188,6 +188,7 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 		else
 			http_oauth_error(r, 401, "invalid_client", "client assertion was already used");
 	} else if (rc != STORE_OK) {
+		broker_store_failed(r->b, "token issuance");
 		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
 	} else {
 		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope",

@@ -33,6 +33,13 @@ int64_t broker_now(void)
 	return (int64_t)time(NULL);
 }
 
+void broker_store_failed(broker_t *b, const char *what)
+{
+	char why[200];
+	store_last_error(b->store, why, sizeof why);
+	log_event(LOG_ERROR, "store write failed: failing closed", "what", what, "reason", why, NULL);
+}
+
 int64_t broker_key_retention(const broker_t *b)
 {
 	return b->cfg.token_max_ttl + b->cfg.clock_leeway;

@@ -91,8 +91,20 @@ static void disconnect(forwarder_t *f)
 	f->fd = -1;
 }
 
+/* A TCP sink that closed the connection is noticed before sending into it:
+ * otherwise the first send after the close could succeed into the void. */
+static bool peer_closed(const forwarder_t *f)
+{
+	char c;
+	ssize_t n = recv(f->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+
 static int connect_sink(forwarder_t *f)
 {
+	if (f->fd >= 0 && f->tcp && peer_closed(f))
+		disconnect(f);
 	if (f->fd >= 0)
 		return 0;
 	f->fd = socket(AF_INET, (f->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);

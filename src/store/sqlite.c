@@ -134,6 +134,20 @@ static void head_restore(store_t *s, const chain_head_t *h)
 	memcpy(s->audit_hash, h->hash, sizeof h->hash);
 }
 
+static void note_error(store_t *s)
+{
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->last_error, sizeof s->last_error, "%s", sqlite3_errmsg(s->w.db));
+	pthread_mutex_unlock(&s->mu);
+}
+
+void store_last_error(store_t *s, char *out, size_t len)
+{
+	pthread_mutex_lock(&s->mu);
+	snprintf(out, len, "%s", s->last_error[0] ? s->last_error : "unknown");
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* One op in its savepoint: the change, then its audit record. Whatever
  * fails rolls back both and leaves the chain head where it was. */
 static store_rc run_op(store_t *s, write_op_t *op)
@@ -147,6 +161,8 @@ static store_rc run_op(store_t *s, write_op_t *op)
 	if (rc == STORE_OK && op->audit != NULL)
 		rc = sq_audit_append(s, op->audit, &op->prepared);
 	if (rc != STORE_OK) {
+		if (rc == STORE_ERROR)
+			note_error(s);
 		run(&s->w, "ROLLBACK TO op");
 		head_restore(s, &before);
 	}
@@ -161,7 +177,10 @@ static void run_group(store_t *s, write_op_t *ops)
 	int began = run(&s->w, "BEGIN IMMEDIATE") == 0;
 	for (write_op_t *op = ops; op != NULL; op = op->next)
 		op->rc = began ? run_op(s, op) : STORE_ERROR;
+	if (!began)
+		note_error(s);
 	if (began && run(&s->w, "COMMIT") != 0) {
+		note_error(s);
 		run(&s->w, "ROLLBACK");
 		head_restore(s, &before);
 		for (write_op_t *op = ops; op != NULL; op = op->next)

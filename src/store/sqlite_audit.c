@@ -195,7 +195,9 @@ static int64_t prune_anchor(store_t *s, const char *before)
 		"json_extract(cp.record, '$.time') < ?1 AND EXISTS (SELECT 1 FROM audit a WHERE a.seq < cp.seq) "
 		"ORDER BY cp.seq DESC LIMIT 1");
 	if (st != NULL) {
-		sq_bind_text(st, 1, before);
+		char bound[AUDIT_TIME_LEN]; /* checkpoint times carry microseconds */
+		snprintf(bound, sizeof bound, "%.19s.000000Z", before);
+		sq_bind_text(st, 1, bound);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			anchor = sqlite3_column_int64(st, 0);
 		sq_release(st);

@@ -57,6 +57,7 @@ struct store {
 	/* Audit chain head, owned by the writer thread. */
 	int64_t audit_seq, audit_checkpoint_seq, audit_every;
 	bool audit_disabled;
+	char last_error[200]; /* why the last write failed; under mu */
 	char audit_hash[AUDIT_HASH_HEX];
 	audit_signer_fn audit_sign;
 	void *audit_sign_ctx;
