@@ -141,10 +141,68 @@ void handle_identity_list(req_t *r)
 	http_json(r, 200, json_pack("{s:o, s:o}", "identities", arr, "next", next));
 }
 
+/* Kids in a that are not in b. */
+static json_t *kids_missing(const json_t *a, const json_t *b)
+{
+	json_t *out = json_array();
+	size_t i, j;
+	json_t *x, *y;
+	json_array_foreach(a, i, x) {
+		bool found = false;
+		json_array_foreach(b, j, y)
+			found |= json_equal(x, y);
+		if (!found)
+			json_array_append(out, x);
+	}
+	return out;
+}
+
+/* The update's audit details: the identity after it, the members the
+ * request changed, and the keys it added and removed. */
+static json_t *update_details(const json_t *doc, const json_t *kids_before, const identity_t *after)
+{
+	json_t *details = identity_details(after), *changed = json_array();
+	const char *member;
+	json_t *v;
+	json_object_foreach((json_t *)doc, member, v)
+		json_array_append_new(changed, json_string(member));
+	json_t *kids_after = json_object_get(details, "kids");
+	json_object_set_new(details, "changed", changed);
+	json_object_set_new(details, "added_kids", kids_missing(kids_after, kids_before));
+	json_object_set_new(details, "removed_kids", kids_missing(kids_before, kids_after));
+	return details;
+}
+
+static const char *update_type(const char *status_before, const char *status_after)
+{
+	if (strcmp(status_before, status_after) == 0)
+		return "identity.updated";
+	return strcmp(status_after, "suspended") == 0 ? "identity.suspended" : "identity.reactivated";
+}
+
+/* Stores an applied update with its audit record and answers. */
+static void save_update(req_t *r, identity_t *id, const char *status_before, json_t *details, int64_t now)
+{
+	char res[TG_MAX_ID_LEN + 16];
+	audit_event_t ev = identity_event(r, update_type(status_before, id->status), id->id, res, sizeof res,
+					  details);
+	store_rc rc = store_identity_update(r->b->store, id, now, &ev);
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, NULL, "this identity was offboarded meanwhile");
+	} else if (rc != STORE_OK) {
+		store_failed(r);
+	} else {
+		id->updated_at = now;
+		log_event(LOG_INFO, "identity updated", "id", id->id, "status", id->status, NULL);
+		http_json(r, 200, identity_to_json(id));
+	}
+}
+
 void handle_identity_update(req_t *r)
 {
 	identity_t id;
 	json_t *doc;
+	char status_before[sizeof id.status];
 	if (!require_admin(r) || (doc = http_json_body(r)) == NULL)
 		return;
 	if (load(r, &id) != 0) {
@@ -152,39 +210,22 @@ void handle_identity_update(req_t *r)
 		return;
 	}
 	int64_t now = broker_now();
-	char before_status[sizeof id.status];
-	snprintf(before_status, sizeof before_status, "%s", id.status);
-	json_t *changed = json_array();
-	const char *member;
-	json_t *v;
-	json_object_foreach(doc, member, v)
-		json_array_append_new(changed, json_string(member));
-	const char *why = strcmp(id.status, "offboarded") == 0 ? NULL : identity_apply_update(doc, now, &id);
-	json_decref(doc);
+	snprintf(status_before, sizeof status_before, "%s", id.status);
+	json_t *kids_before = kids(&id);
 	if (strcmp(id.status, "offboarded") == 0) {
 		http_problem(r, 409, NULL, "this identity is offboarded and cannot change; create a new one");
-	} else if (why != NULL) {
-		http_problem(r, 400, "Invalid update", why);
 	} else {
-		char res[TG_MAX_ID_LEN + 16];
-		json_t *details = identity_details(&id);
-		json_object_set(details, "changed", changed);
-		const char *type = strcmp(before_status, id.status) == 0 ? "identity.updated"
-				 : strcmp(id.status, "suspended") == 0 ? "identity.suspended" : "identity.reactivated";
-		audit_event_t ev = identity_event(r, type, id.id, res, sizeof res, details);
-		store_rc rc = store_identity_update(r->b->store, &id, now, &ev);
-		json_decref(details);
-		if (rc == STORE_CONFLICT)
-			http_problem(r, 409, NULL, "this identity was offboarded meanwhile");
-		else if (rc != STORE_OK)
-			store_failed(r);
-		else {
-			id.updated_at = now;
-			log_event(LOG_INFO, "identity updated", "id", id.id, "status", id.status, NULL);
-			http_json(r, 200, identity_to_json(&id));
+		const char *why = identity_apply_update(doc, now, &id);
+		if (why != NULL) {
+			http_problem(r, 400, "Invalid update", why);
+		} else {
+			json_t *details = update_details(doc, kids_before, &id);
+			save_update(r, &id, status_before, details, now);
+			json_decref(details);
 		}
 	}
-	json_decref(changed);
+	json_decref(kids_before);
+	json_decref(doc);
 	identity_release(&id);
 }
 
