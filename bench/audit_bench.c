@@ -45,37 +45,37 @@ static void *appender(void *arg)
 	return NULL;
 }
 
+/* Appends every record (or checkpoint) of the store to into, page by page. */
+static int read_all(store_t *st, bool checkpoints, json_t *into)
+{
+	int64_t after = 0;
+	for (;;) {
+		json_t *page = NULL;
+		audit_filter_t f = {.after = after, .limit = 1000};
+		store_rc rc = checkpoints ? store_audit_checkpoints(st, after, 1000, &page)
+					  : store_audit_list(st, &f, &page);
+		if (rc != STORE_OK)
+			return -1;
+		size_t n = json_array_size(page);
+		json_array_extend(into, page);
+		if (n > 0)
+			after = json_integer_value(json_object_get(json_array_get(page, n - 1), "seq"));
+		json_decref(page);
+		if (n < 1000)
+			return 0;
+	}
+}
+
 /* Verifies the whole log; returns records verified, -1 on failure. */
 static long long verify_all(store_t *st, double *seconds)
 {
 	audit_key_t key = {.kid = "bench"};
 	audit_verifier_t v;
-	json_t *records = json_array(), *cps = json_array(), *page;
-	int64_t after = 0;
+	json_t *records = json_array(), *cps = json_array();
 	memcpy(key.pk, pk, sizeof pk);
-	for (;;) { /* read everything first: the timing is verification only */
-		audit_filter_t f = {.after = after, .limit = 1000};
-		if (store_audit_list(st, &f, &page) != STORE_OK)
-			return -1;
-		size_t n = json_array_size(page);
-		json_array_extend(records, page);
-		if (n > 0)
-			after = json_integer_value(json_object_get(json_array_get(page, n - 1), "seq"));
-		json_decref(page);
-		if (n < 1000)
-			break;
-	}
-	for (after = 0;;) {
-		if (store_audit_checkpoints(st, after, 1000, &page) != STORE_OK)
-			return -1;
-		size_t n = json_array_size(page);
-		json_array_extend(cps, page);
-		if (n > 0)
-			after = json_integer_value(json_object_get(json_array_get(page, n - 1), "seq"));
-		json_decref(page);
-		if (n < 1000)
-			break;
-	}
+	/* Read everything first: the timing is verification only. */
+	if (read_all(st, false, records) != 0 || read_all(st, true, cps) != 0)
+		return -1;
 	uint64_t t0 = bench_now_ns();
 	audit_verify_init(&v, &key, 1);
 	size_t c = 0, i;

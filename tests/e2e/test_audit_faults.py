@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tollgate_e2e import (DEFAULT_ALLOW, SLOW, Broker, Key, assert_oauth_error, assert_problem, audit_checkpoints,
+from tollgate_e2e import (wait_for, DEFAULT_ALLOW, SLOW, Broker, Key, assert_oauth_error, assert_problem, audit_checkpoints,
                           audit_records, cli_env, jwt_parts, run_cli, session, unique)
 
 
@@ -117,16 +117,6 @@ def dedicated(tmp_path: Path, data: Path, *settings) -> Broker:
     b.data = data
     return b
 
-
-def wait_for(what, pred, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def identity_doc(ident_id):

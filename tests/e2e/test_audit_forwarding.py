@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime
 
-from tollgate_e2e import (SLOW, Broker, Key, assert_oauth_error, audit_hash, audit_records, cli_env, free_port,
+from tollgate_e2e import (wait_for, SLOW, Broker, Key, assert_oauth_error, audit_hash, audit_records, cli_env, free_port,
                           jwt_parts, run_cli)
 
 SD_ID = "tollgate@32473"
@@ -175,16 +175,6 @@ def check_message(msg: bytes, record: dict):
     assert b"\n" not in msg, msg
     return d
 
-
-def wait_for(what, pred, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def seqs_of(messages):

@@ -438,3 +438,16 @@ def audit_hash(record: dict) -> str:
 
 def cli_env(broker: Broker) -> dict:
     return {"TOLLGATE_ADDR": broker.url, "TOLLGATE_TOKEN": broker.admin_token}
+
+
+def wait_for(what, pred, timeout, interval=0.05):
+    """Polls pred until it returns something true (returned), or fails
+    after timeout seconds naming what it waited for."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
