@@ -22,11 +22,20 @@ store_rc sq_audit_load_head(store_t *s)
 		sq_copy_text(s->audit_hash, sizeof s->audit_hash, st, 1);
 	}
 	sq_release(st);
-	st = sq_prepare(&s->w, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints");
+	st = sq_prepare(&s->w, "SELECT seq, json_extract(record, '$.hash') FROM audit_checkpoints "
+			"ORDER BY seq DESC LIMIT 1");
 	if (st == NULL)
 		return STORE_ERROR;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		s->audit_checkpoint_seq = sqlite3_column_int64(st, 0);
+		/* A checkpoint beyond the last record means the tail was cut while
+		 * the broker was down: continue after what was signed, never reuse
+		 * a seq a checkpoint already vouches for. The cut stays a gap. */
+		if (s->audit_checkpoint_seq > s->audit_seq) {
+			s->audit_seq = s->audit_checkpoint_seq;
+			sq_copy_text(s->audit_hash, sizeof s->audit_hash, st, 1);
+		}
+	}
 	sq_release(st);
 	return STORE_OK;
 }
@@ -262,4 +271,69 @@ store_rc store_forward_cursor_set(store_t *s, const char *sink, int64_t seq)
 {
 	sq_text_int_t a = {sink, seq};
 	return sq_write(s, apply_forward, &a, NULL);
+}
+
+/* Feeds one stored tail record to the check; -1 with why on a mismatch. */
+static int check_tail_record(sqlite3_stmt *st, char prev[AUDIT_HASH_HEX], char *why, size_t why_len)
+{
+	char h[AUDIT_HASH_HEX];
+	int64_t seq = sqlite3_column_int64(st, 0);
+	const char *text = (const char *)sqlite3_column_text(st, 1);
+	json_t *r = text ? json_loads(text, 0, NULL) : NULL;
+	const char *hash = json_string_value(json_object_get(r, "hash"));
+	const char *rprev = json_string_value(json_object_get(r, "prev"));
+	int rc = -1;
+	if (r == NULL || hash == NULL || rprev == NULL || audit_record_hash(r, h) != 0 || strcmp(h, hash) != 0 ||
+	    json_integer_value(json_object_get(r, "seq")) != seq)
+		snprintf(why, why_len, "record %lld was edited", (long long)seq);
+	else if (prev[0] != '\0' && strcmp(rprev, prev) != 0)
+		snprintf(why, why_len, "record %lld does not follow the record before it", (long long)seq);
+	else
+		rc = 0;
+	if (rc == 0)
+		snprintf(prev, AUDIT_HASH_HEX, "%s", hash);
+	json_decref(r);
+	return rc;
+}
+
+int store_audit_check_tail(store_t *s, char *why, size_t why_len)
+{
+	reader_t *slot;
+	sq_conn_t *c = sq_reader_get(s, &slot);
+	char prev[AUDIT_HASH_HEX] = "", cp_hash[AUDIT_HASH_HEX] = "";
+	int64_t cp_seq = 0, expect = 0;
+	int rc = 0;
+	sqlite3_stmt *st = sq_prepare(c, "SELECT seq, json_extract(record, '$.hash') FROM audit_checkpoints "
+				      "ORDER BY seq DESC LIMIT 1");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		cp_seq = sqlite3_column_int64(st, 0);
+		sq_copy_text(cp_hash, sizeof cp_hash, st, 1);
+	}
+	sq_release(st);
+	st = sq_prepare(c, "SELECT seq, record FROM audit WHERE seq >= ?1 ORDER BY seq");
+	if (st == NULL) {
+		snprintf(why, why_len, "cannot read the audit tail");
+		sq_reader_put(slot);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, cp_seq);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0);
+		if (expect != 0 && seq != expect) {
+			snprintf(why, why_len, "records %lld to %lld are missing", (long long)expect, (long long)seq - 1);
+			rc = -1;
+		} else if ((rc = check_tail_record(st, prev, why, why_len)) == 0 && seq == cp_seq &&
+			   strcmp(prev, cp_hash) != 0) {
+			snprintf(why, why_len, "record %lld does not match its checkpoint", (long long)seq);
+			rc = -1;
+		}
+		expect = seq + 1;
+	}
+	if (rc == 0 && cp_seq > 0 && expect == 0) {
+		snprintf(why, why_len, "the checkpointed record %lld is missing", (long long)cp_seq);
+		rc = -1;
+	}
+	sq_release(st);
+	sq_reader_put(slot);
+	return rc;
 }

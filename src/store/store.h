@@ -109,6 +109,11 @@ typedef json_t *(*audit_signer_fn)(void *ctx, int64_t seq, const char *hash, con
 /* Checkpoint every `every` records, signed by fn. Set before serving.
  * enabled = false drops every event (benchmark comparisons in --dev only). */
 void store_audit_configure(store_t *s, bool enabled, int64_t every, audit_signer_fn fn, void *ctx);
+/* Checks the records since the newest checkpoint (hashes, links, and the
+ * checkpoint's hash) as the chain is about to be extended. Returns 0, or -1
+ * with why set: the tail was tampered with while the broker was down.
+ * Signatures are left to `tollgate audit verify`, which has the keys. */
+int store_audit_check_tail(store_t *s, char *why, size_t why_len);
 /* Appends one event on its own (refusals, failures, reads worth keeping). */
 store_rc store_audit_append(store_t *s, const audit_event_t *ev);
 /* Signs a checkpoint of the current head now, unless one exists for it. */

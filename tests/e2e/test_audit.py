@@ -25,7 +25,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from tollgate_e2e import (ASSERTION_TYPE, AUDIT_VERIFY_PY, SLOW, Key, assert_oauth_error, assert_problem,
+from tollgate_e2e import (ASSERTION_TYPE, AUDIT_VERIFY_PY, SLOW, Broker, Key, assert_oauth_error, assert_problem,
                           audit_canonical, audit_checkpoints, audit_hash, audit_records, b64u, b64u_decode,
                           cli_env, jwt_parts, run_cli, session)
 
@@ -379,10 +379,13 @@ def test_tamper_swap(tb, tmp_path):
     assert_detected(run_tampered(tb, tmp_path, lambda c: swap(c, k)), k, "reordered")
 
 
+# A cut tail below a checkpoint: on restart the broker notices it, records
+# audit.integrity_failed and continues the chain after the checkpoint (it
+# never reuses a seq a checkpoint vouches for), so the cut shows as a gap.
 def test_tamper_truncate_below_a_checkpoint(tb, tmp_path):
     k = tb.checkpoints[-1] - 1  # the last checkpoint names a record that will be gone
     assert_detected(run_tampered(tb, tmp_path, lambda c: c.execute("DELETE FROM audit WHERE seq > ?", (k,))),
-                    k + 1, "truncated")
+                    k + 1, "missing")
 
 
 def test_tamper_rewrite_caught_by_checkpoint(tb, tmp_path):
@@ -404,7 +407,7 @@ def test_tamper_delete_the_beginning(tb, tmp_path):
 def test_tamper_truncate_across_two_checkpoints(tb, tmp_path):
     k = tb.checkpoints[-3] + 1
     assert_detected(run_tampered(tb, tmp_path, lambda c: c.execute("DELETE FROM audit WHERE seq > ?", (k,))),
-                    k + 1, "truncated")
+                    k + 1, "missing")
 
 
 def test_export_file_edits_are_detected(ab, story, tmp_path):
@@ -644,3 +647,27 @@ def test_periodic_checkpoint(broker_factory, tmp_path):
         b64u_decode(cp["sig"]), audit_canonical({"hash": cp["hash"], "seq": cp["seq"], "time": cp["time"]}))
     time.sleep(1.5)  # no activity: no new checkpoint
     assert audit_checkpoints(b) == cps
+
+
+def test_tampered_tail_is_reported_at_start(tmp_path):
+    # The broker checks the records since the newest checkpoint before it
+    # extends the chain: an edit made while it was down is logged loudly and
+    # recorded as audit.integrity_failed (and still fails `audit verify`).
+    b = Broker(tmp_path / "tail")
+    b.start()
+    try:
+        b.create_identity()
+        b.create_identity()
+        b.stop()  # a graceful stop signs a checkpoint of the last record
+        db = sqlite3.connect(b.data / "tollgate.db")
+        last = db.execute("SELECT seq, record FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        db.execute("UPDATE audit SET record = ? WHERE seq = ?",
+                   (last[1].replace('"owner":"team-e2e"', '"owner":"someone-else"'), last[0]))
+        db.commit()
+        db.close()
+        b.start()
+        assert "AUDIT CHAIN TAMPERED" in b.log_text(), b.log_text()
+        flagged = [r for r in audit_records(b) if r["type"] == "audit.integrity_failed"]
+        assert flagged and f"record {last[0]} was edited" in flagged[-1]["details"]["reason"], flagged
+    finally:
+        b.stop()
