@@ -133,67 +133,100 @@ static void answer(req_t *r, const char *jwt, const grant_req_t *g)
 	http_json(r, 200, body);
 }
 
+/* The token row the store keeps (introspection and revocation use it). */
+static void fill_record(token_record_t *rec, const tok_issue_t *t, const client_t *c, const grant_req_t *g)
+{
+	rec->iat = t->iat;
+	rec->exp = t->exp;
+	snprintf(rec->jti, sizeof rec->jti, "%s", t->jti);
+	snprintf(rec->identity_id, sizeof rec->identity_id, "%s", c->identity.id);
+	snprintf(rec->scope, sizeof rec->scope, "%s", g->scope_str);
+	snprintf(rec->cnf_jkt, sizeof rec->cnf_jkt, "%s", t->cnf_jkt ? t->cnf_jkt : "");
+	snprintf(rec->cnf_x5t, sizeof rec->cnf_x5t, "%s", c->cnf_x5t);
+}
+
+static const char *binding_of(const tok_issue_t *t)
+{
+	return t->cnf_jkt ? "dpop" : t->cnf_x5t ? "mtls" : "none";
+}
+
+/* token.issued details: never the token, only its hash. */
+static json_t *issued_details(const tok_issue_t *t, const client_t *c, const grant_req_t *g,
+			      const char *kid, const char *hash)
+{
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?}", "scope", g->scope_str, "ttl",
+			 (json_int_t)g->ttl, "auth", c->method, "binding", binding_of(t), "token_sha256", hash,
+			 "cnf_jkt", t->cnf_jkt, "kid", kid);
+}
+
+static void refuse_replay(req_t *r, const client_t *c, bool dpop)
+{
+	metrics_auth_failure(dpop ? "dpop" : "client_assertion");
+	audit_refusal(r, dpop ? "token.refused" : "auth.failed", c->identity.id, "oauth.token", NULL,
+		      dpop ? "DPoP proof replayed" : "client assertion replayed");
+	log_event(LOG_WARN, "replay refused", "client_id", c->identity.id, "what",
+		  dpop ? "dpop proof" : "client assertion", "src", r->client_ip, NULL);
+	if (dpop)
+		http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof was already used");
+	else
+		http_oauth_error(r, 401, "invalid_client", "client assertion was already used");
+}
+
+/* Records the issuance (single-use jtis, token row, token.issued) in one
+ * durable write; answers a replay or a store failure itself. */
+static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const tok_issue_t *t,
+		       const token_record_t *rec, const char *hash)
+{
+	char dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2];
+	int dpop_replayed = 0;
+	snprintf(dpop_key, sizeof dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
+	json_t *details = issued_details(t, c, g, rec->kid, hash);
+	audit_event_t ev = audit_event(r, "token.issued", c->identity.id);
+	ev.action = "oauth.token";
+	ev.resource = g->scope_str;
+	ev.decision = "allow";
+	ev.jti = t->jti;
+	ev.details = details;
+	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
+			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
+			 .dpop_exp = g->dpop.iat + r->b->cfg.dpop_max_age + r->b->cfg.clock_leeway,
+			 .token = rec, .audit = &ev, .dpop_replayed = &dpop_replayed,
+			 /* last use is kept to the minute: no identity write per token */
+			 .touch_last_used = c->identity.last_used_at <= t->iat - LAST_USED_PRECISION_S};
+	store_rc rc = store_issue(r->b->store, &is);
+	json_decref(details);
+	if (rc == STORE_CONFLICT) {
+		refuse_replay(r, c, dpop_replayed);
+	} else if (rc != STORE_OK) {
+		broker_store_failed(r->b, "token issuance");
+		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
+	}
+	return rc;
+}
+
 /* Signs, records and answers. */
 static void issue(req_t *r, const client_t *c, grant_req_t *g)
 {
-	char jti[23], dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2], ttl_s[24], hash[65];
+	char jti[23], ttl_s[24], hash[65];
 	int64_t now = broker_now();
-	int dpop_replayed = 0;
 	new_jti(jti);
 	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = c->identity.id,
 			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
 			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
 			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL};
-	token_record_t rec = {.iat = t.iat, .exp = t.exp};
+	token_record_t rec = {0};
 	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
 	if (jwt == NULL) {
 		http_oauth_error(r, 500, "server_error", "could not sign the token");
 		return;
 	}
-	snprintf(rec.jti, sizeof rec.jti, "%s", jti);
-	snprintf(rec.identity_id, sizeof rec.identity_id, "%s", c->identity.id);
-	snprintf(rec.scope, sizeof rec.scope, "%s", g->scope_str);
-	snprintf(rec.cnf_jkt, sizeof rec.cnf_jkt, "%s", t.cnf_jkt ? t.cnf_jkt : "");
-	snprintf(rec.cnf_x5t, sizeof rec.cnf_x5t, "%s", c->cnf_x5t);
-	snprintf(dpop_key, sizeof dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
-	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
-			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
-			 .dpop_exp = g->dpop.iat + r->b->cfg.dpop_max_age + r->b->cfg.clock_leeway,
-			 .token = &rec, .dpop_replayed = &dpop_replayed,
-			 /* last use is kept to the minute: no identity write per token */
-			 .touch_last_used = c->identity.last_used_at <= now - LAST_USED_PRECISION_S};
+	fill_record(&rec, &t, c, g);
 	tok_hash_hex(jwt, strlen(jwt), hash);
-	snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
-	const char *binding = t.cnf_jkt ? "dpop" : t.cnf_x5t ? "mtls" : "none";
-	json_t *details = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?}", "scope", g->scope_str, "ttl",
-				    (json_int_t)g->ttl, "auth", c->method, "binding", binding, "token_sha256",
-				    hash, "cnf_jkt", t.cnf_jkt, "kid", rec.kid);
-	audit_event_t ev = audit_event(r, "token.issued", c->identity.id);
-	ev.action = "oauth.token";
-	ev.resource = g->scope_str;
-	ev.decision = "allow";
-	ev.jti = jti;
-	ev.details = details;
-	is.audit = &ev;
-	store_rc rc = store_issue(r->b->store, &is);
-	json_decref(details);
-	if (rc == STORE_CONFLICT) {
-		metrics_auth_failure(dpop_replayed ? "dpop" : "client_assertion");
-		audit_refusal(r, dpop_replayed ? "token.refused" : "auth.failed", c->identity.id, "oauth.token",
-			      NULL, dpop_replayed ? "DPoP proof replayed" : "client assertion replayed");
-		log_event(LOG_WARN, "replay refused", "client_id", c->identity.id, "what",
-			  dpop_replayed ? "dpop proof" : "client assertion", "src", r->client_ip, NULL);
-		if (dpop_replayed)
-			http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof was already used");
-		else
-			http_oauth_error(r, 401, "invalid_client", "client assertion was already used");
-	} else if (rc != STORE_OK) {
-		broker_store_failed(r->b, "token issuance");
-		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
-	} else {
-		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope",
-			  g->scope_str, "ttl", ttl_s, "auth", c->method, "binding", binding,
-			  "token_sha256", hash, "src", r->client_ip, NULL);
+	if (record(r, c, g, &t, &rec, hash) == STORE_OK) {
+		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
+		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope", g->scope_str,
+			  "ttl", ttl_s, "auth", c->method, "binding", binding_of(&t), "token_sha256", hash,
+			  "src", r->client_ip, NULL);
 		metrics_token_issued();
 		answer(r, jwt, g);
 	}

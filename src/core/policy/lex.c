@@ -23,8 +23,6 @@ static void advance(pol_lex_t *lx)
 	} else if ((c & 0xc0) != 0x80) {
 		lx->column++;
 	}
-	/* A continuation byte belongs to the character counted at its lead
-	 * byte; undo nothing. */
 }
 
 static int peek(const pol_lex_t *lx, size_t ahead)
