@@ -39,6 +39,10 @@
 #define TG_DEFAULT_ASSERTION_MAX 300          /* client assertion exp - now */
 #define TG_DEFAULT_DPOP_MAX_AGE  60           /* DPoP proof iat freshness */
 
+/* Cedar policies */
+#define TG_MAX_POLICY_TEXT       (32 * 1024 * 1024) /* a whole policy set */
+#define TG_MAX_POLICY_DEPTH      128          /* expression nesting */
+
 /* config file */
 #define TG_MAX_CONFIG_BYTES      (64 * 1024)
 #define TG_MAX_CONFIG_LINE       1024
