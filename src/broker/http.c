@@ -70,11 +70,6 @@ void http_json(req_t *r, int status, json_t *body)
 	respond(r, status, "application/json", s, strlen(s));
 }
 
-void http_no_content(req_t *r)
-{
-	respond(r, 204, NULL, NULL, 0);
-}
-
 /* OAuth endpoints answer every error in the RFC 6749 §5.2 form, including
  * the ones the HTTP layer raises (405, 413, 415); /v1 and the rest use RFC
  * 9457 problem+json. */

@@ -49,7 +49,6 @@ void http_json(req_t *r, int status, json_t *body /* stolen */);
 void http_text(req_t *r, int status, const char *content_type, char *body /* stolen */);
 void http_problem(req_t *r, int status, const char *title, const char *detail);
 void http_oauth_error(req_t *r, int status, const char *error, const char *description);
-void http_no_content(req_t *r);
 
 /* Request helpers. */
 /* A header's value, or NULL when absent or longer than TG_MAX_HEADER_VALUE

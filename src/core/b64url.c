@@ -55,6 +55,17 @@ void hex_encode_to(const uint8_t *in, size_t len, char *out)
 	sodium_bin2hex(out, 2 * len + 1, in, len);
 }
 
+int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int hex_decode(const char *in, uint8_t *out, size_t out_len)
 {
 	size_t n = 0;

@@ -17,5 +17,7 @@ void b64url_encode_to(const uint8_t *in, size_t len, char *out);
 /* Lower-case hex into out (2*len+1 bytes). */
 void hex_encode_to(const uint8_t *in, size_t len, char *out);
 int hex_decode(const char *in, uint8_t *out, size_t out_len) __attribute__((warn_unused_result));
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 
 #endif

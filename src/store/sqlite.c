@@ -362,12 +362,6 @@ fail:
 	return NULL;
 }
 
-int store_schema_version(store_t *s)
-{
-	(void)s;
-	return SQLITE_SCHEMA_VERSION;
-}
-
 void store_close(store_t *s)
 {
 	if (s == NULL)

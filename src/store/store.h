@@ -68,7 +68,6 @@ store_t *store_open(const char *url, bool synchronous_full, char *err, size_t er
 void store_close(store_t *s);
 /* Why the most recent failed write failed (SQLite's message), for logs. */
 void store_last_error(store_t *s, char *out, size_t len);
-int store_schema_version(store_t *s);
 
 /* Every write below that takes an audit_event_t appends it to the audit
  * chain in the same transaction: the change and its record are durable

@@ -3,6 +3,7 @@
  * output of an escape, 4 bytes for \u{10FFFF}, comes from 10 input bytes),
  * so each literal is decoded into one arena buffer of the raw length. */
 #include "core/policy/text.h"
+#include "core/b64url.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -65,17 +66,6 @@ static size_t utf8_put(char *out, uint32_t cp)
 	return 4;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* \u{...} starting at raw[i] == 'u'; *i ends after the '}'. */
 static int unicode_escape(const char *raw, size_t len, size_t *i, uint32_t *cp, const char **why)
 {
@@ -85,12 +75,12 @@ static int unicode_escape(const char *raw, size_t len, size_t *i, uint32_t *cp, 
 		*why = "bad escape: write \\u{...} with 1 to 6 hex digits in braces";
 		return -1;
 	}
-	for (j++; j < len && hexval(raw[j]) >= 0; j++) {
+	for (j++; j < len && hex_digit(raw[j]) >= 0; j++) {
 		if (++digits > 6) {
 			*why = "bad escape: \\u{...} takes at most 6 hex digits";
 			return -1;
 		}
-		v = (v << 4) | (uint32_t)hexval(raw[j]);
+		v = (v << 4) | (uint32_t)hex_digit(raw[j]);
 	}
 	if (j >= len || raw[j] != '}' || digits == 0) {
 		*why = "bad escape: write \\u{...} with 1 to 6 hex digits in braces";
@@ -109,11 +99,11 @@ static int unicode_escape(const char *raw, size_t len, size_t *i, uint32_t *cp, 
 static int hex_escape(const char *raw, size_t len, size_t *i, uint32_t *cp, const char **why)
 {
 	size_t j = *i + 1;
-	if (len - j < 2 || hexval(raw[j]) < 0 || hexval(raw[j + 1]) < 0) {
+	if (len - j < 2 || hex_digit(raw[j]) < 0 || hex_digit(raw[j + 1]) < 0) {
 		*why = "bad escape: \\x takes two hex digits";
 		return -1;
 	}
-	*cp = (uint32_t)(hexval(raw[j]) * 16 + hexval(raw[j + 1]));
+	*cp = (uint32_t)(hex_digit(raw[j]) * 16 + hex_digit(raw[j + 1]));
 	if (*cp > 0x7f) {
 		*why = "bad escape: \\x goes up to \\x7f; use \\u{...} above";
 		return -1;
