@@ -24,7 +24,6 @@
 #define TG_MAX_DESCRIPTION_LEN   1024
 #define TG_MAX_ROLES             32
 #define TG_MAX_KEYS_PER_IDENTITY 8
-#define TG_MAX_ALLOW_SCOPES      64
 #define TG_MAX_LIST_LIMIT        1000
 
 /* scope */
@@ -42,6 +41,17 @@
 /* Cedar policies */
 #define TG_MAX_POLICY_TEXT       (32 * 1024 * 1024) /* a whole policy set */
 #define TG_MAX_POLICY_DEPTH      128          /* expression nesting */
+#define TG_MAX_VALUE_DEPTH       64           /* nesting of JSON attribute/context values */
+#define TG_MAX_ENTITIES_TEXT     (64 * 1024 * 1024) /* a whole entities JSON document */
+#define TG_MAX_ENTITY_CLOSURE    (16 * 1024 * 1024) /* ancestor entries over all entities */
+#define TG_MAX_EVAL_SCRATCH      (16 * 1024 * 1024) /* memory one decision may build */
+#define TG_MAX_REQUEST_JSON      (1024 * 1024)      /* one request line for policy eval */
+/* Request bodies of PUT /v1/policies and PUT/POST /v1/entities (admin only:
+ * unauthenticated callers get max_body). */
+#define TG_MAX_POLICY_BODY       (TG_MAX_POLICY_TEXT + 64 * 1024)
+#define TG_MAX_ENTITIES_BODY     TG_MAX_ENTITIES_TEXT
+#define TG_MAX_POLICY_COMMENT    1024         /* the comment of a policy version */
+#define TG_MAX_AUDIT_LIST        1000         /* ids or uids listed in one change record */
 
 /* config file */
 #define TG_MAX_CONFIG_BYTES      (64 * 1024)
