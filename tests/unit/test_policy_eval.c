@@ -449,7 +449,8 @@ static void test_index_finds_what_applies(void **state)
 	free(text);
 	pol_request_t req = alice_views_d1(&w);
 	pol_decision_t d;
-	expect_decision(eng, &w, &req, NULL, true, "staff,folder,read,users,all", "", &d);
+	/* policy5 is the resource == Doc::"d1" of i = 1. */
+	expect_decision(eng, &w, &req, NULL, true, "policy5,staff,folder,read,users,all", "", &d);
 
 	req.principal = euid("User", "u42");
 	req.resource = euid("Doc", "d7");

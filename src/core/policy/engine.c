@@ -241,14 +241,14 @@ int pol_authorize(const pol_engine_t *eng, const pol_entities_t *es, const pol_r
 	decide_t d = {.eng = eng};
 	pol_eval_init(&d.ev, es, req, s);
 	pol_index_candidates(eng->index, es, req, s, consider, &d);
+	if (d.permits.n > 1)
+		qsort(d.permits.v, d.permits.n, sizeof(uint32_t), cmp_u32);
 	if (facts != NULL)
 		apply_obligations(&d, facts, out);
 	if (d.oom) {
 		*out = (pol_decision_t){.max_ttl = -1};
 		return -1;
 	}
-	if (d.permits.n > 1)
-		qsort(d.permits.v, d.permits.n, sizeof(uint32_t), cmp_u32);
 	if (d.forbids.n > 1)
 		qsort(d.forbids.v, d.forbids.n, sizeof(uint32_t), cmp_u32);
 	if (d.nerrors > 1)
