@@ -558,7 +558,7 @@ static void test_pathological(void **state)
 	pol_request_t req = alice_views_d1(&w);
 	pol_decision_t d;
 	/* A 50,000-element set literal, a long like pattern, a deep if chain. */
-	size_t cap = 1u << 20, len = 0;
+	size_t cap = 2u << 20, len = 0;
 	char *text = malloc(cap);
 	len += (size_t)snprintf(text + len, cap - len, "permit(principal, action, resource) when { [");
 	for (int i = 0; i < 50000; i++)
@@ -568,8 +568,19 @@ static void test_pathological(void **state)
 	for (int i = 0; i < 2000; i++)
 		len += (size_t)snprintf(text + len, cap - len, "*a");
 	len += (size_t)snprintf(text + len, cap - len, "*b\" };\n");
+	/* Two 20,000-element sets in opposite orders: equal, and each contains
+	 * all of the other (quadratic would be 4e8 comparisons each). */
+	for (int k = 0; k < 2; k++) {
+		len += (size_t)snprintf(text + len, cap - len, "permit(principal, action, resource) when { [");
+		for (int i = 0; i < 20000; i++)
+			len += (size_t)snprintf(text + len, cap - len, "%s\"s%d\"", i ? "," : "", i);
+		len += (size_t)snprintf(text + len, cap - len, "] %s [", k ? "==" : ".containsAll(");
+		for (int i = 19999; i >= 0; i--)
+			len += (size_t)snprintf(text + len, cap - len, "%s\"s%d\"", i < 19999 ? "," : "", i);
+		len += (size_t)snprintf(text + len, cap - len, "]%s };\n", k ? "" : ")");
+	}
 	pol_engine_t *eng = engine_of(text);
-	expect_decision(eng, &w, &req, NULL, true, "policy0", "", &d);
+	expect_decision(eng, &w, &req, NULL, true, "policy0,policy2,policy3", "", &d);
 	pol_engine_free(eng);
 	free(text);
 	world_free(&w);

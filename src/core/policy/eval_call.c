@@ -87,14 +87,8 @@ static int set_method(call_t *c, pol_value_t *out)
 	}
 	if (want(c, 2, PV_SET, PV_SET) < 0)
 		return -1;
-	const pol_value_t *set = &c->arg[0], *other = &c->arg[1];
-	bool all = true, any = false;
-	for (uint32_t i = 0; i < other->n; i++) {
-		bool has = pol_set_contains(set, &other->u.items[i]);
-		all = all && has;
-		any = any || has;
-	}
-	*out = pol_bool(fn == POL_FN_CONTAINS_ALL ? all : any);
+	*out = pol_bool(fn == POL_FN_CONTAINS_ALL ? pol_set_contains_all(&c->arg[0], &c->arg[1])
+						  : pol_set_contains_any(&c->arg[0], &c->arg[1]));
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "core/policy/value.h"
 #include "core/policy/ext.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool pol_str_eq(const pol_str_t *a, const pol_str_t *b)
@@ -31,12 +32,128 @@ bool pol_set_contains(const pol_value_t *set, const pol_value_t *v)
 	return false;
 }
 
+/* ---- sets -------------------------------------------------------------------- */
+
+/* Small sets compare pairwise; past this many element pairs, the larger
+ * side is indexed by a hash consistent with ==, so that set operations on
+ * big sets stay O(n log n) instead of quadratic. */
+#define PAIRWISE_LIMIT 4096
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+	h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h;
+}
+
+static uint64_t hash_span(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Equal values hash equal. Every set hashes alike (duplicates and order do
+ * not change a set, and hashing that exactly would need a sort); records,
+ * entities and scalars hash their contents. */
+static uint64_t value_hash(const pol_value_t *v)
+{
+	uint64_t h = mix(14695981039346656037ull, v->kind);
+	switch (v->kind) {
+	case PV_BOOL:
+		return mix(h, v->u.b);
+	case PV_LONG:
+	case PV_DECIMAL:
+	case PV_DATETIME:
+	case PV_DURATION:
+		return mix(h, (uint64_t)v->u.l);
+	case PV_STRING:
+		return hash_span(h, v->u.s.p, v->u.s.len);
+	case PV_ENTITY:
+		return hash_span(mix(hash_span(h, v->u.e.type.p, v->u.e.type.len), 0xff), v->u.e.id.p,
+				 v->u.e.id.len);
+	case PV_RECORD:
+		for (uint32_t i = 0; i < v->n; i++)
+			h = mix(hash_span(h, v->u.rec.keys[i].p, v->u.rec.keys[i].len),
+				value_hash(&v->u.rec.vals[i]));
+		return h;
+	case PV_IP:
+		return hash_span(mix(h, (uint64_t)v->u.ip.v6 << 8 | v->u.ip.prefix), v->u.ip.addr,
+				 v->u.ip.v6 ? 16 : 4);
+	}
+	return h;
+}
+
+typedef struct {
+	uint64_t hash;
+	const pol_value_t *v;
+} hashed_t;
+
+static int cmp_hashed(const void *a, const void *b)
+{
+	uint64_t x = ((const hashed_t *)a)->hash, y = ((const hashed_t *)b)->hash;
+	return x < y ? -1 : x > y;
+}
+
+/* set's elements sorted by hash (malloc'd), or NULL. */
+static hashed_t *hash_index(const pol_value_t *set)
+{
+	hashed_t *ix = malloc((set->n ? set->n : 1) * sizeof *ix);
+	if (ix == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < set->n; i++)
+		ix[i] = (hashed_t){value_hash(&set->u.items[i]), &set->u.items[i]};
+	qsort(ix, set->n, sizeof *ix, cmp_hashed);
+	return ix;
+}
+
+static bool index_has(const hashed_t *ix, size_t n, const pol_value_t *v)
+{
+	uint64_t h = value_hash(v);
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && ix[lo].hash == h; lo++)
+		if (pol_value_eq(ix[lo].v, v))
+			return true;
+	return false;
+}
+
+/* How many elements of a are in b, stopping at the first hit (any) or the
+ * first miss (all). */
+static bool members(const pol_value_t *a, const pol_value_t *b, bool any)
+{
+	hashed_t *ix = (uint64_t)a->n * b->n > PAIRWISE_LIMIT ? hash_index(b) : NULL;
+	bool result = !any;
+	for (uint32_t i = 0; i < a->n; i++) {
+		bool in = ix ? index_has(ix, b->n, &a->u.items[i]) : pol_set_contains(b, &a->u.items[i]);
+		if (in == any) {
+			result = any;
+			break;
+		}
+	}
+	free(ix);
+	return result;
+}
+
+bool pol_set_contains_all(const pol_value_t *set, const pol_value_t *other)
+{
+	return members(other, set, false);
+}
+
+bool pol_set_contains_any(const pol_value_t *set, const pol_value_t *other)
+{
+	return members(other, set, true);
+}
+
 static bool set_subset(const pol_value_t *a, const pol_value_t *b)
 {
-	for (uint32_t i = 0; i < a->n; i++)
-		if (!pol_set_contains(b, &a->u.items[i]))
-			return false;
-	return true;
+	return members(a, b, false);
 }
 
 static bool record_eq(const pol_value_t *a, const pol_value_t *b)

@@ -5,7 +5,8 @@
  *
  * Values are plain structs that point into memory someone else owns (a
  * parsed policy set, an entity store, a request's arena, or the evaluator's
- * scratch); nothing here allocates. Records keep their keys sorted by bytes
+ * scratch); nothing here allocates but a temporary index when two big
+ * sets are compared. Records keep their keys sorted by bytes
  * and unique, so lookup is a binary search and equality a linear walk. Sets
  * may hold duplicates; equality and membership treat them as sets. */
 #ifndef TG_POL_VALUE_H
@@ -64,6 +65,10 @@ bool pol_str_eq(const pol_str_t *a, const pol_str_t *b);
 int pol_str_cmp(const pol_str_t *a, const pol_str_t *b);
 /* True when set (a PV_SET) has an element equal to v. */
 bool pol_set_contains(const pol_value_t *set, const pol_value_t *v);
+/* set.containsAll(other), set.containsAny(other) for two PV_SETs; big sets
+ * go through a temporary hash index (the one allocation on this path). */
+bool pol_set_contains_all(const pol_value_t *set, const pol_value_t *other);
+bool pol_set_contains_any(const pol_value_t *set, const pol_value_t *other);
 /* The value of key in a PV_RECORD, or NULL. */
 const pol_value_t *pol_record_get(const pol_value_t *rec, const char *key, size_t len);
 /* Sorts a record's parallel key/value arrays in place; returns -1 when a
