@@ -67,7 +67,11 @@ int pol_json_request(pol_arena_t *a, const json_t *obj, pol_request_t *out, char
  * obligations. New reference. */
 json_t *pol_json_decision(const pol_set_t *set, const pol_decision_t *d);
 /* A value as Cedar JSON (entities as {"__entity": ...}, extensions as
- * {"__extn": ...}). New reference. */
+ * {"__extn": ...}; datetimes that their text cannot express as the
+ * reference writes them, {"fn": "offset", "args": [...]}), so that
+ * pol_json_value reads it back to an equal value. New reference, or NULL
+ * when out of memory or when a record has a key JSON could not read back
+ * ("__entity", "__extn" or "__expr"; the reference refuses those too). */
 json_t *pol_value_to_json(const pol_value_t *v);
 
 #endif
