@@ -1,9 +1,11 @@
 /* test_policy_json.c - Cedar's JSON formats (src/core/policy/cedar_json*.c):
- * the JSON reader (NUL in keys, duplicate keys, surrogates, numbers,
- * depth), entity references in both text forms and both JSON forms,
- * values with the __entity and __extn escapes, the entities document and
- * requests with every refusal and where it says it happened, and the way
- * back (decisions and values as JSON, values reading back equal). */
+ * JSON text as pol_json_parse decodes it with jansson (what it refuses,
+ * numbers, the nesting bound, NUL refused in keys from text but taken from
+ * json_t by every loader), entity references in both text forms and both
+ * JSON forms, values with the __entity and __extn escapes, the entities
+ * document and requests with every refusal and where it says it happened,
+ * and the way back (decisions and values as JSON, values reading back
+ * equal). */
 #include "test_util.h"
 #include "core/limits.h"
 #include "core/policy/cedar_json.h"
@@ -48,19 +50,35 @@ static pol_value_t value_ok(pol_arena_t *a, const char *text)
 	return v;
 }
 
-/* pol_json_value refuses text with exactly the message want. */
-static void value_bad(const char *text, const char *want)
+/* pol_json_value refuses j (shown as text) with a message containing
+ * want; takes j. */
+static void value_bad_json(json_t *j, const char *text, const char *want)
 {
 	char err[256];
 	pol_value_t v;
 	pol_arena_t *a = pol_arena_new();
-	json_t *j = parse_ok(text);
 	if (pol_json_value(a, j, &v, err, sizeof err) == 0)
 		fail_msg("pol_json_value accepted %s", text);
 	if (strstr(err, want) == NULL)
 		fail_msg("for %s\n  got      %s\n  expected ...%s...", text, err, want);
 	json_decref(j);
 	pol_arena_free(a);
+}
+
+static void value_bad(const char *text, const char *want)
+{
+	value_bad_json(parse_ok(text), text, want);
+}
+
+/* {key: v} with a key of klen bytes (it may hold NUL, which JSON text
+ * cannot bring in); takes v. */
+static json_t *obj1(const char *key, size_t klen, json_t *v)
+{
+	json_t *o = json_object();
+	assert_non_null(o);
+	assert_non_null(v);
+	assert_int_equal(json_object_setn_new(o, key, klen, v), 0);
+	return o;
 }
 
 static void render_is(const pol_value_t *v, const char *want)
@@ -123,15 +141,15 @@ static pol_euid_t euid(const char *type, const char *id)
 	return e;
 }
 
-/* ---- the JSON reader ------------------------------------------------- */
+/* ---- JSON text (jansson) ------------------------------------------- */
 
 static void test_reader(void **state)
 {
 	(void)state;
-	/* NUL in keys and strings, which jansson's own loader refuses in keys. */
-	const char text[] = "{\"a\\u0000b\": \"x\\u0000y\", \"\\ud83d\\ude00\": [1, -2, true, null]}";
+	/* NUL in strings, and a key outside the BMP. */
+	const char text[] = "{\"ab\": \"x\\u0000y\", \"\\ud83d\\ude00\": [1, -2, true, null]}";
 	json_t *j = parse_ok(text);
-	json_t *v = json_object_getn(j, "a\0b", 3);
+	json_t *v = json_object_get(j, "ab");
 	assert_non_null(v);
 	assert_int_equal(json_string_length(v), 3);
 	assert_memory_equal(json_string_value(v), "x\0y", 3);
@@ -140,45 +158,141 @@ static void test_reader(void **state)
 	assert_int_equal(json_integer_value(json_array_get(v, 1)), -2);
 	json_decref(j);
 
-	/* Numbers: 64-bit integers stay integers; others become reals. */
-	j = parse_ok("[9223372036854775807, -9223372036854775808, 9223372036854775808, 1.5, 1e3, "
-		     "-0, 1e999]");
+	/* Numbers: 64-bit integers are integers, fractions and exponents
+	 * reals; integers beyond 64 bits are refused. */
+	j = parse_ok("[9223372036854775807, -9223372036854775808, 1.5, 1e3, -0]");
 	assert_true(json_is_integer(json_array_get(j, 0)));
 	assert_int_equal(json_integer_value(json_array_get(j, 1)), INT64_MIN);
 	assert_true(json_is_real(json_array_get(j, 2)));
 	assert_true(json_is_real(json_array_get(j, 3)));
-	assert_true(json_is_real(json_array_get(j, 4)));
-	assert_true(json_is_integer(json_array_get(j, 5)));
-	assert_true(json_is_real(json_array_get(j, 6)));
+	assert_true(json_is_integer(json_array_get(j, 4)));
+	json_decref(j);
+	parse_bad("9223372036854775808", 19, "line 1, column 19: too big integer");
+	parse_bad("[-9223372036854775809]", 22, "too big negative integer");
+	parse_bad("[1e999]", 7, "real number overflow");
+
+	/* What jansson refuses, with the place from its json_error_t. */
+	parse_bad("{\"a\": 1, \"a\": 2}", 16,
+		  "line 1, column 12: duplicate object key near '\"a\"'");
+	parse_bad("[{\"x\": {\"k\": 1,\n \"k\": 2}}]", 26,
+		  "line 2, column 4: duplicate object key");
+	parse_bad("\"\\ud800\"", 8, "invalid Unicode '\\uD800'");
+	parse_bad("\"\\udc00\"", 8, "invalid Unicode '\\uDC00'");
+	parse_bad("\"\\ud800\\u0041\"", 14, "invalid Unicode '\\uD800\\u0041'");
+	parse_bad("\"a\xff\"", 4, "unable to decode byte 0xff");
+	parse_bad("\"a\tb\"", 5, "control character 0x9");
+	parse_bad("\"\\x41\"", 6, "invalid escape");
+	parse_bad("[1, 2] x", 8, "line 1, column 8: end of file expected");
+	parse_bad("[1, 2", 5, "']' expected near end of file");
+	parse_bad("{\"a\" 1}", 7, "':' expected");
+	parse_bad("{1: 2}", 6, "string or '}' expected");
+	parse_bad("[01]", 4, "invalid token");
+	parse_bad("[1.]", 4, "invalid token");
+	parse_bad("[-]", 3, "invalid token");
+	parse_bad("nul", 3, "invalid token");
+	parse_bad("", 0, "unexpected token near end of file");
+	parse_bad("\"abc", 4, "premature end of input");
+
+	/* NUL in an object key: jansson's decoder cannot hold it, so JSON
+	 * text with one is refused, at any depth (the reference accepts it). */
+	parse_bad("{\"a\\u0000b\": 1}", 15,
+		  "line 1, column 11: NUL byte in object key not supported");
+	parse_bad("[{\"x\": {\"\\u0000\": 1}}]", 22, "NUL byte in object key not supported");
+
+	/* The size bound, before anything is decoded. */
+	char err[128];
+	assert_null(pol_json_parse("[]", (size_t)TG_MAX_ENTITIES_TEXT + 1, err, sizeof err));
+	assert_non_null(strstr(err, "larger than"));
+
+	/* The nesting bound (4 * TG_MAX_VALUE_DEPTH): 256 levels are read, 257
+	 * are not. jansson's own bound (2048) answers first for deeper text. */
+	static char deep[2 * 2100];
+	size_t n = 0;
+	for (int i = 0; i < 4 * TG_MAX_VALUE_DEPTH; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 4 * TG_MAX_VALUE_DEPTH; i++)
+		deep[n++] = ']';
+	char ok[sizeof deep + 1];
+	memcpy(ok, deep, n);
+	ok[n] = '\0';
+	json_decref(parse_ok(ok));
+	memmove(deep + 1, deep, n);
+	deep[0] = '[';
+	deep[n + 1] = ']';
+	parse_bad(deep, n + 2, "nested deeper than 256 levels");
+	/* The same depth inside an object. */
+	n = 0;
+	for (int i = 0; i < 4 * TG_MAX_VALUE_DEPTH; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "{\"a\":");
+	deep[n++] = '1';
+	for (int i = 0; i < 4 * TG_MAX_VALUE_DEPTH; i++)
+		deep[n++] = '}';
+	parse_bad(deep, n, "nested deeper than 256 levels");
+	n = 0;
+	for (int i = 0; i < 2100; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 2100; i++)
+		deep[n++] = ']';
+	parse_bad(deep, n, "maximum parsing depth reached");
+}
+
+/* Documents decoded elsewhere (the conformance runner restores NUL in
+ * keys after decoding) may hold NUL in keys: every loader takes keys with
+ * their length. */
+static void test_nul_keys_from_json(void **state)
+{
+	(void)state;
+	char err[256];
+	pol_arena_t *a = pol_arena_new();
+	pol_value_t v;
+
+	/* A record with the keys "a\0b" and "a": two keys, neither cut at NUL. */
+	json_t *j = obj1("a\0b", 3, json_integer(1));
+	assert_int_equal(json_object_set_new(j, "a", json_integer(2)), 0);
+	assert_int_equal(pol_json_value(a, j, &v, err, sizeof err), 0);
+	assert_int_equal(v.kind, PV_RECORD);
+	assert_int_equal(v.n, 2);
+	const pol_value_t *x = pol_record_get(&v, "a\0b", 3);
+	assert_non_null(x);
+	assert_int_equal(x->u.l, 1);
+	x = pol_record_get(&v, "a", 1);
+	assert_non_null(x);
+	assert_int_equal(x->u.l, 2);
 	json_decref(j);
 
-	parse_bad("{\"a\": 1, \"a\": 2}", 16, "line 1, column 10: duplicate key \"a\"");
-	parse_bad("[{\"x\": {\"k\": 1,\n \"k\": 2}}]", 26, "line 2, column 2: duplicate key \"k\"");
-	parse_bad("\"\\ud800\"", 8, "lone high surrogate");
-	parse_bad("\"\\udc00\"", 8, "lone low surrogate");
-	parse_bad("\"a\xff\"", 4, "not valid UTF-8");
-	parse_bad("\"a\tb\"", 5, "control character");
-	parse_bad("\"\\x41\"", 6, "bad escape");
-	parse_bad("[1, 2] x", 8, "unexpected text after the JSON value");
-	parse_bad("[1, 2", 5, "expected ',' or ']'");
-	parse_bad("{\"a\" 1}", 7, "expected ':'");
-	parse_bad("{1: 2}", 6, "expected a string key");
-	parse_bad("[01]", 4, "expected ',' or ']'");
-	parse_bad("[1.]", 4, "digits must follow '.'");
-	parse_bad("[-]", 3, "malformed number");
-	parse_bad("nul", 3, "expected a JSON value");
-	parse_bad("", 0, "unexpected end of text");
-	parse_bad("\"abc", 4, "unterminated string");
+	/* An entity whose attrs and tags have such keys. */
+	json_t *e = json_pack("{s:s,s:o,s:[],s:o}", "uid", "A:x", "attrs",
+			      obj1("k\0", 2, json_string("v")), "parents", "tags",
+			      obj1("\0", 1, json_true()));
+	assert_non_null(e);
+	json_t *doc = json_pack("[o]", e);
+	assert_non_null(doc);
+	pol_entities_t *es = NULL;
+	if (pol_json_entities_from(doc, &es, err, sizeof err) != 0)
+		fail_msg("refused an entity with NUL in keys: %s", err);
+	pol_euid_t uid = euid("A", "x");
+	const pol_entity_t *ent = pol_entities_find(es, &uid);
+	assert_non_null(ent);
+	assert_non_null(pol_record_get(ent->attrs, "k\0", 2));
+	assert_null(pol_record_get(ent->attrs, "k", 1));
+	assert_non_null(pol_record_get(ent->tags, "\0", 1));
+	pol_entities_free(es);
+	json_decref(doc);
 
-	/* The reader's own nesting bound (4 * TG_MAX_VALUE_DEPTH). */
-	char deep[1200];
-	size_t n = 0;
-	for (int i = 0; i < 4 * TG_MAX_VALUE_DEPTH + 1; i++)
-		deep[n++] = '[';
-	for (int i = 0; i < 4 * TG_MAX_VALUE_DEPTH + 1; i++)
-		deep[n++] = ']';
-	parse_bad(deep, n, "nested deeper than");
-	json_decref(parse_ok("[[[[[[[[[[]]]]]]]]]]"));
+	/* A request whose context has one. */
+	pol_request_t r;
+	j = json_pack("{s:s,s:s,s:s,s:o}", "principal", "A:p", "action", "Action:a", "resource",
+		      "R:r", "context", obj1("c\0d", 3, json_integer(7)));
+	assert_non_null(j);
+	assert_int_equal(pol_json_request(a, j, &r, err, sizeof err), 0);
+	assert_non_null(r.context);
+	assert_non_null(pol_record_get(r.context, "c\0d", 3));
+	json_decref(j);
+
+	/* The same documents as text are refused by the decoder. */
+	entities_bad("[{\"uid\": \"A:x\", \"attrs\": {\"k\\u0000\": \"v\"}, \"parents\": []}]",
+		     "entities: line 1, column 35: NUL byte in object key not supported");
+	pol_arena_free(a);
 }
 
 /* ---- entity references ------------------------------------------------ */
@@ -332,11 +446,13 @@ static void test_value_errors(void **state)
 	(void)state;
 	value_bad("1.5", "numbers must be integers");
 	value_bad("1e3", "numbers must be integers");
-	value_bad("9223372036854775808", "numbers must be integers");
 	value_bad("null", "null is not a Cedar value");
 	value_bad("{\"a\": [1, null]}", "a[1]: null is not a Cedar value");
 	value_bad("{\"a b\": {\"c\": 0.5}}", "[\"a b\"].c: numbers must be integers");
-	value_bad("{\"k\\u0000\\\"\": null}", "[\"k\\u{0}\\\"\"]: null");
+	/* A key with NUL and a quote (built as json_t: JSON text cannot bring
+	 * NUL into a key) is written Cedar's way in the path. */
+	value_bad_json(obj1("k\0\"", 3, json_null()), "{\"k\\u0000\\\"\": null}",
+		       "[\"k\\u{0}\\\"\"]: null");
 	value_bad("{\"__expr\": \"1 + 1\"}", "the __expr escape was removed");
 	value_bad("{\"__entity\": 5}", "__entity: expected {\"type\": ..., \"id\": ...}, got an integer");
 	value_bad("{\"__entity\": {\"type\": \"A\", \"id\": \"b\"}, \"x\": 1}",
@@ -455,7 +571,7 @@ static void test_entities_errors(void **state)
 {
 	(void)state;
 	entities_bad("{}", "the entities document must be an array of entities, got an object");
-	entities_bad("[1, 2", "entities: line 1, column 6: expected ',' or ']'");
+	entities_bad("[1, 2", "entities: line 1, column 5: ']' expected near end of file");
 	entities_bad("[[]]", "entity 0: expected an object {\"uid\", \"attrs\", \"parents\"}, got an array");
 	entities_bad("[{\"attrs\": {}, \"parents\": []}]", "entity 0: missing \"uid\"");
 	entities_bad("[{\"uid\": {\"type\": \"A\"}, \"attrs\": {}, \"parents\": []}]",
@@ -486,7 +602,7 @@ static void test_entities_errors(void **state)
 		     " {\"uid\": \"A:x\", \"attrs\": {}, \"parents\": []}]",
 		     "entity 1 (A::\"x\"): ");
 	entities_bad("[{\"uid\": \"A:x\", \"attrs\": {\"k\": 1, \"k\": 2}, \"parents\": []}]",
-		     "entities: line 1, column 35: duplicate key \"k\"");
+		     "entities: line 1, column 37: duplicate object key near '\"k\"'");
 
 	/* The size bound is checked before the text is read. */
 	char err[128];
@@ -590,12 +706,16 @@ static void test_decision_json(void **state)
 	pol_set_free(set);
 }
 
-/* JSON text -> value -> JSON -> value: equal values; and the JSON written. */
-static void round_trip(const char *text, const char *want_json)
+/* JSON -> value -> JSON -> value: equal values; and the JSON written.
+ * Takes in; text shows it in messages. */
+static void round_trip_json(json_t *in, const char *text, const char *want_json)
 {
 	pol_arena_t *a = pol_arena_new();
 	char err[256];
-	pol_value_t v = value_ok(a, text), w;
+	pol_value_t v, w;
+	if (pol_json_value(a, in, &v, err, sizeof err) != 0)
+		fail_msg("pol_json_value refused %s\n  %s", text, err);
+	json_decref(in);
 	json_t *j = pol_value_to_json(&v);
 	assert_non_null(j);
 	if (pol_json_value(a, j, &w, err, sizeof err) != 0)
@@ -609,13 +729,22 @@ static void round_trip(const char *text, const char *want_json)
 	pol_arena_free(a);
 }
 
+/* The same from JSON text. */
+static void round_trip(const char *text, const char *want_json)
+{
+	round_trip_json(parse_ok(text), text, want_json);
+}
+
 static void test_value_to_json(void **state)
 {
 	(void)state;
 	round_trip("[true, -3, \"s\\u0000t\", {\"b\": [], \"a\": {}}]",
 		   "[true,-3,\"s\\u0000t\",{\"a\":{},\"b\":[]}]");
-	round_trip("{\"k\\u0000\": {\"__entity\": {\"type\": \"Ns::User\", \"id\": \"a\\\"b\"}}}",
-		   "{\"k\\u0000\":{\"__entity\":{\"id\":\"a\\\"b\",\"type\":\"Ns::User\"}}}");
+	/* NUL in a record key (as json_t) is written with its length. */
+	json_t *ent = json_pack("{s:{s:s,s:s}}", "__entity", "type", "Ns::User", "id", "a\"b");
+	round_trip_json(obj1("k\0", 2, ent),
+			"{\"k\\u0000\": {\"__entity\": ...}}",
+			"{\"k\\u0000\":{\"__entity\":{\"id\":\"a\\\"b\",\"type\":\"Ns::User\"}}}");
 	round_trip("{\"__extn\": {\"fn\": \"decimal\", \"arg\": \"-12.3400\"}}", NULL);
 	round_trip("{\"__extn\": {\"fn\": \"ip\", \"arg\": \"192.168.0.0/16\"}}", NULL);
 	round_trip("{\"__extn\": {\"fn\": \"ip\", \"arg\": \"2001:db8::1\"}}", NULL);
@@ -677,6 +806,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reader),
+		cmocka_unit_test(test_nul_keys_from_json),
 		cmocka_unit_test(test_euid_text),
 		cmocka_unit_test(test_euid_json),
 		cmocka_unit_test(test_values),

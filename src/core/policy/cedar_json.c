@@ -1,8 +1,8 @@
 /* cedar_json.c - Cedar's JSON documents: the entities document read into a
  * sealed store, a request read into a pol_request_t, and the way back
  * (a decision and a value written as JSON). Values and entity references
- * themselves are read by cedar_json_value.c, JSON text by
- * cedar_json_read.c.
+ * themselves are read by cedar_json_value.c; JSON text is decoded by
+ * jansson (pol_json_parse below adds the size and nesting bounds).
  *
  * The entities document is the reference's (cedar-policy-core,
  * entities/json/entities.rs, without a schema): an array of
@@ -201,6 +201,66 @@ int pol_json_entities_from(const json_t *array, pol_entities_t **out, char *err,
 	return 0;
 }
 
+/* The nesting bound of pol_json_parse: the value bound of limits.h times
+ * four, since every escape adds JSON levels that are not value levels
+ * ({"__extn": {"fn": ..., "args": [{"__extn": ...}]}} is four JSON levels
+ * around one value level). The value loaders then apply TG_MAX_VALUE_DEPTH
+ * itself, with the path to the value. */
+#define POL_JSON_MAX_DEPTH (4 * TG_MAX_VALUE_DEPTH)
+
+/* Whether j nests more than left levels deep (a scalar is 1 deep, [[]] is
+ * 2). Visits every value at most once and recurses at most left + 1 deep,
+ * whatever the document; jansson's decoder has bounded its own recursion
+ * (2048 levels) before this runs. */
+static bool nests_deeper(const json_t *j, int left)
+{
+	const char *k;
+	size_t i;
+	json_t *v;
+	if (left <= 0)
+		return true;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			if (nests_deeper(v, left - 1))
+				return true;
+		}
+	} else if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, v) {
+			if (nests_deeper(v, left - 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+json_t *pol_json_parse(const char *text, size_t len, char *err, size_t errsize)
+{
+	json_error_t je;
+	if (err != NULL && errsize > 0)
+		err[0] = '\0';
+	/* Cheapest first: the size, then the decoder, then the walk. */
+	if (len > TG_MAX_ENTITIES_TEXT) {
+		set_err(err, errsize, "the text is larger than %d bytes", TG_MAX_ENTITIES_TEXT);
+		return NULL;
+	}
+	json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+			       &je);
+	if (j == NULL) {
+		if (je.line > 0)
+			set_err(err, errsize, "line %d, column %d: %s", je.line, je.column,
+				je.text);
+		else
+			set_err(err, errsize, "%s", je.text);
+		return NULL;
+	}
+	if (nests_deeper(j, POL_JSON_MAX_DEPTH)) {
+		set_err(err, errsize, "nested deeper than %d levels", POL_JSON_MAX_DEPTH);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 int pol_json_entities(const char *text, size_t len, pol_entities_t **out, char *err,
 		      size_t errsize)
 {
@@ -210,7 +270,7 @@ int pol_json_entities(const char *text, size_t len, pol_entities_t **out, char *
 			TG_MAX_ENTITIES_TEXT);
 		return -1;
 	}
-	char jerr[160];
+	char jerr[256]; /* "line L, column C: " and jansson's 160 characters */
 	json_t *j = pol_json_parse(text, len, jerr, sizeof jerr);
 	if (j == NULL) {
 		set_err(err, errsize, "entities: %s", jerr);

@@ -18,12 +18,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Reads JSON text as Cedar's formats need it (cedar_json_read.c): UTF-8,
- * U+0000 allowed in strings and object keys (jansson's own loader refuses
- * NUL in keys), duplicate keys refused at every depth, integers that fit
- * in 64 bits as json_integer and every other number as json_real. Nesting
- * is bounded (4 * TG_MAX_VALUE_DEPTH); the caller bounds len. NULL with
- * "line L, column C: what" in err on failure. New reference. */
+/* Decodes JSON text with jansson (json_loadb: JSON_DECODE_ANY,
+ * JSON_REJECT_DUPLICATES, JSON_ALLOW_NUL): the text must be UTF-8, control
+ * characters in strings must be escaped, lone UTF-16 surrogates are
+ * refused, duplicate object keys are refused at every depth, U+0000 is
+ * allowed in strings, integers must fit in 64 bits (json_integer; a larger
+ * one is refused as "too big integer") and numbers with a fraction or an
+ * exponent are json_real (the Cedar loaders refuse those with the place
+ * they occurred). Bounds: len at most TG_MAX_ENTITIES_TEXT (the caller
+ * may bound it tighter) and nesting at most 4 * TG_MAX_VALUE_DEPTH JSON
+ * levels.
+ *
+ * U+0000 inside an object KEY is refused ("NUL byte in object key not
+ * supported"): jansson's decoder cannot hold it there, and Tollgate does
+ * not accept NUL in attribute or context key names. The reference (Cedar)
+ * accepts such keys; documents built as json_t with NUL in keys
+ * (json_object_setn) are read by the loaders below all the same, since
+ * they take every key with its length.
+ *
+ * NULL on failure with "line L, column C: what" (jansson's json_error_t)
+ * in err, or "nested deeper than N levels" / "the text is larger than N
+ * bytes" without a position. New reference. */
 json_t *pol_json_parse(const char *text, size_t len, char *err, size_t errsize);
 
 /* Text forms: Cedar's Type::"id" (Ns::Type::"id", escapes allowed in the
