@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: the end-to-end story on a throw-away data directory, narrated.
-# Grows with each capability. Today: a workload gets a narrowly scoped,
-# short-lived, sender-bound token without any shared secret; the token is
-# verified, introspected, revoked and refused; the identity is offboarded.
+# Grows with each capability. Today: a Cedar policy and the plant's entities
+# say what an OT gateway may do; it gets a narrowly scoped, short-lived,
+# sender-bound token without any shared secret (what it may not hold is
+# refused, and the audit trail names the rule); the token is verified,
+# introspected, revoked and refused; the identity is offboarded.
 set -euo pipefail
 bin=$(realpath "${1:-build/tollgate}")
 work=$(mktemp -d)
@@ -31,38 +33,65 @@ echo "broker up at $TOLLGATE_ADDR"
 say "2. The workload gets a key pair. Only its public key is registered: no shared secret exists."
 run "$bin" keys gen --out "$work/plc-gw.key"
 
-say "3. Register the identity with an owner and the least it may ask for"
-run "$bin" identity create plc-gw --kind ot-device --owner team-ot \
-  --public-key "$work/plc-gw.key.pub" --allow modbus.read@Zone:line-3 --max-ttl 300 >/dev/null
-echo "plc-gw may hold modbus.read@Zone:line-3 for at most 300 s"
+say "3. Policy: line-3 readers may read line 3 (300 s at most); writes need a JIT grant; never the safety PLC"
+cat >"$work/plant.cedar" <<'CEDAR'
+@id("line-3-read")
+@max_ttl("300")
+permit(principal in Role::"line-3-readers", action == Action::"modbus.read", resource in Zone::"line-3");
 
-say "4. It asks for more than it may hold: refused"
+@id("line-3-write")
+@requires_grant("2")
+permit(principal in Role::"line-3-operators", action == Action::"modbus.write", resource in Zone::"line-3");
+
+@id("no-safety-plc")
+forbid(principal, action, resource == Device::"sis-1");
+CEDAR
+cat >"$work/plant.json" <<'JSON'
+[{"uid": {"type": "Zone", "id": "line-3"}, "attrs": {"site": "plant-1"}},
+ {"uid": {"type": "Device", "id": "plc-7"}, "parents": [{"type": "Zone", "id": "line-3"}]},
+ {"uid": {"type": "Device", "id": "sis-1"}, "parents": [{"type": "Zone", "id": "line-3"}]}]
+JSON
+cat "$work/plant.cedar"
+run "$bin" policy set "$work/plant.cedar" --comment "line 3"
+run "$bin" entities set "$work/plant.json"
+
+say "4. Register the identity with an owner and a role: policy decides what the role may do"
+run "$bin" identity create plc-gw --kind ot-device --owner team-ot \
+  --public-key "$work/plc-gw.key.pub" --role line-3-readers >/dev/null
+echo 'plc-gw is the entity Workload::"plc-gw", a member of Role::"line-3-readers"'
+
+say "5. It asks for more than it may hold: refused (a write; the safety PLC)"
 if "$bin" token issue --identity plc-gw --key "$work/plc-gw.key" --scope "modbus.write@Device:plc-7"; then
   fail "a write scope was issued"
 fi
+if "$bin" token issue --identity plc-gw --key "$work/plc-gw.key" --scope "modbus.read@Device:sis-1"; then
+  fail "the safety PLC was readable"
+fi
+echo "the audit trail names the rule that refused it:"
+run "$bin" audit tail -n 1
 
-say "5. It asks for what the task needs, bound to its key (DPoP), for 60 s"
+say "6. It asks for what the task needs, bound to its key (DPoP), for 60 s (plc-7 is in line 3)"
 TOKEN=$(run "$bin" token issue --identity plc-gw --key "$work/plc-gw.key" \
-  --scope modbus.read@Zone:line-3 --ttl 60 --dpop)
+  --scope modbus.read@Device:plc-7 --ttl 60 --dpop)
 run "$bin" token inspect "$TOKEN"
 
-say "6. An enforcement point asks the broker whether the token is active"
+say "7. An enforcement point asks the broker whether the token is active"
 run "$bin" token introspect "$TOKEN"
 
-say "7. The workflow ends: revoke"
+say "8. The workflow ends: revoke"
 run "$bin" token revoke "$TOKEN"
 
-say "8. The revoked token is refused"
+say "9. The revoked token is refused"
 if "$bin" token introspect "$TOKEN"; then fail "revoked token still active"; fi
 
-say "9. The device is decommissioned: offboard it. Every key is disabled and every token revoked."
+say "10. The device is decommissioned: offboard it. Every key is disabled and every token revoked."
 run "$bin" identity offboard plc-gw | grep '"status"'
-if "$bin" token issue --identity plc-gw --key "$work/plc-gw.key" --scope modbus.read@Zone:line-3 2>/dev/null; then
+if "$bin" token issue --identity plc-gw --key "$work/plc-gw.key" --scope modbus.read@Device:plc-7 2>/dev/null; then
   fail "offboarded identity got a token"
 fi
 echo "token request after offboarding: refused"
 
-say "10. Nothing secret reached the log"
+say "11. Nothing secret reached the log"
 if grep -qF "$TOKEN" "$work/broker.log" || grep -qF "$TOLLGATE_TOKEN" "$work/broker.log"; then
   fail "a secret is in the broker log"
 fi

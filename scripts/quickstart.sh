@@ -27,8 +27,12 @@ Paste this in another terminal in $(pwd):
 
   export PATH=\$PWD/build:\$PATH TOLLGATE_TOKEN=\$(cat var/admin.token)
   tollgate keys gen --out var/orders-svc.key
+  printf '%s\\n' '@id("orders-readers")' '@max_ttl("600")' \\
+      'permit(principal in Role::"orders-readers", action == Action::"orders.read", resource == Api::"orders");' \\
+      > var/tollgate.cedar
+  tollgate policy set var/tollgate.cedar --comment quickstart
   tollgate identity create orders-svc --kind workload --owner team-payments \\
-      --public-key var/orders-svc.key.pub --allow orders.read@Api:orders --max-ttl 600
+      --public-key var/orders-svc.key.pub --role orders-readers
   TOKEN=\$(tollgate token issue --identity orders-svc --key var/orders-svc.key \\
       --scope orders.read@Api:orders --ttl 120)
   tollgate token inspect "\$TOKEN"

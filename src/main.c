@@ -21,6 +21,8 @@ static const char usage[] =
 	"  token      issue, inspect, introspect and revoke access tokens\n"
 	"  keys       generate key pairs and master keys; list and rotate signing keys\n"
 	"  audit      tail, trace, verify and export the tamper-evident audit trail\n"
+	"  policy     set, get, diff and version the Cedar policies; check and eval offline\n"
+	"  entities   set, get, add and remove the entities policies are evaluated against\n"
 	"  version    print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` for a command's options.\n"
@@ -35,7 +37,7 @@ typedef struct {
 
 static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
-	{"audit", cmd_audit},
+	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
 	{NULL, NULL},
 };
 

@@ -13,6 +13,7 @@ struct broker {
 	store_t *store;
 	signer_t *signer;       /* access tokens */
 	signer_t *audit_signer; /* audit checkpoints; never rotated automatically */
+	struct policy_state *policy; /* live Cedar policies and entities (policy_state.h) */
 	char issuer[300];
 	char token_endpoint[340];
 };

@@ -23,6 +23,17 @@ void handle_identity_offboard(req_t *r);
 void handle_audit_list(req_t *r);
 void handle_audit_checkpoints(req_t *r);
 void handle_audit_keys(req_t *r);
+/* policies_api.c */
+void handle_policies_get(req_t *r);
+void handle_policies_put(req_t *r);
+void handle_policy_version(req_t *r); /* /v1/policies/{version} and /v1/policies/history */
+/* entities_api.c */
+void handle_entities_get(req_t *r);
+void handle_entities_put(req_t *r);
+void handle_entities_post(req_t *r);
+void handle_entity_delete(req_t *r);
+/* authorize_api.c */
+void handle_authorize(req_t *r);
 /* keys_api.c */
 void handle_keys_list(req_t *r);
 void handle_keys_rotate(req_t *r);

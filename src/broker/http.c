@@ -1,11 +1,13 @@
 /* http.c - libmicrohttpd glue: request life cycle (bounded body
  * accumulation, dispatch through the route table, exactly one response),
  * client address and mTLS certificate extraction, response helpers.
- * Phases of one request: headers -> body (capped at max_body; an announced
- * oversize body is refused before it is read) -> route -> handler ->
+ * Phases of one request: headers -> body (capped at max_body, or at the
+ * route's own limit for an administrator; an announced oversize body is
+ * refused before it is read) -> route -> handler ->
  * completion (metrics, free). */
 #include "broker/http.h"
 #include "broker/broker.h"
+#include "broker/client_auth.h"
 #include "broker/log.h"
 #include "broker/metrics.h"
 #include "core/b64url.h"
@@ -81,7 +83,13 @@ static bool is_oauth_endpoint(const char *path)
 
 void http_problem(req_t *r, int status, const char *title, const char *detail)
 {
+	http_problem_ext(r, status, title, detail, NULL);
+}
+
+void http_problem_ext(req_t *r, int status, const char *title, const char *detail, json_t *ext)
+{
 	if (is_oauth_endpoint(r->path)) {
+		json_decref(ext);
 		http_oauth_error(r, status, status >= 500 ? "server_error" : "invalid_request",
 				 detail ? detail : title);
 		return;
@@ -93,6 +101,9 @@ void http_problem(req_t *r, int status, const char *title, const char *detail)
 	json_object_set_new(p, "instance", json_string(r->path));
 	if (detail != NULL)
 		json_object_set_new(p, "detail", json_string(detail));
+	if (ext != NULL)
+		json_object_update_missing(p, ext);
+	json_decref(ext);
 	char *s = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (s == NULL)
@@ -242,6 +253,25 @@ static void dispatch(req_t *r)
 		http_problem(r, 404, NULL, "no such endpoint; see docs/api.md");
 }
 
+/* The body limit of the route for method and path: its own max_body when
+ * it has one and the caller holds a valid admin token (checked before any
+ * of the body is read, so that only an administrator can make the broker
+ * buffer a large body), else the configured max_body. */
+static size_t body_limit(req_t *r)
+{
+	for (const route_t *rt = broker_routes; rt->method != NULL; rt++) {
+		const char *p = NULL;
+		size_t plen = 0;
+		if (rt->max_body == 0 || strcmp(rt->method, r->method) != 0 ||
+		    !route_matches(rt, r->path, &p, &plen))
+			continue;
+		if (rt->max_body > (size_t)r->b->cfg.max_body && admin_token_valid(r))
+			return rt->max_body;
+		break;
+	}
+	return (size_t)r->b->cfg.max_body;
+}
+
 static void peer_address(req_t *r)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -293,8 +323,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->route = -1;
 		r->started = mono_now();
 		*con_cls = r;
+		r->max_body = body_limit(r);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)b->cfg.max_body) {
+		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)r->max_body) {
 			r->route = metrics_route("too_large");
 			r->body_too_large = true;
 			http_problem(r, 413, NULL, "request body is too large");
@@ -302,18 +333,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!r->body_too_large && r->body_len + *upload_size > (size_t)b->cfg.max_body) {
+		if (!r->body_too_large && r->body_len + *upload_size > r->max_body) {
 			r->body_too_large = true;
 			free(r->body);
 			r->body = NULL;
-			r->body_len = 0;
+			r->body_len = r->body_cap = 0;
 		}
 		if (!r->body_too_large) {
-			char *g = realloc(r->body, r->body_len + *upload_size + 1);
-			if (g == NULL)
-				return MHD_NO;
-			memcpy(g + r->body_len, upload, *upload_size);
-			r->body = g;
+			/* Geometric growth: large (admin) bodies arrive in many chunks. */
+			size_t need = r->body_len + *upload_size + 1;
+			if (need > r->body_cap) {
+				size_t cap = r->body_cap * 2 > need ? r->body_cap * 2 : need;
+				if (cap > r->max_body + 1)
+					cap = r->max_body + 1;
+				char *g = realloc(r->body, cap);
+				if (g == NULL)
+					return MHD_NO;
+				r->body = g;
+				r->body_cap = cap;
+			}
+			memcpy(r->body + r->body_len, upload, *upload_size);
 			r->body_len += *upload_size;
 			r->body[r->body_len] = '\0';
 		}

@@ -17,8 +17,9 @@ typedef struct {
 	const char *method;
 	const char *path;
 	char *body;
-	size_t body_len;
+	size_t body_len, body_cap;
 	bool body_too_large;
+	size_t max_body;         /* this request's body limit (http.c body_limit) */
 	const char *param;       /* the {id} path segment, when the route has one */
 	char client_ip[64];
 	char tls_fp[65];         /* hex SHA-256 of a verified client certificate, or "" */
@@ -36,6 +37,8 @@ typedef struct {
 	const char *suffix;  /* NULL = exact path; "" = /prefix{id}; "/x" = /prefix{id}/x */
 	handler_fn handler;
 	const char *name;    /* metrics label */
+	size_t max_body;     /* 0: the configured max_body; larger limits apply only
+			      * to requests with a valid admin bearer token */
 } route_t;
 
 /* Starts the daemon on addr ("host:port") with the given routes. TLS when
@@ -48,6 +51,8 @@ void http_stop(struct MHD_Daemon *d);
 void http_json(req_t *r, int status, json_t *body /* stolen */);
 void http_text(req_t *r, int status, const char *content_type, char *body /* stolen */);
 void http_problem(req_t *r, int status, const char *title, const char *detail);
+/* The same with extension members (RFC 9457 §3.2) merged in; ext stolen. */
+void http_problem_ext(req_t *r, int status, const char *title, const char *detail, json_t *ext);
 void http_oauth_error(req_t *r, int status, const char *error, const char *description);
 
 /* Request helpers. */

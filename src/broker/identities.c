@@ -1,12 +1,17 @@
 /* identities.c - /v1/identities: create, list with filters, show, update,
  * offboard. Offboarding is final: every key is disabled and every token
- * issued so far is revoked (an identity-level "not issued before"). */
+ * issued so far is revoked (an identity-level "not issued before").
+ * Identities are Cedar entities too (Workload::"<id>", its roles as
+ * parents): each write holds the policy writer lock, builds the entity set
+ * it makes first (a write that would not load is refused), and installs it
+ * before answering, so the next decision sees it. */
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/handlers.h"
 #include "core/identity_json.h"
 #include "broker/log.h"
+#include "broker/policy_state.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,29 @@ static void store_failed(req_t *r)
 {
 	broker_store_failed(r->b, r->path);
 	http_problem(r, 503, NULL, "the store is unavailable; retry");
+}
+
+/* Builds the entity set the write will make (writer lock held); answers
+ * 409 and returns NULL when it does not load. */
+static policy_pending_t *prepare_entities(req_t *r, const char *id, const identity_t *ident)
+{
+	char why[300], msg[400];
+	policy_pending_t *p = policy_identity_prepare(r->b, id, ident, why, sizeof why);
+	if (p == NULL) {
+		snprintf(msg, sizeof msg, "with this change the entities would not load, so nothing was "
+					  "changed: %s", why);
+		http_problem(r, 409, "Entity conflict", msg);
+	}
+	return p;
+}
+
+/* Installs the prepared entities after a successful write, else drops them. */
+static void finish_entities(req_t *r, policy_pending_t *p, store_rc rc)
+{
+	if (rc == STORE_OK)
+		policy_identity_commit(r->b, p);
+	else
+		policy_identity_abort(p);
 }
 
 static json_t *kids(const identity_t *id)
@@ -29,9 +57,9 @@ static json_t *kids(const identity_t *id)
 /* Audit details of an identity: what it is and may do, never key bytes. */
 static json_t *identity_details(const identity_t *id)
 {
-	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:I, s:o, s:s?}", "kind", id->kind, "owner", id->owner,
-			 "status", id->status, "roles", id->roles, "allow", id->allow, "max_ttl",
-			 (json_int_t)id->max_ttl, "kids", kids(id), "mtls_fingerprint",
+	return json_pack("{s:s, s:s, s:s, s:O, s:I, s:o, s:s?}", "kind", id->kind, "owner", id->owner,
+			 "status", id->status, "roles", id->roles, "max_ttl", (json_int_t)id->max_ttl,
+			 "kids", kids(id), "mtls_fingerprint",
 			 id->mtls_fingerprint[0] ? id->mtls_fingerprint : NULL);
 }
 
@@ -64,9 +92,19 @@ void handle_identity_create(req_t *r)
 		char res[TG_MAX_ID_LEN + 16];
 		json_t *details = identity_details(&id);
 		audit_event_t ev = identity_event(r, "identity.created", id.id, res, sizeof res, details);
-		store_rc rc = store_identity_create(r->b->store, &id, &ev);
+		policy_writer_lock(r->b);
+		policy_pending_t *p = prepare_entities(r, id.id, &id);
+		bool prepared = p != NULL;
+		store_rc rc = STORE_ERROR;
+		if (prepared) {
+			rc = store_identity_create(r->b->store, &id, &ev);
+			finish_entities(r, p, rc);
+		}
+		policy_writer_unlock(r->b);
 		json_decref(details);
-		if (rc == STORE_CONFLICT) {
+		if (!prepared) {
+			/* answered */
+		} else if (rc == STORE_CONFLICT) {
 			http_problem(r, 409, NULL, "an identity with this id exists (offboarded ids are never reused)");
 		} else if (rc != STORE_OK) {
 			store_failed(r);
@@ -186,8 +224,18 @@ static void save_update(req_t *r, identity_t *id, const char *status_before, jso
 	char res[TG_MAX_ID_LEN + 16];
 	audit_event_t ev = identity_event(r, update_type(status_before, id->status), id->id, res, sizeof res,
 					  details);
-	store_rc rc = store_identity_update(r->b->store, id, now, &ev);
-	if (rc == STORE_CONFLICT) {
+	policy_writer_lock(r->b);
+	policy_pending_t *p = prepare_entities(r, id->id, id);
+	bool prepared = p != NULL;
+	store_rc rc = STORE_ERROR;
+	if (prepared) {
+		rc = store_identity_update(r->b->store, id, now, &ev);
+		finish_entities(r, p, rc);
+	}
+	policy_writer_unlock(r->b);
+	if (!prepared) {
+		/* answered */
+	} else if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, NULL, "this identity was offboarded meanwhile");
 	} else if (rc != STORE_OK) {
 		store_failed(r);
@@ -236,7 +284,17 @@ void handle_identity_offboard(req_t *r)
 		return;
 	char res[TG_MAX_ID_LEN + 16];
 	audit_event_t ev = identity_event(r, "identity.offboarded", r->param, res, sizeof res, NULL);
-	store_rc rc = store_identity_offboard(r->b->store, r->param, broker_now(), &ev);
+	policy_writer_lock(r->b);
+	policy_pending_t *p = prepare_entities(r, r->param, NULL);
+	bool prepared = p != NULL;
+	store_rc rc = STORE_ERROR;
+	if (prepared) {
+		rc = store_identity_offboard(r->b->store, r->param, broker_now(), &ev);
+		finish_entities(r, p, rc);
+	}
+	policy_writer_unlock(r->b);
+	if (!prepared)
+		return;
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, NULL, "no identity with this id");
 		return;

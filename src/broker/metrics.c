@@ -1,5 +1,6 @@
 /* metrics.c - request counts by route and status class, tokens issued,
- * authentication failures by class, request latency histogram. */
+ * authentication failures by class, policy decisions and versions, request
+ * latency histogram. */
 #include "broker/metrics.h"
 #include <pthread.h>
 #include <stdarg.h>
@@ -24,6 +25,8 @@ static pthread_mutex_t routes_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong requests[METRICS_MAX_ROUTES][N_STATUS + 3]; /* + 201, 409, 413 */
 static atomic_ulong hist[N_BUCKETS + 1];
 static atomic_ulong hist_count, hist_sum_us, tokens_issued, auth_failures[N_FAIL];
+static atomic_ulong policy_decisions[2]; /* deny, allow */
+static atomic_llong policy_version, entities_version;
 
 static const int extra_codes[3] = {201, 409, 413};
 
@@ -82,6 +85,14 @@ void metrics_auth_failure(const char *cls)
 	while (i < N_FAIL - 1 && strcmp(fail_classes[i], cls) != 0)
 		i++;
 	atomic_fetch_add(&auth_failures[i], 1);
+}
+
+void metrics_policy_decision(bool allow) { atomic_fetch_add(&policy_decisions[allow ? 1 : 0], 1); }
+
+void metrics_policy_versions(int64_t pv, int64_t ev)
+{
+	atomic_store(&policy_version, pv);
+	atomic_store(&entities_version, ev);
 }
 
 typedef struct {
@@ -146,6 +157,19 @@ char *metrics_render(void)
 	for (size_t i = 0; i < N_FAIL; i++)
 		sb_printf(&sb, "tollgate_auth_failures_total{method=\"%s\"} %lu\n", fail_classes[i],
 			  atomic_load(&auth_failures[i]));
+	sb_printf(&sb, "# HELP tollgate_policy_decisions_total Cedar policy decisions (token issuance "
+		       "scope checks and /v1/authorize).\n"
+		       "# TYPE tollgate_policy_decisions_total counter\n"
+		       "tollgate_policy_decisions_total{decision=\"allow\"} %lu\n"
+		       "tollgate_policy_decisions_total{decision=\"deny\"} %lu\n",
+		  atomic_load(&policy_decisions[1]), atomic_load(&policy_decisions[0]));
+	sb_printf(&sb, "# HELP tollgate_policy_version Version of the policy set in force (0: none).\n"
+		       "# TYPE tollgate_policy_version gauge\n"
+		       "tollgate_policy_version %lld\n"
+		       "# HELP tollgate_entities_version Version of the entity set in force.\n"
+		       "# TYPE tollgate_entities_version gauge\n"
+		       "tollgate_entities_version %lld\n",
+		  (long long)atomic_load(&policy_version), (long long)atomic_load(&entities_version));
 	sb_printf(&sb, "# HELP tollgate_http_request_duration_seconds Request latency.\n"
 		       "# TYPE tollgate_http_request_duration_seconds histogram\n");
 	unsigned long cum = 0;

@@ -2,16 +2,22 @@
  * request path (atomics), rendered as text exposition format 0.0.4. */
 #ifndef TG_METRICS_H
 #define TG_METRICS_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Route names are the label values of tollgate_http_requests_total; the
  * router registers them at start-up. */
-#define METRICS_MAX_ROUTES 32
+#define METRICS_MAX_ROUTES 64
 
 int metrics_route(const char *name); /* returns an index, or -1 */
 void metrics_request(int route, int status, double seconds);
 void metrics_token_issued(void);
 void metrics_auth_failure(const char *reason_class);
+/* One Cedar decision (issuance scope checks and /v1/authorize). */
+void metrics_policy_decision(bool allow);
+/* The versions of the installed policy set and entity set (gauges). */
+void metrics_policy_versions(int64_t policy_version, int64_t entities_version);
 /* malloc'd exposition text. */
 char *metrics_render(void);
 

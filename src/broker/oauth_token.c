@@ -1,9 +1,10 @@
 /* oauth_token.c - POST /oauth/token: RFC 6749 §4.4 client_credentials with
  * private_key_jwt or mTLS client authentication, scope checked token by
  * token, TTL capped, optional DPoP (RFC 9449) or mTLS (RFC 8705) binding.
- * Phases: parse form -> authenticate client -> check scope -> cap TTL ->
- * check DPoP proof -> sign -> durably record (single-use jtis + token) ->
- * answer. Nothing is answered before the record is on disk. */
+ * Phases: parse form -> authenticate client -> check scope against Cedar
+ * policy (permissions.c) -> cap TTL -> check DPoP proof -> sign -> durably
+ * record (single-use jtis + token) -> answer. Nothing is answered before the
+ * record is on disk. */
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
@@ -26,6 +27,9 @@ typedef struct {
 	scope_set_t scope;
 	char *scope_str;
 	int64_t ttl;
+	int64_t policy_ttl;     /* smallest @max_ttl of the determining permits; -1 none */
+	int64_t policy_version;
+	json_t *policies;       /* the determining permits' ids */
 	dpop_proof_t dpop;
 	bool has_dpop;
 } grant_req_t;
@@ -50,38 +54,67 @@ static int requested_ttl(req_t *r, const form_t *f, int64_t *out)
 	return 0;
 }
 
-static int64_t cap_ttl(const broker_t *b, const identity_t *id, int64_t requested)
+/* min(requested or the default, the identity's max_ttl, the policies'
+ * @max_ttl, the server cap). */
+static int64_t cap_ttl(const broker_t *b, const identity_t *id, const grant_req_t *g, int64_t requested)
 {
 	int64_t ttl = requested > 0 ? requested : b->cfg.token_default_ttl;
 	if (id->max_ttl > 0 && ttl > id->max_ttl)
 		ttl = id->max_ttl;
+	if (g->policy_ttl > 0 && ttl > g->policy_ttl)
+		ttl = g->policy_ttl;
 	if (ttl > b->cfg.token_max_ttl)
 		ttl = b->cfg.token_max_ttl;
 	return ttl;
+}
+
+/* A scope token policy refused: the client learns which token (its own
+ * request), never which policy; the audit record names the determining
+ * forbids, the missing obligation or the errors. */
+static void refuse_scope(req_t *r, const identity_t *id, const grant_req_t *g, const permission_t *pm)
+{
+	char msg[TG_MAX_SCOPE_TOKEN_LEN + 80];
+	const char *tok = g->scope.tok[pm->denied];
+	snprintf(msg, sizeof msg, "%s is not permitted for this identity", tok);
+	log_event(LOG_INFO, "token request refused", "client_id", id->id, "scope", tok, "reason", pm->why, NULL);
+	audit_event_t ev = audit_event(r, "token.refused", id->id);
+	ev.action = "oauth.token";
+	ev.resource = tok;
+	ev.decision = "deny";
+	ev.policies = pm->policies;
+	ev.details = pm->details;
+	audit_append(r, &ev);
+	http_oauth_error(r, 400, "invalid_scope", msg);
 }
 
 static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_req_t *g)
 {
 	const char *why = NULL;
 	const char *scope = form_get(f, "scope");
-	char msg[TG_MAX_SCOPE_TOKEN_LEN + 80];
+	permission_t pm;
 	if (scope == NULL || scope_parse(scope, &g->scope, &why) != 0) {
 		why = why ? why : "scope is required";
 		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
 		http_oauth_error(r, 400, "invalid_scope", why);
 		return -1;
 	}
-	for (size_t i = 0; i < g->scope.n; i++) {
-		if (!permission_allows(r->b, id, g->scope.tok[i])) {
-			snprintf(msg, sizeof msg, "%s is not permitted for this identity", g->scope.tok[i]);
-			log_event(LOG_INFO, "token request refused", "client_id", id->id, "scope",
-				  g->scope.tok[i], "reason", "not permitted", NULL);
-			audit_refusal(r, "token.refused", id->id, "oauth.token", g->scope.tok[i],
-				      "scope not permitted for this identity");
-			http_oauth_error(r, 400, "invalid_scope", msg);
-			return -1;
-		}
+	if (permission_check(r->b, id, &g->scope, r->client_ip, broker_now(), &pm) != 0) {
+		permission_release(&pm);
+		log_event(LOG_ERROR, "policy evaluation failed: refusing the token", "client_id", id->id, NULL);
+		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, "policy evaluation failed");
+		http_oauth_error(r, 500, "server_error", "the policy decision failed; retry");
+		return -1;
 	}
+	if (!pm.allow) {
+		refuse_scope(r, id, g, &pm);
+		permission_release(&pm);
+		return -1;
+	}
+	g->policy_ttl = pm.max_ttl;
+	g->policy_version = pm.policy_version;
+	g->policies = pm.policies;
+	pm.policies = NULL;
+	permission_release(&pm);
 	g->scope_str = scope_join(&g->scope);
 	return g->scope_str != NULL ? 0 : -1;
 }
@@ -154,9 +187,9 @@ static const char *binding_of(const tok_issue_t *t)
 static json_t *issued_details(const tok_issue_t *t, const client_t *c, const grant_req_t *g,
 			      const char *kid, const char *hash)
 {
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?}", "scope", g->scope_str, "ttl",
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, s:I}", "scope", g->scope_str, "ttl",
 			 (json_int_t)g->ttl, "auth", c->method, "binding", binding_of(t), "token_sha256", hash,
-			 "cnf_jkt", t->cnf_jkt, "kid", kid);
+			 "cnf_jkt", t->cnf_jkt, "kid", kid, "policy_version", (json_int_t)g->policy_version);
 }
 
 static void refuse_replay(req_t *r, const client_t *c, bool dpop)
@@ -186,6 +219,7 @@ static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const 
 	ev.resource = g->scope_str;
 	ev.decision = "allow";
 	ev.jti = t->jti;
+	ev.policies = g->policies;
 	ev.details = details;
 	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
 			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
@@ -257,9 +291,10 @@ void handle_token(req_t *r)
 	if (requested_ttl(r, &f, &requested) != 0 || client_authenticate(r, &f, &c) != 0)
 		goto out_form;
 	if (check_scope(r, &f, &c.identity, &g) == 0 && check_dpop(r, &c.identity, &g) == 0) {
-		g.ttl = cap_ttl(r->b, &c.identity, requested);
+		g.ttl = cap_ttl(r->b, &c.identity, &g, requested);
 		issue(r, &c, &g);
 	}
+	json_decref(g.policies);
 	free(g.scope_str);
 	scope_free(&g.scope);
 	client_release(&c);

@@ -1,11 +1,13 @@
 /* serve.c - `tollgate serve`: configuration, data directory, master key,
- * store, signer, HTTP daemon, maintenance (key rotation, pruning) and
- * graceful shutdown. Order (OpenBSD habit): acquire files and keys, then
- * sockets, then serve; on SIGTERM/SIGINT stop accepting, finish in-flight
- * requests, flush the store's commit queue, wipe keys. */
+ * store, signer, the live policy state, HTTP daemon, maintenance (key
+ * rotation, pruning) and graceful shutdown. Order (OpenBSD habit): acquire
+ * files and keys, then sockets, then serve; on SIGTERM/SIGINT stop
+ * accepting, finish in-flight requests, flush the store's commit queue,
+ * wipe keys. */
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/log.h"
+#include "broker/policy_state.h"
 #include "broker/serve.h"
 #include "broker/syslog_forwarder.h"
 #include "core/b64url.h"
@@ -302,6 +304,10 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 	store_audit_configure(b->store, strcmp(b->cfg.audit, "on") == 0, b->cfg.audit_checkpoint_every,
 			      signer_audit_checkpoint, b->audit_signer);
 	check_audit_tail(b);
+	if (policy_state_open(b, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -490,6 +496,7 @@ int cmd_serve(int argc, char **argv)
 	if (prepare_data_dir(&b, o.dev, master) == 0)
 		rc = run(&b, &o);
 	sodium_memzero(master, sizeof master);
+	policy_state_close(&b);
 	signer_close(b.audit_signer);
 	signer_close(b.signer);
 	store_close(b.store);

@@ -120,6 +120,14 @@ static void print_record(const json_t *r)
 		printf(" resource=%s", str(r, "resource"));
 	if (json_is_string(json_object_get(r, "jti")))
 		printf(" jti=%s", str(r, "jti"));
+	const json_t *pols = json_object_get(r, "policies");
+	if (json_array_size(pols) > 0) {
+		size_t i;
+		json_t *v;
+		printf(" policies=");
+		json_array_foreach(pols, i, v)
+			printf("%s%s", i ? "," : "", json_is_string(v) ? json_string_value(v) : "?");
+	}
 	print_details(json_object_get(r, "details"));
 	printf("\n");
 }

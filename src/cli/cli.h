@@ -38,5 +38,7 @@ int cmd_keys(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_entities(int argc, char **argv);
 
 #endif

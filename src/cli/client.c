@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#define MAX_RESPONSE (4 * 1024 * 1024)
+#define MAX_RESPONSE (96 * 1024 * 1024) /* a whole policy set (32 MiB) as JSON */
 
 const char *cli_addr(void)
 {

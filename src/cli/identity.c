@@ -10,29 +10,29 @@ static const char identity_usage[] =
 	"Usage: tollgate identity <command> [options]\n"
 	"\n"
 	"  create ID --kind KIND --owner OWNER [--role ROLE]... [--public-key FILE]...\n"
-	"            [--max-ttl SECONDS] [--allow SCOPE]... [--description TEXT]\n"
-	"            [--mtls-fingerprint SHA256HEX]\n"
+	"            [--max-ttl SECONDS] [--description TEXT] [--mtls-fingerprint SHA256HEX]\n"
 	"      KIND is workload, integration, ot-device, agent or edge. FILE is a PEM\n"
-	"      public key or a JWK (from `tollgate keys gen`). --allow grants a scope\n"
-	"      token ACTION@Type:id (until Cedar policies replace allow-lists).\n"
+	"      public key or a JWK (from `tollgate keys gen`). The identity is the\n"
+	"      Cedar entity Workload::\"ID\" with each ROLE as a parent Role::\"ROLE\";\n"
+	"      what it may request is decided by policy (`tollgate policy set`).\n"
 	"  list [--kind KIND] [--owner OWNER] [--status STATUS] [--role ROLE] [--json]\n"
 	"  show ID\n"
-	"  update ID [--owner O] [--description T] [--role R]... [--allow S]...\n"
-	"            [--max-ttl N] [--status active|suspended] [--add-key FILE]...\n"
-	"            [--remove-kid KID]... [--mtls-fingerprint HEX]\n"
-	"      --role and --allow replace the whole list when given.\n"
+	"  update ID [--owner O] [--description T] [--role R]... [--max-ttl N]\n"
+	"            [--status active|suspended] [--add-key FILE]... [--remove-kid KID]...\n"
+	"            [--mtls-fingerprint HEX]\n"
+	"      --role replaces the whole list when given.\n"
 	"  offboard ID\n"
 	"      final: disables every key and revokes every token of the identity.\n"
 	"\n"
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420) and TOLLGATE_TOKEN.\n";
 
-enum { O_KIND = 1, O_OWNER, O_ROLE, O_KEY, O_MAXTTL, O_ALLOW, O_DESC, O_FP, O_STATUS, O_ADDKEY,
+enum { O_KIND = 1, O_OWNER, O_ROLE, O_KEY, O_MAXTTL, O_DESC, O_FP, O_STATUS, O_ADDKEY,
        O_RMKID, O_JSON, O_HELP };
 
 static const struct option longs[] = {
 	{"kind", required_argument, NULL, O_KIND}, {"owner", required_argument, NULL, O_OWNER},
 	{"role", required_argument, NULL, O_ROLE}, {"public-key", required_argument, NULL, O_KEY},
-	{"max-ttl", required_argument, NULL, O_MAXTTL}, {"allow", required_argument, NULL, O_ALLOW},
+	{"max-ttl", required_argument, NULL, O_MAXTTL},
 	{"description", required_argument, NULL, O_DESC},
 	{"mtls-fingerprint", required_argument, NULL, O_FP}, {"status", required_argument, NULL, O_STATUS},
 	{"add-key", required_argument, NULL, O_ADDKEY}, {"remove-kid", required_argument, NULL, O_RMKID},
@@ -88,7 +88,6 @@ static int parse(int argc, char **argv, json_t *doc, bool update, bool *as_json)
 		case O_FP: json_object_set_new(doc, "mtls_fingerprint", json_string(optarg)); break;
 		case O_STATUS: json_object_set_new(doc, "status", json_string(optarg)); break;
 		case O_ROLE: push(doc, "roles", json_string(optarg)); break;
-		case O_ALLOW: push(doc, "allow", json_string(optarg)); break;
 		case O_RMKID: push(doc, "remove_kids", json_string(optarg)); break;
 		case O_JSON: *as_json = true; break;
 		case O_MAXTTL:

@@ -1,7 +1,8 @@
 /* identity.h - a machine identity as Tollgate models it: who owns it, what
  * kind of thing it is, its life-cycle status, the public keys it proves
- * possession of, and the scope allow-list (stand-in for Cedar policy). Pure
- * data shared by the store, the broker and the JSON codec. */
+ * possession of, and its roles (which Cedar policies see as the parents of
+ * its Workload entity). Pure data shared by the store, the broker and the
+ * JSON codec. What it may do is decided by policy, not stored here. */
 #ifndef TG_IDENTITY_H
 #define TG_IDENTITY_H
 #include "core/ed25519_key.h"
@@ -26,7 +27,6 @@ typedef struct {
 	char description[TG_MAX_DESCRIPTION_LEN + 1];
 	char mtls_fingerprint[65]; /* lower-case hex SHA-256 of the cert DER, or "" */
 	json_t *roles;             /* array of strings, owned */
-	json_t *allow;             /* array of scope tokens, owned (policy stand-in) */
 	int64_t max_ttl;           /* 0 = server cap only */
 	int64_t created_at, updated_at, last_used_at;
 	int64_t not_before;        /* tokens issued before this are revoked */

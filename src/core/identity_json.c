@@ -2,7 +2,6 @@
  * record's release. */
 #include "core/identity_json.h"
 #include "core/ed25519_key.h"
-#include "core/scope.h"
 #include "core/timefmt.h"
 #include <ctype.h>
 #include <stdio.h>
@@ -35,10 +34,10 @@ json_t *identity_to_json(const identity_t *id)
 	json_t *keys = json_array();
 	for (size_t i = 0; i < id->n_keys; i++)
 		json_array_append_new(keys, key_to_json(&id->keys[i]));
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:I, s:o}", "id", id->id, "kind",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:o}", "id", id->id, "kind",
 			      id->kind, "owner", id->owner, "description", id->description, "status",
-			      id->status, "roles", id->roles, "allow", id->allow, "max_ttl",
-			      (json_int_t)id->max_ttl, "public_keys", keys);
+			      id->status, "roles", id->roles, "max_ttl", (json_int_t)id->max_ttl,
+			      "public_keys", keys);
 	json_object_set_new(o, "mtls_fingerprint",
 			    id->mtls_fingerprint[0] ? json_string(id->mtls_fingerprint) : json_null());
 	json_object_set_new(o, "created_at", rfc3339_json(id->created_at));
@@ -57,6 +56,9 @@ static const char *check_members(const json_t *doc, const char *const *allowed)
 		bool ok = false;
 		for (const char *const *a = allowed; *a != NULL && !ok; a++)
 			ok = strcmp(*a, k) == 0;
+		if (!ok && strcmp(k, "allow") == 0)
+			return "\"allow\" is no longer an identity member: scopes are granted by Cedar "
+			       "policy (PUT /v1/policies; see docs/policy.md)";
 		if (!ok) {
 			snprintf(msg, sizeof msg, "unknown member \"%.64s\"", k);
 			return msg;
@@ -104,8 +106,6 @@ bad:
 	snprintf(msg, sizeof msg, "\"%s\" must be an array of at most %zu valid strings", name, max);
 	return msg;
 }
-
-static bool scope_valid(const char *s) { return scope_token_valid(s, strlen(s)); }
 
 static int key_expiry(const json_t *v, int64_t *out)
 {
@@ -211,9 +211,6 @@ static const char *common(const json_t *doc, int64_t now, identity_t *id)
 	if ((v = json_object_get(doc, "roles")) != NULL &&
 	    (why = string_array(v, "roles", TG_MAX_ROLES, identity_name_valid, &id->roles)) != NULL)
 		return why;
-	if ((v = json_object_get(doc, "allow")) != NULL &&
-	    (why = string_array(v, "allow", TG_MAX_ALLOW_SCOPES, scope_valid, &id->allow)) != NULL)
-		return why;
 	if ((v = json_object_get(doc, "max_ttl")) != NULL && (why = max_ttl(v, &id->max_ttl)) != NULL)
 		return why;
 	if ((v = json_object_get(doc, "mtls_fingerprint")) != NULL &&
@@ -225,12 +222,11 @@ static const char *common(const json_t *doc, int64_t now, identity_t *id)
 
 const char *identity_from_create(const json_t *doc, int64_t now, identity_t *id)
 {
-	static const char *const allowed[] = {"id", "kind", "owner", "description", "roles", "allow",
+	static const char *const allowed[] = {"id", "kind", "owner", "description", "roles",
 					      "max_ttl", "mtls_fingerprint", "public_keys", NULL};
 	const char *why;
 	memset(id, 0, sizeof *id);
 	id->roles = json_array();
-	id->allow = json_array();
 	if ((why = check_members(doc, allowed)) != NULL ||
 	    (why = text_member(doc, "id", TG_MAX_ID_LEN, id->id, true)) != NULL ||
 	    (why = text_member(doc, "kind", sizeof id->kind - 1, id->kind, true)) != NULL ||
@@ -274,7 +270,7 @@ static const char *remove_keys(const json_t *arr, identity_t *id)
 
 const char *identity_apply_update(const json_t *doc, int64_t now, identity_t *id)
 {
-	static const char *const allowed[] = {"owner", "description", "roles", "allow", "max_ttl",
+	static const char *const allowed[] = {"owner", "description", "roles", "max_ttl",
 					      "mtls_fingerprint", "status", "add_public_keys",
 					      "remove_kids", NULL};
 	char status[16] = "";
@@ -298,6 +294,5 @@ const char *identity_apply_update(const json_t *doc, int64_t now, identity_t *id
 void identity_release(identity_t *id)
 {
 	json_decref(id->roles);
-	json_decref(id->allow);
-	id->roles = id->allow = NULL;
+	id->roles = NULL;
 }

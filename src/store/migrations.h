@@ -58,6 +58,23 @@ static const char *const sqlite_migrations[] = {
 
 	/* 4: delivery cursors of audit forwarders (syslog). */
 	"CREATE TABLE audit_forward (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
+
+	/* 5: Cedar policies and entities (issue 3). Every policy set ever
+	 * stored is kept; the current one is the highest version. Entities are
+	 * rows keyed by their uid, each holding the entity in Cedar's entities
+	 * JSON format; one counter versions the whole entity set (identity
+	 * writes bump it too: identities are entities). The identity
+	 * allow-list, the stand-in for policy, is gone: an upgraded broker
+	 * denies every scope until a policy permits it. */
+	"CREATE TABLE policies (version INTEGER PRIMARY KEY, text TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL, created_at INTEGER NOT NULL, actor TEXT NOT NULL,"
+	"  comment TEXT NOT NULL DEFAULT '', count INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE entities (type TEXT NOT NULL, id TEXT NOT NULL, entity TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID;"
+	"CREATE TABLE entities_version (one INTEGER PRIMARY KEY CHECK (one = 1),"
+	"  version INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"INSERT INTO entities_version VALUES (1, 0, 0);"
+	"ALTER TABLE identities DROP COLUMN allow;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

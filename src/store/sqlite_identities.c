@@ -1,9 +1,12 @@
-/* sqlite_identities.c - identities and their registered public keys. */
+/* sqlite_identities.c - identities and their registered public keys. An
+ * identity is also a Cedar entity (Workload::"<id>" with its roles as
+ * parents), so every identity write bumps the entities version in the same
+ * transaction (sqlite_policies.c). */
 #include "store/sqlite_internal.h"
 #include <stdlib.h>
 #include <string.h>
 
-#define IDENTITY_COLS "id, kind, owner, description, status, roles, allow, max_ttl, " \
+#define IDENTITY_COLS "id, kind, owner, description, status, roles, max_ttl, " \
 		      "mtls_fingerprint, created_at, updated_at, last_used_at, not_before"
 
 static json_t *json_col(sqlite3_stmt *st, int col)
@@ -22,13 +25,12 @@ static void row_to_identity(sqlite3_stmt *st, identity_t *o)
 	sq_copy_text(o->description, sizeof o->description, st, 3);
 	sq_copy_text(o->status, sizeof o->status, st, 4);
 	o->roles = json_col(st, 5);
-	o->allow = json_col(st, 6);
-	o->max_ttl = sqlite3_column_int64(st, 7);
-	sq_copy_text(o->mtls_fingerprint, sizeof o->mtls_fingerprint, st, 8);
-	o->created_at = sqlite3_column_int64(st, 9);
-	o->updated_at = sqlite3_column_int64(st, 10);
-	o->last_used_at = sqlite3_column_int64(st, 11);
-	o->not_before = sqlite3_column_int64(st, 12);
+	o->max_ttl = sqlite3_column_int64(st, 6);
+	sq_copy_text(o->mtls_fingerprint, sizeof o->mtls_fingerprint, st, 7);
+	o->created_at = sqlite3_column_int64(st, 8);
+	o->updated_at = sqlite3_column_int64(st, 9);
+	o->last_used_at = sqlite3_column_int64(st, 10);
+	o->not_before = sqlite3_column_int64(st, 11);
 }
 
 static store_rc load_keys(sq_conn_t *c, identity_t *o)
@@ -115,17 +117,14 @@ done:
 static void bind_mutable(sqlite3_stmt *st, const identity_t *id)
 {
 	char *roles = id->roles ? json_dumps(id->roles, JSON_COMPACT) : NULL;
-	char *allow = id->allow ? json_dumps(id->allow, JSON_COMPACT) : NULL;
 	sq_bind_text(st, 1, id->id);
 	sq_bind_text(st, 2, id->owner);
 	sq_bind_text(st, 3, id->description);
 	sq_bind_text(st, 4, id->status);
 	sq_bind_text(st, 5, roles ? roles : "[]");
-	sq_bind_text(st, 6, allow ? allow : "[]");
-	sqlite3_bind_int64(st, 7, id->max_ttl);
-	sq_bind_text(st, 8, id->mtls_fingerprint);
+	sqlite3_bind_int64(st, 6, id->max_ttl);
+	sq_bind_text(st, 7, id->mtls_fingerprint);
 	free(roles);
-	free(allow);
 }
 
 static store_rc write_keys(sq_conn_t *c, const identity_t *id)
@@ -159,15 +158,17 @@ static store_rc apply_create(sq_conn_t *c, const void *arg)
 {
 	const identity_t *id = arg;
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO identities (id, owner, description, status, "
-		"roles, allow, max_ttl, mtls_fingerprint, kind, created_at, updated_at) "
-		"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)");
+		"roles, max_ttl, mtls_fingerprint, kind, created_at, updated_at) "
+		"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)");
 	if (st == NULL)
 		return STORE_ERROR;
 	bind_mutable(st, id);
-	sq_bind_text(st, 9, id->kind);
-	sqlite3_bind_int64(st, 10, id->created_at);
+	sq_bind_text(st, 8, id->kind);
+	sqlite3_bind_int64(st, 9, id->created_at);
 	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK ? write_keys(c, id) : rc;
+	if (rc == STORE_OK)
+		rc = write_keys(c, id);
+	return rc == STORE_OK ? sq_entities_bump(c, id->created_at) : rc;
 }
 
 store_rc store_identity_create(store_t *s, const identity_t *id, const audit_event_t *ev)
@@ -198,18 +199,19 @@ static store_rc apply_update(sq_conn_t *c, const void *arg)
 {
 	const update_arg_t *u = arg;
 	sqlite3_stmt *st = sq_prepare(c, "UPDATE identities SET owner=?2, description=?3, status=?4, "
-		"roles=?5, allow=?6, max_ttl=?7, mtls_fingerprint=?8, updated_at=?9 "
+		"roles=?5, max_ttl=?6, mtls_fingerprint=?7, updated_at=?8 "
 		"WHERE id = ?1 AND status != 'offboarded'");
 	if (st == NULL)
 		return STORE_ERROR;
 	bind_mutable(st, u->id);
-	sqlite3_bind_int64(st, 9, u->now);
+	sqlite3_bind_int64(st, 8, u->now);
 	store_rc rc = sq_exec_stmt(st);
 	if (rc != STORE_OK)
 		return rc;
 	if (sqlite3_changes(c->db) == 0)
 		return why_unchanged(c, u->id->id);
-	return write_keys(c, u->id);
+	rc = write_keys(c, u->id);
+	return rc == STORE_OK ? sq_entities_bump(c, u->now) : rc;
 }
 
 store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now, const audit_event_t *ev)
@@ -229,8 +231,9 @@ static store_rc apply_offboard(sq_conn_t *c, const void *arg)
 	if (changed == 0)
 		return why_unchanged(c, a->text);
 	/* Its tokens are revoked by not_before (checked at introspection). */
-	return sq_exec_text_int(c, "UPDATE identity_keys SET disabled_at=?2 WHERE identity_id=?1 "
-				"AND disabled_at=0", a->text, a->n, NULL);
+	rc = sq_exec_text_int(c, "UPDATE identity_keys SET disabled_at=?2 WHERE identity_id=?1 "
+			      "AND disabled_at=0", a->text, a->n, NULL);
+	return rc == STORE_OK ? sq_entities_bump(c, a->n) : rc;
 }
 
 store_rc store_identity_offboard(store_t *s, const char *id, int64_t now, const audit_event_t *ev)

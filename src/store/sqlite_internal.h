@@ -93,5 +93,8 @@ store_rc sq_exec_text_int(sq_conn_t *c, const char *sql, const char *text, int64
 /* sql with ?1 = an integer. */
 store_rc sq_exec_int(sq_conn_t *c, const char *sql, int64_t n);
 void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
+/* sqlite_policies.c: moves the entities version on by one (identity writes,
+ * whose Workload entities change with them). */
+store_rc sq_entities_bump(sq_conn_t *c, int64_t now);
 
 #endif

@@ -77,7 +77,7 @@ store_rc store_identity_get(store_t *s, const char *id, identity_t *out);
 /* Up to f->limit identities ordered by id, after the f->after cursor;
  * *out is malloc'd (release each, then free). */
 store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t **out, size_t *n);
-/* Replaces the mutable fields (owner, description, roles, allow, max_ttl,
+/* Replaces the mutable fields (owner, description, roles, max_ttl,
  * status, mtls_fingerprint, keys) of an existing, non-offboarded identity. */
 store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now, const audit_event_t *ev);
 /* Offboards: status offboarded, every key disabled, not_before = now. */
@@ -140,6 +140,56 @@ store_rc store_forward_cursor_set(store_t *s, const char *sink, int64_t seq);
 store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out);
 /* Checkpoints with seq > after, in order, at most limit. */
 store_rc store_audit_checkpoints(store_t *s, int64_t after, int limit, json_t **out);
+
+/* ---- Cedar policies and entities (sqlite_policies.c) ---- */
+
+/* One stored policy set. Versions start at 1 and grow by one per write;
+ * the current set is the highest version; every version is kept. */
+typedef struct {
+	int64_t version;
+	char sha256[65];           /* hex SHA-256 of text */
+	int64_t created_at;
+	char actor[TG_MAX_ID_LEN + 1];
+	int64_t count;             /* policies in the set */
+	char *comment;             /* malloc'd, "" when none */
+	char *text;                /* malloc'd Cedar text; NULL in history listings */
+	size_t text_len;
+} policy_version_t;
+
+/* Stores p (text, sha256, created_at, actor, count, comment) as version
+ * p->version, which must be the current version + 1: STORE_CONFLICT when
+ * another write took it first (re-read and retry). */
+store_rc store_policy_put(store_t *s, const policy_version_t *p, const audit_event_t *ev);
+/* version 0: the current set. STORE_NOT_FOUND when there is none (no
+ * policy was ever stored) or no such version. Release with
+ * policy_version_release. */
+store_rc store_policy_get(store_t *s, int64_t version, policy_version_t *out);
+/* Up to limit versions below `before` (0: from the newest), newest first,
+ * without their text; *out is malloc'd (release each, then free). */
+store_rc store_policy_history(store_t *s, int64_t before, int limit, policy_version_t **out, size_t *n);
+void policy_version_release(policy_version_t *p);
+
+/* An entity row: its uid and the entity in Cedar's entities JSON format
+ * ({"uid":{"type","id"},"attrs","parents","tags"}), compact text. */
+typedef struct {
+	const char *type, *id;
+	const char *json; /* ignored by store_entities_remove */
+} entity_row_t;
+
+/* Entity writes move the entities version from version - 1 to version
+ * (STORE_CONFLICT when it is no longer version - 1: another write came
+ * first). Identity writes bump it too (identities are entities). */
+store_rc store_entities_replace_all(store_t *s, const entity_row_t *rows, size_t n, int64_t version,
+				    int64_t now, const audit_event_t *ev);
+store_rc store_entities_upsert(store_t *s, const entity_row_t *rows, size_t n, int64_t version,
+			       int64_t now, const audit_event_t *ev);
+/* Removes the rows with these uids; absent uids are no error. */
+store_rc store_entities_remove(store_t *s, const entity_row_t *uids, size_t n, int64_t version,
+			       int64_t now, const audit_event_t *ev);
+/* Every stored entity (parsed objects, ordered by type then id) into a
+ * new array, and the version they are at, read in one snapshot. */
+store_rc store_entities_list(store_t *s, json_t **out, int64_t *version);
+store_rc store_entities_version(store_t *s, int64_t *version);
 
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */

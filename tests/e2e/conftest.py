@@ -6,7 +6,7 @@
 # free of AddressSanitizer / UBSan / LeakSanitizer reports.
 import pytest
 
-from tollgate_e2e import BIN, Broker
+from tollgate_e2e import BIN, E2E_POLICY, Broker
 
 
 def pytest_report_header(config):
@@ -34,11 +34,13 @@ def broker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def broker_factory(tmp_path_factory):
-    """make(args=[...], tls={...}, start=True) -> a Broker of this module."""
+    """make(args=[...], tls={...}, start=True, policy=E2E_POLICY) -> a Broker
+    of this module (policy=None: it starts with no policy, denying every
+    scope)."""
     made = []
 
-    def make(args=(), tls=None, start=True, name="broker"):
-        b = Broker(tmp_path_factory.mktemp(name), args=args, tls=tls)
+    def make(args=(), tls=None, start=True, name="broker", policy=E2E_POLICY):
+        b = Broker(tmp_path_factory.mktemp(name), args=args, tls=tls, policy=policy)
         made.append(b)
         return b.start() if start else b
 

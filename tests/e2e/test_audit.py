@@ -147,7 +147,9 @@ def test_every_operation_is_recorded(ab, story):
     for r in recs:
         assert set(r) == RECORD_MEMBERS, r
         assert TIME_RE.match(r["time"]), r["time"]
-        assert r["policies"] == [] and r["edge"] is None and r["grant"] is None
+        # token.issued names the permits that decided it (E2E_POLICY's first one).
+        assert r["policies"] == (["e2e-0"] if r["type"] == "token.issued" else []), r
+        assert r["edge"] is None and r["grant"] is None
         assert r["hash"] == audit_hash(r)
         if r["type"] != "key.rotated":  # the rotation event is built without the request
             assert r["src"] == "127.0.0.1", r
@@ -162,7 +164,8 @@ def test_every_operation_is_recorded(ab, story):
         assert d["kid"] == jwt_parts(tok)[0]["kid"] and d["scope"] == "orders.read@Api:orders"
     assert by_jti[jti(story.t2)]["details"]["cnf_jkt"] == story.dkey.thumbprint
     assert "replayed" in recs[4]["details"]["reason"] and "DPoP" in recs[4]["details"]["reason"]
-    assert recs[5]["details"]["reason"] == "scope not permitted for this identity"
+    assert recs[5]["details"]["reason"] == "no policy permits it"
+    assert recs[5]["details"]["scope"] == "secrets.read@Vault:x" and recs[5]["details"]["decision"] == "deny"
     assert recs[6]["action"] == "client_assertion" and recs[6]["details"]["reason"]
     assert "replayed" in recs[8]["details"]["reason"]
     assert recs[9]["details"] == {"sub": a.id, "exp": jwt_parts(story.t1)[1]["exp"]}
@@ -604,7 +607,7 @@ def test_trace_identity(ab, story):
         assert t in types, t
     assert types.index("token.issued") < types.index("token.revoked") < types.index("identity.offboarded")
     assert jti(story.t_other) not in p.stdout and story.other.id not in p.stdout
-    assert "reason=scope not permitted for this identity" in p.stdout
+    assert "reason=no policy permits it" in p.stdout
 
     p = cli(ab, "trace", "--jti", jti(story.t1))
     assert [re.search(r" #\d+\s+(\S+)", x).group(1) for x in p.stdout.splitlines()] == [

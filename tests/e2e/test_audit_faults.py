@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tollgate_e2e import (wait_for, DEFAULT_ALLOW, SLOW, Broker, Key, assert_oauth_error, assert_problem, audit_checkpoints,
+from tollgate_e2e import (wait_for, DEFAULT_SCOPES, E2E_ROLE, SLOW, Broker, Key, assert_oauth_error, assert_problem, audit_checkpoints,
                           audit_records, cli_env, jwt_parts, run_cli, session, unique)
 
 
@@ -120,7 +120,7 @@ def dedicated(tmp_path: Path, data: Path, *settings) -> Broker:
 
 
 def identity_doc(ident_id):
-    return {"id": ident_id, "kind": "workload", "owner": "team-e2e", "allow": DEFAULT_ALLOW,
+    return {"id": ident_id, "kind": "workload", "owner": "team-e2e", "roles": [E2E_ROLE],
             "public_keys": [Key().pub_pem]}
 
 
@@ -187,7 +187,7 @@ def test_disk_full_fails_closed_reads_work_and_chain_has_no_gap(tmp_path):
                 s = session()
                 for a in mine:
                     r = s.post(b.token_endpoint, timeout=10 * SLOW,
-                               data={"grant_type": "client_credentials", "scope": DEFAULT_ALLOW[0],
+                               data={"grant_type": "client_credentials", "scope": DEFAULT_SCOPES[0],
                                      "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                                      "client_assertion": a})
                     with lock:

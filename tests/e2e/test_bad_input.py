@@ -21,7 +21,7 @@ MAX_BODY = 64 * 1024
 @pytest.fixture(scope="module")
 def bb(broker_factory):
     b = broker_factory(name="badinput")
-    b.target = b.create_identity(TARGET, allow=["orders.read@Api:orders"], roles=["reader"], max_ttl=120)
+    b.target = b.create_identity(TARGET, permit=["orders.read@Api:orders"], roles=["reader"], max_ttl=120)
     b.snapshot = b.identities()
     b.jwks = b.get("/.well-known/jwks.json").json()
     return b
@@ -98,9 +98,8 @@ CREATE_400 = {
     "id dot-dot-slash": ident_doc(id="../etc"),
     "id 129 chars": ident_doc(id="a" * 129),
     "id with NUL": ident_doc(id="a\u0000b"),
-    "allow is a string": ident_doc(allow="orders.read@Api:orders"),
-    "allow not a scope": ident_doc(allow=["admin"]),
-    "allow 65 scopes": ident_doc(allow=["a.b@Api:x%d" % i for i in range(65)]),
+    "allow-list (gone: policy decides)": ident_doc(allow=["orders.read@Api:orders"]),
+    "role with a quote": ident_doc(roles=['a"b']),
     "public_keys is a string": ident_doc(public_keys=k1.pub_pem),
     "public key garbage": ident_doc(public_keys=["nope"]),
     "public key number": ident_doc(public_keys=[5]),
@@ -203,7 +202,8 @@ def test_list_limit_rejects(bb, limit):
 @pytest.mark.parametrize("path", ["/", "/v1", "/v1/", "/v1/nope", "/v1/identities/x/y", "/v1/identities//",
                                   f"/v1/identities/{TARGET}/offboard/now", "/v1/identities/" + "a" * 200,
                                   "/oauth", "/oauth/token/x", "/.well-known/", "/.well-known/openid-configuration",
-                                  "/healthz/", "/%2e%2e/%2e%2e/etc/passwd", "/v1/keys/rotate/x", "/metrics.txt"])
+                                  "/healthz/", "/%2e%2e/%2e%2e/etc/passwd", "/v1/keys/rotate/x", "/metrics.txt",
+                                  "/v1/policies/1/text", "/v1/policies/", "/v1/entities/a/b", "/v1/authorize/x"])
 def test_unknown_path_is_404(bb, path):
     assert_problem(send(bb, "GET", path, ctype=None), 404)
 
@@ -221,6 +221,9 @@ def test_unknown_identity_is_404(bb):
     ("DELETE", "/v1/keys", "GET"), ("POST", "/healthz", "GET"), ("POST", "/metrics", "GET"),
     ("DELETE", "/.well-known/jwks.json", "GET"), ("POST", "/.well-known/oauth-authorization-server", "GET"),
     ("GET", "/oauth/token", "POST"), ("GET", "/oauth/introspect", "POST"), ("PUT", "/oauth/revoke", "POST"),
+    ("POST", "/v1/policies", "GET, PUT"), ("DELETE", "/v1/policies", "GET, PUT"), ("PUT", "/v1/policies/3", "GET"),
+    ("DELETE", "/v1/policies/history", "GET"), ("DELETE", "/v1/entities", "GET, POST, PUT"),
+    ("GET", "/v1/entities/Device:x", "DELETE"), ("GET", "/v1/authorize", "POST"), ("PUT", "/v1/authorize", "POST"),
 ])
 def test_wrong_method_is_405(bb, method, path, allow):
     r = send(bb, method, path, ctype=None)
@@ -234,7 +237,10 @@ def test_wrong_method_is_405(bb, method, path, allow):
 
 ADMIN_ROUTES = [("GET", "/v1/identities"), ("POST", "/v1/identities"), ("GET", f"/v1/identities/{TARGET}"),
                 ("PATCH", f"/v1/identities/{TARGET}"), ("POST", f"/v1/identities/{TARGET}/offboard"),
-                ("GET", "/v1/keys"), ("POST", "/v1/keys/rotate")]
+                ("GET", "/v1/keys"), ("POST", "/v1/keys/rotate"), ("GET", "/v1/policies"), ("PUT", "/v1/policies"),
+                ("GET", "/v1/policies/1"), ("GET", "/v1/policies/history"), ("GET", "/v1/entities"),
+                ("PUT", "/v1/entities"), ("POST", "/v1/entities"), ("DELETE", "/v1/entities/Device:x"),
+                ("POST", "/v1/authorize")]
 
 
 @pytest.mark.parametrize("method, path", ADMIN_ROUTES)

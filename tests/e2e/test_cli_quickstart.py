@@ -1,22 +1,52 @@
 # test_cli_quickstart.py - the quickstart flow through the `tollgate` CLI
-# against a running broker: keys gen -> identity create -> token issue ->
-# inspect -> introspect -> revoke -> introspect shows it inactive.
+# against a running broker: keys gen -> policy set -> identity create (with
+# a role the policy names) -> token issue -> inspect -> introspect -> revoke
+# -> introspect shows it inactive.
 import json
 import os
 import stat
 
 import pytest
 
-from tollgate_e2e import jwt_parts, run_cli, unique, verify_pyjwt
+from tollgate_e2e import assert_oauth_error, jwt_parts, run_cli, unique, verify_pyjwt
+
+
+QUICKSTART_POLICY = """\
+// Services with the role orders-readers may read the orders API, for 10 minutes at most.
+@id("orders-readers")
+@max_ttl("600")
+permit(principal in Role::"orders-readers", action == Action::"orders.read", resource == Api::"orders");
+
+@id("line-3-readers")
+permit(principal in Role::"line-3-readers", action == Action::"modbus.read", resource == Zone::"line-3");
+"""
+
+
+@pytest.fixture(scope="module")
+def qb(broker_factory):
+    """A broker as it comes up the first time: no policy at all."""
+    return broker_factory(name="quickstart", policy=None)
 
 
 @pytest.fixture
-def cli(broker):
-    env = {"TOLLGATE_ADDR": broker.url, "TOLLGATE_TOKEN": broker.admin_token}
+def cli(qb):
+    env = {"TOLLGATE_ADDR": qb.url, "TOLLGATE_TOKEN": qb.admin_token}
     return lambda *args, **kw: run_cli(args, env_extra=env, **kw)
 
 
-def test_quickstart(broker, cli, tmp_path):
+@pytest.fixture(scope="module")
+def policy_file(qb, tmp_path_factory):
+    path = tmp_path_factory.mktemp("qs") / "tollgate.cedar"
+    path.write_text(QUICKSTART_POLICY)
+    p = run_cli(["policy", "set", str(path), "--comment", "quickstart"],
+                env_extra={"TOLLGATE_ADDR": qb.url, "TOLLGATE_TOKEN": qb.admin_token})
+    assert p.returncode == 0, p.stderr
+    assert "policy version 1 in force: 2 policies" in p.stdout, p.stdout
+    return path
+
+
+def test_quickstart(qb, cli, tmp_path, policy_file):
+    broker = qb
     key = tmp_path / "orders-svc.key"
     ident = unique("orders-svc")
 
@@ -28,7 +58,7 @@ def test_quickstart(broker, cli, tmp_path):
     kid = next(l.split()[-1] for l in p.stdout.splitlines() if l.startswith("kid:"))
 
     p = cli("identity", "create", ident, "--kind", "workload", "--owner", "team-payments",
-            "--public-key", str(tmp_path / "orders-svc.key.pub"), "--allow", "orders.read@Api:orders",
+            "--public-key", str(tmp_path / "orders-svc.key.pub"), "--role", "orders-readers",
             "--max-ttl", "600")
     assert p.returncode == 0, p.stderr
     shown = broker.api("GET", f"/v1/identities/{ident}").json()
@@ -76,12 +106,12 @@ def test_quickstart(broker, cli, tmp_path):
     assert broker.api("GET", f"/v1/identities/{ident}").json()["status"] == "offboarded"
 
 
-def test_cli_issue_json_dpop_and_stdin(broker, cli, tmp_path):
+def test_cli_issue_json_dpop_and_stdin(qb, cli, tmp_path, policy_file):
     key = tmp_path / "k"
     assert cli("keys", "gen", "--out", str(key)).returncode == 0
     ident = unique("cli-dpop")
     assert cli("identity", "create", ident, "--kind", "agent", "--owner", "ops", "--public-key",
-               str(tmp_path / "k.pub"), "--allow", "modbus.read@Zone:line-3").returncode == 0
+               str(tmp_path / "k.pub"), "--role", "line-3-readers").returncode == 0
     p = cli("token", "issue", "--identity", ident, "--key", str(key), "--scope", "modbus.read@Zone:line-3",
             "--dpop", "--json")
     assert p.returncode == 0, p.stderr
@@ -94,13 +124,27 @@ def test_cli_issue_json_dpop_and_stdin(broker, cli, tmp_path):
     assert json.loads(p.stdout)["token_type"] == "DPoP"
 
 
-def test_cli_refuses_scope_not_allowed(broker, cli, tmp_path):
+def test_cli_refuses_scope_not_permitted(qb, cli, tmp_path, policy_file):
     key = tmp_path / "k"
     assert cli("keys", "gen", "--out", str(key)).returncode == 0
     ident = unique("cli-narrow")
     assert cli("identity", "create", ident, "--kind", "workload", "--owner", "ops", "--public-key",
-               str(tmp_path / "k.pub"), "--allow", "orders.read@Api:orders").returncode == 0
+               str(tmp_path / "k.pub"), "--role", "orders-readers").returncode == 0
     p = cli("token", "issue", "--identity", ident, "--key", str(key), "--scope", "orders.write@Api:orders")
     assert p.returncode != 0
     assert "invalid_scope" in p.stderr
     assert p.stdout.strip() == ""
+
+
+def test_no_policy_denies_everything(broker_factory, tmp_path):
+    # A fresh broker has no policy: every scope is refused until one is set.
+    b = broker_factory(name="nopolicy", policy=None)
+    assert b.get_policy()["version"] == 0
+    ident = b.create_identity(permit=[])
+    assert_oauth_error(b.token(ident, "orders.read@Api:orders"), 400, "invalid_scope")
+
+
+def test_identity_allow_flag_is_gone(cli, tmp_path):
+    p = cli("identity", "create", unique("x"), "--kind", "workload", "--owner", "o", "--allow",
+            "orders.read@Api:orders")
+    assert p.returncode == 2, p.stdout + p.stderr

@@ -134,7 +134,7 @@ def test_wrong_assertion_type(broker, ident):
 
 
 def test_scope_not_allowed(broker):
-    ident = broker.create_identity(allow=["orders.read@Api:orders"])
+    ident = broker.create_identity(permit=["orders.read@Api:orders"])
     for scope in ["orders.write@Api:orders", "orders.read@Api:orders orders.write@Api:orders",
                   "orders.read@Api:payments", "orders.read@Api:orders-2", "Orders.read@Api:orders"]:
         assert_oauth_error(broker.token(ident, scope), 400, "invalid_scope")

@@ -8,7 +8,7 @@ import subprocess
 import jwt
 import pytest
 
-from tollgate_e2e import DEFAULT_ALLOW, E2E_DIR, SLOW, b64u, b64u_decode, jwt_parts, verify_pyjwt
+from tollgate_e2e import DEFAULT_SCOPES, E2E_DIR, SLOW, b64u, b64u_decode, jwt_parts, verify_pyjwt
 
 
 def jose_verify(broker, token, audience="tollgate", issuer=None):
@@ -35,8 +35,8 @@ def flip_signature_bit(token):
 
 @pytest.fixture(scope="module")
 def issued(broker):
-    ident = broker.create_identity(allow=DEFAULT_ALLOW)
-    scope = f"{DEFAULT_ALLOW[0]} {DEFAULT_ALLOW[2]}"
+    ident = broker.create_identity()
+    scope = f"{DEFAULT_SCOPES[0]} {DEFAULT_SCOPES[2]}"
     r = broker.token(ident, scope)
     assert r.status_code == 200, r.text
     return ident, r.json()
@@ -46,7 +46,7 @@ def test_token_response_shape(broker, issued):
     ident, body = issued
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 300
-    assert set(body["scope"].split()) == {DEFAULT_ALLOW[0], DEFAULT_ALLOW[2]}
+    assert set(body["scope"].split()) == {DEFAULT_SCOPES[0], DEFAULT_SCOPES[2]}
     header, claims = jwt_parts(body["access_token"])
     assert header["alg"] == "EdDSA" and header["typ"] == "at+jwt"
     kids = [k["kid"] for k in broker.get("/.well-known/jwks.json").json()["keys"]]

@@ -86,7 +86,7 @@ def tb(broker_factory, pki):
 def device(tb, pki):
     fp = pki.client["sha256"].hex().upper()
     # Colon-separated upper-case hex, as `openssl x509 -fingerprint` prints it.
-    return tb.create_identity(kind="ot-device", allow=[SCOPE], public_keys=[],
+    return tb.create_identity(kind="ot-device", permit=[SCOPE], public_keys=[],
                               mtls_fingerprint=":".join(fp[i:i + 2] for i in range(0, 64, 2)))
 
 
@@ -141,7 +141,7 @@ def test_no_certificate_is_refused(tb, device):
 
 
 def test_certificate_of_another_identity_needs_its_client_id(tb, device, pki):
-    other = tb.create_identity(kind="ot-device", allow=[SCOPE], public_keys=[],
+    other = tb.create_identity(kind="ot-device", permit=[SCOPE], public_keys=[],
                                mtls_fingerprint=pki.other["sha256"].hex())
     assert mtls_token(tb, pki.other, other.id).status_code == 200
     assert_oauth_error(mtls_token(tb, pki.other, device.id), 401, "invalid_client")
@@ -167,7 +167,7 @@ def test_private_key_jwt_over_https(tb):
 
 
 def test_suspended_device_is_refused(tb, pki):
-    ident = tb.create_identity(kind="ot-device", allow=[SCOPE], public_keys=[])
+    ident = tb.create_identity(kind="ot-device", permit=[SCOPE], public_keys=[])
     fp = pki.client["sha256"].hex()
     assert tb.api("PATCH", f"/v1/identities/{ident.id}", {"mtls_fingerprint": fp}).status_code == 200
     assert mtls_token(tb, pki.client, ident.id).status_code == 200

@@ -46,7 +46,7 @@ def test_identity_cannot_introspect_or_revoke_anothers_token(broker, pair):
 
 def test_edge_may_introspect_any_token_but_not_revoke_it(broker, pair):
     a, _ = pair
-    edge = broker.create_identity(kind="edge", allow=[])
+    edge = broker.create_identity(kind="edge", permit=[])
     token = broker.issue(a)
     info = broker.introspect(token, as_ident=edge)
     assert info["active"] is True and info["sub"] == a.id

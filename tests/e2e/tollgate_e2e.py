@@ -25,7 +25,23 @@ E2E_DIR = Path(__file__).resolve().parent
 BIN = Path(os.environ.get("TOLLGATE_BIN") or REPO / "build" / "tollgate").resolve()
 SANITIZED = os.environ.get("TOLLGATE_SANITIZED") == "1"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-DEFAULT_ALLOW = ["orders.read@Api:orders", "orders.write@Api:orders", "modbus.read@Zone:line-3"]
+# Every identity the helpers create has the role "e2e" (unless the test
+# names its own permits), and every broker starts with E2E_POLICY, which
+# permits that role these scope tokens.
+DEFAULT_SCOPES = ["orders.read@Api:orders", "orders.write@Api:orders", "modbus.read@Zone:line-3"]
+E2E_ROLE = "e2e"
+
+
+def scope_permit(principal: str, scope: str, policy_id: str = None, annotations: str = "") -> str:
+    """A Cedar permit for one scope token ACTION@Type:id."""
+    action, _, resource = scope.partition("@")
+    rtype, _, rid = resource.partition(":")
+    pid = f'@id("{policy_id}")\n' if policy_id else ""
+    return (f'{pid}{annotations}permit(principal {principal}, action == Action::"{action}", '
+            f'resource == {rtype}::"{rid}");\n')
+
+
+E2E_POLICY = "".join(scope_permit(f'in Role::"{E2E_ROLE}"', s, f"e2e-{i}") for i, s in enumerate(DEFAULT_SCOPES))
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
 # Sanitized builds are several times slower; give them room.
@@ -130,7 +146,8 @@ class Broker:
     the data directory and the port (so the issuer, and with it every token
     issued before, stays valid)."""
 
-    def __init__(self, workdir: Path, args=(), tls=None):
+    def __init__(self, workdir: Path, args=(), tls=None, policy=E2E_POLICY):
+        self.policy = policy  # installed at the first start when no policy is stored
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data = self.workdir / "data"
@@ -187,6 +204,8 @@ class Broker:
         self.introspection_endpoint = self.meta["introspection_endpoint"]
         self.revocation_endpoint = self.meta["revocation_endpoint"]
         self.jwks_uri = self.meta["jwks_uri"]
+        if self.policy is not None and self.get_policy()["version"] == 0:
+            self.set_policy(self.policy, comment="e2e default")
         return self
 
     def stop(self, timeout=30 * SLOW):
@@ -252,15 +271,52 @@ class Broker:
             kw["json"] = json_body
         return self.http.request(method, self.url + path, headers=headers, **kw)
 
-    def create_identity(self, ident_id=None, key=None, allow=None, kind="workload", owner="team-e2e",
-                        public_keys=None, **members) -> Identity:
+    # ---- Cedar policies and entities ----
+
+    def get_policy(self, version=None) -> dict:
+        r = self.api("GET", "/v1/policies" if version is None else f"/v1/policies/{version}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def set_policy(self, text: str, comment=None) -> dict:
+        """Replaces the policy set (PUT /v1/policies); returns the answer."""
+        body = {"policies": text}
+        if comment is not None:
+            body["comment"] = comment
+        r = self.api("PUT", "/v1/policies", body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def add_policy(self, text: str) -> dict:
+        """Appends policies to the set in force."""
+        return self.set_policy(self.get_policy()["text"] + "\n" + text)
+
+    def set_entities(self, entities: list) -> dict:
+        r = self.api("PUT", "/v1/entities", entities)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def authorize(self, **body) -> dict:
+        r = self.api("POST", "/v1/authorize", body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def create_identity(self, ident_id=None, key=None, permit=None, kind="workload", owner="team-e2e",
+                        public_keys=None, roles=None, **members) -> Identity:
+        """An identity. permit=None: it has the role "e2e" (E2E_POLICY grants
+        DEFAULT_SCOPES); permit=[scope tokens]: no such role, and a policy
+        permitting exactly those tokens to this identity is added."""
         key = key or Key()
-        doc = {"id": ident_id or unique("wl"), "kind": kind, "owner": owner,
-               "allow": DEFAULT_ALLOW if allow is None else allow,
+        roles = list(roles or [])
+        if permit is None:
+            roles.append(E2E_ROLE)
+        doc = {"id": ident_id or unique("wl"), "kind": kind, "owner": owner, "roles": roles,
                "public_keys": [key.pub_pem] if public_keys is None else public_keys}
         doc.update(members)
         r = self.api("POST", "/v1/identities", doc)
         assert r.status_code == 201, r.text
+        if permit:
+            self.add_policy("".join(scope_permit(f'== Workload::"{doc["id"]}"', sc) for sc in permit))
         return Identity(doc["id"], key, r.json())
 
     def identities(self, **query):
@@ -289,7 +345,7 @@ class Broker:
         payload = {k: v for k, v in payload.items() if v is not None}
         return (sign_key or key).encode(payload, headers={"typ": typ, "jwk": jwk or key.jwk})
 
-    def token(self, ident: Identity = None, scope=" ".join(DEFAULT_ALLOW[:1]), ttl=None, dpop=None,
+    def token(self, ident: Identity = None, scope=" ".join(DEFAULT_SCOPES[:1]), ttl=None, dpop=None,
               assertion=None, form=None, headers=None, **kw):
         """POST /oauth/token; returns the response. form entries given as
         None are left out (e.g. form={"scope": None})."""
@@ -306,7 +362,7 @@ class Broker:
             hdrs["DPoP"] = dpop
         return self.http.post(self.token_endpoint, data=f, headers=hdrs, **kw)
 
-    def issue(self, ident: Identity, scope=DEFAULT_ALLOW[0], **kw) -> str:
+    def issue(self, ident: Identity, scope=DEFAULT_SCOPES[0], **kw) -> str:
         r = self.token(ident, scope, **kw)
         assert r.status_code == 200, r.text
         return r.json()["access_token"]

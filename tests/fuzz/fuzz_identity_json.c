@@ -13,7 +13,6 @@ static void check_bounds(const identity_t *id)
 	fz_require(id->n_keys <= TG_MAX_KEYS_PER_IDENTITY, "key count bounded");
 	fz_require(identity_name_valid(id->id), "accepted id is valid");
 	fz_require(json_array_size(id->roles) <= TG_MAX_ROLES, "roles bounded");
-	fz_require(json_array_size(id->allow) <= TG_MAX_ALLOW_SCOPES, "allow-list bounded");
 	json_t *out = identity_to_json(id);
 	fz_require(out != NULL, "accepted identity renders");
 	json_decref(out);

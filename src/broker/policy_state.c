@@ -1,0 +1,651 @@
+/* policy_state.c - the live Cedar view (policy_state.h): reference-counted
+ * views swapped under a mutex readers hold for a pointer copy, the writer
+ * lock, the merge of uploaded and identity entities, per-thread scratch.
+ *
+ * HOW THE SWAP WORKS. A view owns one reference on an engine holder and one
+ * on an entities holder; consecutive views share whichever part did not
+ * change (a policy write keeps the entities, an entity write keeps the
+ * engine). The state owns one reference on the current view; every reader
+ * owns one more while it evaluates. Installing a view moves the state's
+ * reference to the new one and drops it from the old; whoever drops the last
+ * reference frees the view, and a holder goes with its last view. */
+#include "broker/policy_state.h"
+#include "broker/log.h"
+#include "broker/metrics.h"
+#include "core/policy/cedar_json.h"
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+	atomic_int refs;
+	pol_engine_t *eng;
+} engine_ref_t;
+
+typedef struct {
+	atomic_int refs;
+	pol_entities_t *es;
+} entities_ref_t;
+
+typedef struct {
+	policy_view_t pub; /* first: a policy_view_t * is a view_t * */
+	atomic_int refs;
+	engine_ref_t *engine;
+	entities_ref_t *entities;
+} view_t;
+
+struct policy_state {
+	pthread_mutex_t mu;     /* guards cur only; held for a pointer copy */
+	view_t *cur;
+	pthread_mutex_t writer; /* serializes writers (policy_writer_lock) */
+	json_t *user;           /* uploaded entities by key (writer lock) */
+	json_t *idents;         /* identity entities by key (writer lock) */
+};
+
+/* ---- references ---- */
+
+static void engine_put(engine_ref_t *e)
+{
+	if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1) {
+		pol_engine_free(e->eng);
+		free(e);
+	}
+}
+
+static void entities_put(entities_ref_t *e)
+{
+	if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1) {
+		pol_entities_free(e->es);
+		free(e);
+	}
+}
+
+static void view_put(view_t *v)
+{
+	if (v != NULL && atomic_fetch_sub(&v->refs, 1) == 1) {
+		engine_put(v->engine);
+		entities_put(v->entities);
+		free(v);
+	}
+}
+
+const policy_view_t *policy_acquire(broker_t *b)
+{
+	policy_state_t *ps = b->policy;
+	pthread_mutex_lock(&ps->mu);
+	view_t *v = ps->cur;
+	atomic_fetch_add(&v->refs, 1);
+	pthread_mutex_unlock(&ps->mu);
+	return &v->pub;
+}
+
+void policy_release(const policy_view_t *v)
+{
+	view_put((view_t *)(uintptr_t)v);
+}
+
+pol_str_t policy_id(const policy_view_t *v, uint32_t i)
+{
+	const pol_set_t *set = pol_engine_set(v->engine);
+	pol_str_t none = {"", 0};
+	return set != NULL && i < set->n ? set->policy[i].id : none;
+}
+
+json_t *policy_id_json(const policy_view_t *v, uint32_t i)
+{
+	pol_str_t id = policy_id(v, i);
+	return json_stringn(id.p, id.len);
+}
+
+/* Installs a view of engine e and entities n (one reference each taken
+ * from the caller). */
+static int install(policy_state_t *ps, engine_ref_t *e, entities_ref_t *n, int64_t pver,
+		   const char *sha, int64_t ever)
+{
+	view_t *v = calloc(1, sizeof *v);
+	if (v == NULL) {
+		engine_put(e);
+		entities_put(n);
+		return -1;
+	}
+	atomic_init(&v->refs, 1);
+	v->engine = e;
+	v->entities = n;
+	v->pub.engine = e->eng;
+	v->pub.entities = n->es;
+	v->pub.policy_version = pver;
+	v->pub.entities_version = ever;
+	snprintf(v->pub.policy_sha256, sizeof v->pub.policy_sha256, "%s", sha);
+	pthread_mutex_lock(&ps->mu);
+	view_t *old = ps->cur;
+	ps->cur = v;
+	pthread_mutex_unlock(&ps->mu);
+	view_put(old);
+	metrics_policy_versions(pver, ever);
+	return 0;
+}
+
+static engine_ref_t *engine_ref(pol_engine_t *eng)
+{
+	engine_ref_t *e = calloc(1, sizeof *e);
+	if (e == NULL) {
+		pol_engine_free(eng);
+		return NULL;
+	}
+	atomic_init(&e->refs, 1);
+	e->eng = eng;
+	return e;
+}
+
+static entities_ref_t *entities_ref(pol_entities_t *es)
+{
+	entities_ref_t *n = calloc(1, sizeof *n);
+	if (n == NULL) {
+		pol_entities_free(es);
+		return NULL;
+	}
+	atomic_init(&n->refs, 1);
+	n->es = es;
+	return n;
+}
+
+/* ---- writers ---- */
+
+void policy_writer_lock(broker_t *b)
+{
+	pthread_mutex_lock(&b->policy->writer);
+}
+
+void policy_writer_unlock(broker_t *b)
+{
+	pthread_mutex_unlock(&b->policy->writer);
+}
+
+void policy_install_engine(broker_t *b, pol_engine_t *eng, int64_t version, const char *sha256)
+{
+	policy_state_t *ps = b->policy;
+	engine_ref_t *e = engine_ref(eng);
+	view_t *cur = ps->cur; /* stable: writers hold the writer lock */
+	if (e == NULL) {
+		log_event(LOG_ERROR, "out of memory installing a policy set", NULL);
+		return;
+	}
+	atomic_fetch_add(&cur->entities->refs, 1);
+	if (install(ps, e, cur->entities, version, sha256, cur->pub.entities_version) != 0)
+		log_event(LOG_ERROR, "out of memory installing a policy set", NULL);
+}
+
+const json_t *policy_user_entities(broker_t *b)
+{
+	return b->policy->user;
+}
+
+void policy_install_entities(broker_t *b, pol_entities_t *es, json_t *user, int64_t version)
+{
+	policy_state_t *ps = b->policy;
+	entities_ref_t *n = entities_ref(es);
+	view_t *cur = ps->cur;
+	if (n == NULL) {
+		json_decref(user);
+		log_event(LOG_ERROR, "out of memory installing entities", NULL);
+		return;
+	}
+	json_decref(ps->user);
+	ps->user = user;
+	atomic_fetch_add(&cur->engine->refs, 1);
+	if (install(ps, cur->engine, n, cur->pub.policy_version, cur->pub.policy_sha256, version) != 0)
+		log_event(LOG_ERROR, "out of memory installing entities", NULL);
+}
+
+/* ---- entity documents ---- */
+
+char *policy_entity_key(const char *type, const char *id)
+{
+	size_t t = strlen(type), i = strlen(id);
+	char *k = malloc(t + i + 2);
+	if (k != NULL) {
+		memcpy(k, type, t);
+		k[t] = '\x1f';
+		memcpy(k + t + 1, id, i + 1);
+	}
+	return k;
+}
+
+char *policy_uid_text(const char *type, const char *id)
+{
+	size_t n = strlen(type) + 5, j;
+	for (const char *p = id; *p; p++)
+		n += (*p == '"' || *p == '\\') ? 2 : 1;
+	char *out = malloc(n);
+	if (out == NULL)
+		return NULL;
+	j = (size_t)snprintf(out, n, "%s::\"", type);
+	for (const char *p = id; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			out[j++] = '\\';
+		out[j++] = *p;
+	}
+	out[j++] = '"';
+	out[j] = '\0';
+	return out;
+}
+
+static json_t *uid_json(const pol_euid_t *u)
+{
+	return json_pack("{s:s%, s:s%}", "type", u->type.p, u->type.len, "id", u->id.p, u->id.len);
+}
+
+/* A uid in any form Cedar's JSON allows, as {"type","id"}; NULL with err. */
+static json_t *normalize_uid(pol_arena_t *a, const json_t *j, const char *what, char *err, size_t err_len)
+{
+	pol_euid_t u;
+	char why[200];
+	if (pol_json_euid(a, j, &u, why, sizeof why) != 0) {
+		snprintf(err, err_len, "%s: %s", what, why);
+		return NULL;
+	}
+	if (memchr(u.type.p, '\0', u.type.len) != NULL || memchr(u.id.p, '\0', u.id.len) != NULL) {
+		snprintf(err, err_len, "%s: entity types and ids may not contain NUL", what);
+		return NULL;
+	}
+	return uid_json(&u);
+}
+
+json_t *policy_entity_normalize(const json_t *e, const char **type, const char **id, char *err,
+				size_t err_len)
+{
+	const char *k;
+	json_t *v, *out = NULL, *parents = json_array();
+	pol_arena_t *a = pol_arena_new();
+	if (a == NULL || parents == NULL) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	if (!json_is_object(e)) {
+		snprintf(err, err_len, "an entity must be an object with uid, attrs and parents");
+		goto fail;
+	}
+	json_object_foreach((json_t *)e, k, v) {
+		if (strcmp(k, "uid") != 0 && strcmp(k, "attrs") != 0 && strcmp(k, "parents") != 0 &&
+		    strcmp(k, "tags") != 0) {
+			snprintf(err, err_len, "unknown member \"%.64s\" (an entity has uid, attrs, parents, "
+				 "tags)", k);
+			goto fail;
+		}
+	}
+	json_t *uid = normalize_uid(a, json_object_get(e, "uid"), "uid", err, err_len);
+	if (uid == NULL)
+		goto fail;
+	out = json_pack("{s:o}", "uid", uid);
+	const json_t *attrs = json_object_get(e, "attrs"), *tags = json_object_get(e, "tags");
+	const json_t *par = json_object_get(e, "parents");
+	if ((attrs != NULL && !json_is_object(attrs)) || (tags != NULL && !json_is_object(tags))) {
+		snprintf(err, err_len, "attrs and tags must be objects");
+		goto fail;
+	}
+	if (par != NULL && !json_is_array(par)) {
+		snprintf(err, err_len, "parents must be an array of entity uids");
+		goto fail;
+	}
+	size_t i;
+	json_array_foreach(par, i, v) {
+		char what[48];
+		snprintf(what, sizeof what, "parents[%zu]", i);
+		json_t *p = normalize_uid(a, v, what, err, err_len);
+		if (p == NULL)
+			goto fail;
+		json_array_append_new(parents, p);
+	}
+	json_object_set_new(out, "attrs", attrs ? json_deep_copy(attrs) : json_object());
+	json_object_set_new(out, "parents", parents);
+	parents = NULL;
+	if (tags != NULL)
+		json_object_set_new(out, "tags", json_deep_copy(tags));
+	*type = json_string_value(json_object_get(uid, "type"));
+	*id = json_string_value(json_object_get(uid, "id"));
+	pol_arena_free(a);
+	return out;
+fail:
+	pol_arena_free(a);
+	json_decref(parents);
+	json_decref(out);
+	return NULL;
+}
+
+/* ---- identity entities and the merge ---- */
+
+static json_t *identity_entity(const identity_t *id)
+{
+	json_t *parents = json_array();
+	size_t i;
+	json_t *role;
+	json_array_foreach(id->roles, i, role)
+		json_array_append_new(parents, json_pack("{s:s, s:O}", "type", "Role", "id", role));
+	return json_pack("{s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:o}", "uid", "type", "Workload", "id", id->id,
+			 "attrs", "kind", id->kind, "owner", id->owner, "status", id->status, "parents",
+			 parents);
+}
+
+/* Every identity that is not offboarded, as entities by key. */
+static json_t *load_identities(broker_t *b)
+{
+	json_t *out = json_object();
+	char after[TG_MAX_ID_LEN + 1] = "";
+	for (;;) {
+		identity_t *ids = NULL;
+		size_t n = 0;
+		identity_filter_t f = {.after = after[0] ? after : NULL, .limit = TG_MAX_LIST_LIMIT};
+		if (store_identity_list(b->store, &f, &ids, &n) != STORE_OK) {
+			free(ids);
+			json_decref(out);
+			return NULL;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(ids[i].status, "offboarded") != 0) {
+				char *key = policy_entity_key("Workload", ids[i].id);
+				if (key != NULL)
+					json_object_set_new(out, key, identity_entity(&ids[i]));
+				free(key);
+			}
+			identity_release(&ids[i]);
+		}
+		if (n > 0)
+			snprintf(after, sizeof after, "%s", ids[n - 1].id);
+		free(ids);
+		if (n < (size_t)f.limit)
+			return out;
+	}
+}
+
+static bool has_uid(const json_t *arr, const json_t *uid)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		if (json_equal(v, uid))
+			return true;
+	return false;
+}
+
+/* An uploaded entity merged with the identity entity of the same uid. */
+static json_t *merge(const json_t *user, const json_t *ident)
+{
+	json_t *m = json_deep_copy(user);
+	json_t *attrs = json_object_get(m, "attrs"), *parents = json_object_get(m, "parents");
+	json_object_update(attrs, json_object_get(ident, "attrs"));
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(ident, "parents"), i, p)
+		if (!has_uid(parents, p))
+			json_array_append(parents, p);
+	return m;
+}
+
+static json_t *merged_array(const json_t *user, const json_t *idents)
+{
+	json_t *arr = json_array();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)user, k, v) {
+		json_t *ident = json_object_get(idents, k);
+		json_array_append_new(arr, ident ? merge(v, ident) : json_incref(v));
+	}
+	json_object_foreach((json_t *)idents, k, v)
+		if (json_object_get(user, k) == NULL)
+			json_array_append(arr, v);
+	return arr;
+}
+
+static pol_entities_t *build(const json_t *user, const json_t *idents, char *err, size_t err_len)
+{
+	pol_entities_t *es = NULL;
+	json_t *arr = merged_array(user, idents);
+	if (arr == NULL || pol_json_entities_from(arr, &es, err, err_len) != 0)
+		es = NULL;
+	json_decref(arr);
+	return es;
+}
+
+pol_entities_t *policy_build_entities(broker_t *b, const json_t *user, char *err, size_t err_len)
+{
+	return build(user, b->policy->idents, err, err_len);
+}
+
+json_t *policy_effective_entities(broker_t *b)
+{
+	return merged_array(b->policy->user, b->policy->idents);
+}
+
+struct policy_pending {
+	json_t *idents;
+	pol_entities_t *es;
+};
+
+policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const identity_t *ident, char *err,
+					  size_t err_len)
+{
+	policy_state_t *ps = b->policy;
+	policy_pending_t *p = calloc(1, sizeof *p);
+	char *key = policy_entity_key("Workload", id);
+	if (p == NULL || key == NULL || (p->idents = json_copy(ps->idents)) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	if (ident != NULL && strcmp(ident->status, "offboarded") != 0)
+		json_object_set_new(p->idents, key, identity_entity(ident));
+	else
+		json_object_del(p->idents, key);
+	if ((p->es = build(ps->user, p->idents, err, err_len)) == NULL)
+		goto fail;
+	free(key);
+	return p;
+fail:
+	free(key);
+	policy_identity_abort(p);
+	return NULL;
+}
+
+void policy_identity_abort(policy_pending_t *p)
+{
+	if (p == NULL)
+		return;
+	json_decref(p->idents);
+	pol_entities_free(p->es);
+	free(p);
+}
+
+void policy_identity_commit(broker_t *b, policy_pending_t *p)
+{
+	policy_state_t *ps = b->policy;
+	int64_t version = 0;
+	/* Identity writes move the stored entities version on by one; read it
+	 * back, or count the step when the read fails. */
+	if (store_entities_version(b->store, &version) != STORE_OK)
+		version = ps->cur->pub.entities_version + 1;
+	json_decref(ps->idents);
+	ps->idents = p->idents;
+	policy_install_entities(b, p->es, json_incref(ps->user), version);
+	free(p);
+}
+
+/* ---- start-up ---- */
+
+static void sha256_hex(const char *text, size_t len, char out[65])
+{
+	uint8_t d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, (const uint8_t *)text, len);
+	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+/* The current stored set compiled, or the empty set (deny everything). */
+static pol_engine_t *load_policies(broker_t *b, int64_t *version, char sha[65])
+{
+	policy_version_t pv;
+	pol_set_t *set = NULL;
+	pol_engine_t *eng = NULL;
+	pol_error_t perr;
+	store_rc rc = store_policy_get(b->store, 0, &pv);
+	*version = 0;
+	sha256_hex("", 0, sha);
+	if (rc == STORE_ERROR)
+		return NULL;
+	if (rc == STORE_OK) {
+		*version = pv.version;
+		snprintf(sha, 65, "%s", pv.sha256);
+		if (pol_parse(pv.text, pv.text_len, &set, &perr) == 0 && pol_engine_new(set, &eng, &perr) == 0) {
+			policy_version_release(&pv);
+			return eng;
+		}
+		char v[24];
+		snprintf(v, sizeof v, "%lld", (long long)pv.version);
+		log_event(LOG_ERROR, "the stored policy set does not load: EVERYTHING IS DENIED until a "
+				     "valid set is stored (PUT /v1/policies)", "version", v, "reason",
+			  perr.message, NULL);
+		policy_version_release(&pv);
+		sha256_hex("", 0, sha);
+	}
+	if (pol_parse("", 0, &set, &perr) != 0 || pol_engine_new(set, &eng, &perr) != 0)
+		return NULL;
+	return eng;
+}
+
+/* The stored entities by key; an entity that does not normalize is left
+ * out and logged. */
+static json_t *load_user_entities(broker_t *b, int64_t *version)
+{
+	json_t *rows = NULL, *out = json_object();
+	if (store_entities_list(b->store, &rows, version) != STORE_OK) {
+		json_decref(out);
+		return NULL;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(rows, i, e) {
+		const char *type, *id;
+		char err[200];
+		json_t *n = policy_entity_normalize(e, &type, &id, err, sizeof err);
+		char *key = n ? policy_entity_key(type, id) : NULL;
+		if (key == NULL)
+			log_event(LOG_ERROR, "a stored entity does not load and is left out", "reason", err, NULL);
+		else
+			json_object_set_new(out, key, json_incref(n));
+		free(key);
+		json_decref(n);
+	}
+	json_decref(rows);
+	return out;
+}
+
+int policy_state_open(broker_t *b, char *err, size_t err_len)
+{
+	policy_state_t *ps = calloc(1, sizeof *ps);
+	int64_t pver = 0, ever = 0;
+	char sha[65], why[300];
+	if (ps == NULL)
+		return -1;
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_mutex_init(&ps->writer, NULL);
+	b->policy = ps;
+	pol_engine_t *eng = load_policies(b, &pver, sha);
+	ps->user = load_user_entities(b, &ever);
+	ps->idents = load_identities(b);
+	if (eng == NULL || ps->user == NULL || ps->idents == NULL) {
+		snprintf(err, err_len, "cannot load policies, entities or identities from the store");
+		pol_engine_free(eng);
+		goto fail;
+	}
+	pol_entities_t *es = build(ps->user, ps->idents, why, sizeof why);
+	if (es == NULL) {
+		/* Fail closed: without the uploaded entities fewer requests match. */
+		log_event(LOG_ERROR, "the stored entities do not load together; starting with the "
+				     "identities' entities only", "reason", why, NULL);
+		json_decref(ps->user);
+		ps->user = json_object();
+		es = build(ps->user, ps->idents, why, sizeof why);
+	}
+	if (es == NULL) {
+		pol_engine_free(eng);
+		snprintf(err, err_len, "cannot build the identities' entities: %s", why);
+		goto fail;
+	}
+	engine_ref_t *e = engine_ref(eng);
+	entities_ref_t *n = entities_ref(es);
+	if (e == NULL || n == NULL) {
+		engine_put(e);
+		entities_put(n);
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	if (install(ps, e, n, pver, sha, ever) != 0) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	policy_state_close(b);
+	return -1;
+}
+
+void policy_state_close(broker_t *b)
+{
+	policy_state_t *ps = b->policy;
+	if (ps == NULL)
+		return;
+	view_put(ps->cur);
+	json_decref(ps->user);
+	json_decref(ps->idents);
+	pthread_mutex_destroy(&ps->mu);
+	pthread_mutex_destroy(&ps->writer);
+	free(ps);
+	b->policy = NULL;
+}
+
+/* ---- per-thread scratch ---- */
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *s)
+{
+	pol_scratch_free(s);
+}
+
+static void scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_destroy) != 0)
+		abort(); /* only when the process is out of keys at start-up */
+}
+
+pol_scratch_t *policy_scratch(void)
+{
+	pthread_once(&scratch_once, scratch_key_init);
+	pol_scratch_t *s = pthread_getspecific(scratch_key);
+	if (s == NULL && (s = pol_scratch_new()) != NULL && pthread_setspecific(scratch_key, s) != 0) {
+		pol_scratch_free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* ---- request context ---- */
+
+void policy_context_defaults(json_t *ctx, const char *src_ip, int64_t now, int64_t token_age_s)
+{
+	struct tm tm;
+	time_t t = (time_t)now;
+	gmtime_r(&t, &tm);
+	if (json_object_get(ctx, "now") == NULL)
+		json_object_set_new(ctx, "now", json_integer(now));
+	if (json_object_get(ctx, "hour") == NULL)
+		json_object_set_new(ctx, "hour", json_integer(tm.tm_hour));
+	if (json_object_get(ctx, "weekday") == NULL)
+		json_object_set_new(ctx, "weekday", json_integer(tm.tm_wday == 0 ? 7 : tm.tm_wday));
+	if (src_ip != NULL && src_ip[0] != '\0' && json_object_get(ctx, "src_ip") == NULL)
+		json_object_set_new(ctx, "src_ip", json_pack("{s:{s:s, s:s}}", "__extn", "fn", "ip", "arg", src_ip));
+	if (token_age_s >= 0 && json_object_get(ctx, "token_age_s") == NULL)
+		json_object_set_new(ctx, "token_age_s", json_integer(token_age_s));
+}
