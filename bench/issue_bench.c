@@ -1,5 +1,7 @@
 /* issue_bench.c - token issuance throughput of a running `tollgate serve`
- * on loopback. Creates identities through /v1/identities, pre-generates one
+ * on loopback. Installs a Cedar policy permitting the role "bench" the
+ * benchmark's scope (PUT /v1/policies), creates identities with that role
+ * through /v1/identities, pre-generates one
  * fresh private_key_jwt client assertion per request (jws_sign; iss = sub =
  * identity, aud = token_endpoint from the RFC 8414 metadata, unique jti,
  * exp now+60), then drives POST /oauth/token from C concurrent keep-alive
@@ -81,8 +83,9 @@ static size_t collect(char *d, size_t sz, size_t nm, void *u)
 	return sz * nm;
 }
 
-/* GET or (json != NULL) POST; returns the HTTP status, body in *out. */
-static long http_call(const char *url, const char *bearer, const char *json, buf_t *out)
+/* GET or (json != NULL) POST, or PUT when put is set; returns the HTTP
+ * status, body in *out. */
+static long http_call_m(const char *url, const char *bearer, const char *json, bool put, buf_t *out)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hd = NULL;
@@ -103,6 +106,8 @@ static long http_call(const char *url, const char *bearer, const char *json, buf
 	if (json != NULL) {
 		hd = curl_slist_append(hd, "Content-Type: application/json");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+		if (put)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
 	if (curl_easy_perform(h) == CURLE_OK)
@@ -110,6 +115,32 @@ static long http_call(const char *url, const char *bearer, const char *json, buf
 	curl_slist_free_all(hd);
 	curl_easy_cleanup(h);
 	return status;
+}
+
+static long http_call(const char *url, const char *bearer, const char *json, buf_t *out)
+{
+	return http_call_m(url, bearer, json, false, out);
+}
+
+/* The policy every benchmark identity is issued under: one permit, so a
+ * decision per token is part of what is measured. */
+static int install_policy(const char *base, const char *admin)
+{
+	char url[512];
+	buf_t b;
+	json_t *doc = json_pack("{s:s, s:s}", "policies",
+				"@id(\"bench\")\npermit(principal in Role::\"bench\", "
+				"action == Action::\"orders.read\", resource == Api::\"orders\");\n",
+				"comment", "issue_bench");
+	char *text = json_dumps(doc, JSON_COMPACT);
+	snprintf(url, sizeof url, "%s/v1/policies", base);
+	long st = text ? http_call_m(url, admin, text, true, &b) : 0;
+	if (st != 200)
+		fprintf(stderr, "issue_bench: setting the policy: HTTP %ld %s\n", st, b.p ? b.p : "");
+	free(b.p);
+	free(text);
+	json_decref(doc);
+	return st == 200 ? 0 : -1;
 }
 
 static int token_endpoint(const char *base, char *out, size_t len)
@@ -152,7 +183,7 @@ static int create_identity(const char *base, const char *admin, int i, ident_t *
 	snprintf(id->id, sizeof id->id, "bench-svc-%03d", i);
 	char *pem = ed_pk_to_pem(pk);
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:[s], s:[s]}", "id", id->id, "kind", "workload",
-				"owner", "team-bench", "public_keys", pem, "allow", "orders.read@Api:orders");
+				"owner", "team-bench", "public_keys", pem, "roles", "bench");
 	char *text = json_dumps(doc, JSON_COMPACT);
 	snprintf(url, sizeof url, "%s/v1/identities", base);
 	long st = text ? http_call(url, admin, text, &b) : 0;
@@ -472,6 +503,8 @@ static int run_all(const opts_t *o)
 		fprintf(stderr, "issue_bench: setup failed (results file, admin token, metadata)\n");
 		goto done;
 	}
+	if (install_policy(o->base, admin) != 0)
+		goto done;
 	for (int i = 0; i < o->n_ids; i++)
 		if (create_identity(o->base, admin, i, &ids[i]) != 0)
 			goto done;

@@ -5,7 +5,11 @@
 # broker is stopped and every temporary file removed on exit, even on
 # failure. docs/benchmarks.md is replaced only when every benchmark ran.
 # Knobs (environment): DURATION (s, default 10), WARMUP (s, 2),
-# CLIENTS (default "16,64"), VERIFY_N (iterations per round, 10000).
+# CLIENTS (default "16,64"), VERIFY_N (iterations per round, 10000),
+# POLICY_SIZES (default "10,1000,100000"), POLICY_SECONDS (s per size and
+# phase for Tollgate's engine, 3), REF_SECONDS (s per size for cedar-wasm,
+# 10). The policy section needs node and tests/e2e/node_modules
+# (scripts/deps.sh --test).
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -13,6 +17,9 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CLIENTS=${CLIENTS:-16,64}
 VERIFY_N=${VERIFY_N:-10000}
+POLICY_SIZES=${POLICY_SIZES:-10,1000,100000}
+POLICY_SECONDS=${POLICY_SECONDS:-3}
+REF_SECONDS=${REF_SECONDS:-10}
 BAR_TOKENS=5000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,7 +66,7 @@ build() {
 	if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 		cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	fi
-	cmake --build "$BUILD" -j "$(nproc)" --target tollgate verify_bench issue_bench audit_bench >/dev/null
+	cmake --build "$BUILD" -j "$(nproc)" --target tollgate verify_bench issue_bench audit_bench policy_bench >/dev/null
 }
 
 free_port() {
@@ -98,6 +105,25 @@ issuance() {
 		-c "$CLIENTS" -d "$DURATION" -w "$WARMUP" -p "$BROKER_PID" -o "$WORK/issue.txt"
 	stop_broker
 	FS_TYPE=$(df -PT "$data" | awk 'NR == 2 { print $2 " on " $1 }')
+}
+
+# policy_decisions: one set of generated inputs per size, decided by
+# Tollgate's engine and by the reference (cedar-wasm) in turn.
+policy_decisions() {
+	local dirs=() n
+	if ! command -v node >/dev/null || [ ! -d tests/e2e/node_modules/@cedar-policy/cedar-wasm ]; then
+		say "policy decisions need node and @cedar-policy/cedar-wasm: run scripts/deps.sh --test"
+		return 1
+	fi
+	run node bench/policy_gen.mjs "$WORK/policy" "$POLICY_SIZES" 2000
+	for n in ${POLICY_SIZES//,/ }; do
+		dirs+=("$WORK/policy/p$n")
+	done
+	say "policy decisions, Tollgate, ${POLICY_SECONDS} s per size and phase"
+	run timeout 600 "$BUILD/bench/policy_bench" -t "$POLICY_SECONDS" "${dirs[@]}" >"$WORK/policy_tollgate.txt"
+	say "policy decisions, cedar-wasm, ${REF_SECONDS} s per size"
+	run timeout 1200 node bench/cedar_wasm_bench.mjs -t "$REF_SECONDS" "${dirs[@]}" >"$WORK/policy_reference.txt"
+	POLICY_REF_VERSION=$(node -p 'require("./tests/e2e/node_modules/@cedar-policy/cedar-wasm/package.json").version')
 }
 
 machine() {
@@ -190,6 +216,39 @@ records; then the whole log is read back and verified by the core verifier
 
 EOF
 		cat "$WORK/audit.md"
+		cat <<EOF
+
+## Policy decisions (Cedar)
+
+\`bench/policy_bench\` (Tollgate's engine, src/core/policy/) against the
+reference, \`@cedar-policy/cedar-wasm\` $POLICY_REF_VERSION
+(\`bench/cedar_wasm_bench.mjs\`, node $(node --version)), on the same inputs:
+\`bench/policy_gen.mjs\` writes, per size, one policy set, one entities file
+and 2,000 requests that both programs read. Shape: workloads in roles,
+devices in zones in a site, APIs; about four per-identity permits per
+workload (\`modbus.read\` on a zone, \`modbus.read\`/\`modbus.write\` on a
+device during the day, \`modbus.write\` with a Modbus function/address
+condition and \`@max_ttl\`, the http actions on an API), 2 % role permits,
+and three forbids with conditions on \`context.hour\`, \`context.src_ip\`
+(\`isInRange\`) and \`context.token_age_s\` that apply to nearly every
+request; each request aims at one of its workload's permits most of the
+time, so a handful of policies apply to each decision.
+
+Load: the policy set from text to ready to decide (Tollgate: parse and
+compile the index, median of 3; reference: \`preparsePolicySet\`). Tollgate:
+one thread, requests parsed before timing, no obligations (plain Cedar);
+decisions/s over a ${POLICY_SECONDS} s window with no per-call clock, then
+p50/p99 over another ${POLICY_SECONDS} s window timing each decision. Reference: the
+policy set pre-parsed, one \`statefulIsAuthorized\` per decision, each
+request given only its entity slice (principal, action and resource with
+their ancestors, prepared before timing: the policies read no other
+entity, and the reference converts every entity it is given on every
+call), ${REF_SECONDS} s per size, each call timed (at 100,000 policies it decides
+about two a second, so its p99 rests on a few samples). "Same decisions"
+compares the allow/deny of every request both decided.
+
+EOF
+		"$BUILD/bench/policy_bench" -R "$WORK/policy_tollgate.txt" "$WORK/policy_reference.txt"
 	} >"$out"
 	mv "$out" docs/benchmarks.md
 }
@@ -204,6 +263,8 @@ main() {
 	say "audit chain: durable append and verification"
 	mkdir -p "$WORK/audit"
 	run timeout 120 "$BUILD/bench/audit_bench" -d "$DURATION" "$WORK/audit" >"$WORK/audit.md"
+	say "policy decisions: Tollgate's engine and cedar-wasm"
+	policy_decisions
 	issuance full+audit
 	issuance full+no-audit --set audit=off
 	issuance normal+audit --set sqlite_synchronous=normal

@@ -158,7 +158,7 @@ static const char *const known_types[] = {
 	"Workload", "Operator", "Role", "Device", "Zone", "Api", "Secret", "Action",
 };
 
-/* Policies per pair check budget of the unreachable-permit lint: beyond
+/* The budget of the unreachable-permit lint: beyond
  * that many (permit, unconditional forbid) pairs the lint is skipped with
  * a note rather than taking minutes on a huge set. */
 #define CHECK_MAX_PAIRS 100000000u

@@ -6,11 +6,14 @@
 #   differential test once found: policies.cedar, entities.json,
 #   requests.jsonl and expected.jsonl, the reference's answers) is replayed
 #   and must now give the reference's answers; this needs no node;
-# * the bounded mode of tests/diff/cedar_diff.mjs (random policy sets,
-#   entity graphs and requests; CEDAR_DIFF_CASES cases, default 300, seed
-#   CEDAR_DIFF_SEED or the script's fixed default) must find no
-#   disagreement. It is skipped, saying why, when node or the npm package
-#   is missing (scripts/deps.sh --test installs both).
+# * the bounded mode of tests/diff/cedar_diff.mjs must find no
+#   disagreement: random policy sets, entity graphs and requests
+#   (CEDAR_DIFF_CASES cases, default 300), and the same with fixed edge
+#   cases mixed in (CEDAR_DIFF_PROBE_CASES, default 150); seed
+#   CEDAR_DIFF_SEED or the script's fixed default. Skipped, saying why,
+#   when node or the npm package is missing (scripts/deps.sh --test
+#   installs both);
+# * the offline CLI keeps the contract these tests rely on (below).
 import json
 import os
 import shutil
@@ -44,6 +47,7 @@ def describe(case):
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_regression_case(case):
     expected = read_jsonl(case / "expected.jsonl")
+    assert expected, f"{case.name}/expected.jsonl is empty"
     r = policy_eval(case)
     assert r.returncode in (0, 1), f"tollgate crashed (exit {r.returncode}): {r.stderr}{describe(case)}"
     if expected and "parse_error" in expected[0]:
@@ -66,21 +70,34 @@ def test_regression_case(case):
         assert sorted(have["errors"]) == sorted(want["errors"]), where
 
 
-def test_differential_bounded(tmp_path):
+def run_differential(tmp_path, *args):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed (scripts/deps.sh --test installs it): differential test not run")
     if not (E2E_DIR / "node_modules" / "@cedar-policy" / "cedar-wasm").is_dir():
         pytest.skip("npm @cedar-policy/cedar-wasm is missing (run scripts/deps.sh --test): differential test not run")
     out = tmp_path / "regressions"
-    cases = os.environ.get("CEDAR_DIFF_CASES", "300")
     env = dict(os.environ, TOLLGATE_BIN=str(BIN))
-    r = subprocess.run([node, str(DIFF_DIR / "cedar_diff.mjs"), "--cases", cases, "--out", str(out), "--keep-going",
+    r = subprocess.run([node, str(DIFF_DIR / "cedar_diff.mjs"), *args, "--out", str(out), "--keep-going",
                         "--max-failures", "5"], capture_output=True, text=True, env=env, timeout=900 * SLOW)
     found = sorted(p.name for p in out.glob("*")) if out.is_dir() else []
     assert r.returncode == 0, (
         f"Tollgate and cedar-wasm disagree; shrunk cases in {out} ({', '.join(found)}): copy each into "
         f"tests/diff/regressions/ (next free number) once the bug is understood.\n{r.stderr[-6000:]}")
+
+
+def test_differential_generated(tmp_path):
+    """Random policy sets, entity graphs and requests built from the whole
+    language (CEDAR_DIFF_CASES cases, default 300, 8 requests each)."""
+    run_differential(tmp_path, "--no-probes", "--cases", os.environ.get("CEDAR_DIFF_CASES", "300"),
+                     "--requests", "8")
+
+
+def test_differential_probes(tmp_path):
+    """The same with fixed edge cases of the grammar and of the JSON formats
+    mixed in (reserved words, trailing commas, unary chains, escapes, odd
+    extension literals, malformed entities and contexts)."""
+    run_differential(tmp_path, "--cases", os.environ.get("CEDAR_DIFF_PROBE_CASES", "150"), "--requests", "4")
 
 
 # ---- the contract of the offline CLI that the tests above drive ----------------
