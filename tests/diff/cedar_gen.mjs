@@ -793,14 +793,18 @@ export const POLICY_PROBES = [
 ];
 
 // Entity-file mutations: each returns a changed copy (the reference refuses
-// some of them whole, which Tollgate must do too).
+// some of them whole, which Tollgate must do too). Inputs where Tollgate is
+// deliberately stricter than the reference (unknown keys in an entity or an
+// escape, an escape with extra keys or a malformed body read as a record by
+// the reference) or accepts more (parents in the text forms Type::"id" and
+// Type:id) are not probed here: docs/policy.md lists them and
+// tests/unit/test_policy_json.c pins Tollgate's behaviour.
 export const ENTITY_PROBES = [
 	(es) => es.concat([JSON.parse(JSON.stringify(es[0]))]), // a duplicate uid
 	(es) => es.map((e, i) => (i === 0 ? { ...e, parents: e.parents.map((p) => ({ __entity: p })) } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, ip: { __extn: { fn: 'ip', arg: 'bad' } } } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: { __extn: { fn: 'nope', arg: 'x' } } } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, dt: { __extn: { fn: 'offset', args: [{ __extn: { fn: 'datetime', arg: '2024-10-15' } }, { __extn: { fn: 'duration', arg: '1h' } }] } } } } : e)),
-	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, owner: { __entity: { type: 'Workload', id: 'a' }, extra: 1 } } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: { __expr: '1' } } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: null } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: 1.5 } } : e)),
@@ -810,16 +814,12 @@ export const ENTITY_PROBES = [
 	(es) => es.map((e, i) => (i === 0 ? { ...e, uid: { __entity: e.uid } } : e)),
 	(es) => es.map((e, i) => { if (i !== 0) return e; const { parents, ...rest } = e; return rest; }),
 	(es) => es.map((e, i) => { if (i !== 0) return e; const { attrs, ...rest } = e; return rest; }),
-	(es) => es.map((e, i) => (i === 0 ? { ...e, foo: 1 } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, tags: { k1: { __entity: { type: 'Workload', id: 'a' } }, k2: [1, 2] } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, tags: [] } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, big: 9007199254740991, neg: -9007199254740991 } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, rec: { type: 'Workload', id: 'a' } } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, parents: [{ type: 'Action', id: 'read' }] } : e)),
-	(es) => es.map((e, i) => (i === 0 ? { ...e, parents: ['Workload::"a"'] } : e)),
-	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: { __entity: 'Workload::"a"' } } } : e)),
-	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: { __extn: { fn: 'ip', arg: '10.0.0.1', extra: 1 } } } } : e)),
 	(es) => es.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, x: { __extn: { fn: 'decimal', arg: 1 } } } } : e)),
 	// Cycles: the reference refuses them, and so does Tollgate.
 	(es) => es.map((e, i) => (i === 0 ? { ...e, parents: e.parents.concat([e.uid]) } : e)),
@@ -838,7 +838,6 @@ export const CONTEXT_PROBES = [
 	(c) => ({ ...c, x: 1.5 }),
 	(c) => ({ ...c, x: { __expr: 'true' } }),
 	(c) => ({ __entity: { type: 'Workload', id: 'a' } }),
-	(c) => ({ ...c, x: { __entity: { type: 'Workload', id: 'a' }, y: 1 } }),
 	(c) => ({ ...c, dec: { __extn: { fn: 'decimal', arg: '1.23456' } } }),
 	(c) => ({ ...c, dur: { __extn: { fn: 'duration', arg: '1h1h' } } }),
 	(c) => ({ ...c, dt: { __extn: { fn: 'datetime', arg: '2024-02-30' } } }),

@@ -491,6 +491,8 @@ static void test_entity_store_direct(void **state)
 	assert_int_equal(pol_entities_add(es, &zone, NULL, NULL, &site, 1, &why), 0);
 	assert_int_not_equal(pol_entities_add(es, &a, NULL, NULL, NULL, 0, &why), 0);
 	assert_non_null(strstr(why, "duplicate"));
+	/* An identical repeat is accepted, as the reference accepts it. */
+	assert_int_equal(pol_entities_add(es, &a, NULL, NULL, &zone, 1, &why), 0);
 	assert_int_equal(pol_entities_seal(es, &why), 0);
 	assert_true(pol_entities_in(es, &a, &site));
 	assert_true(pol_entities_in(es, &a, &a));

@@ -598,9 +598,21 @@ static void test_entities_errors(void **state)
 	entities_bad("[{\"uid\": \"Action:read\", \"attrs\": {}, \"parents\": [\"Role:r\"]}]",
 		     "entity 0 (Action::\"read\"): parents[0]: the parent of an action must be an "
 		     "action, not Role::\"r\"");
+	/* A repeated uid: refused when the contents differ; an identical
+	 * repeat is accepted, as the reference accepts it. */
 	entities_bad("[{\"uid\": \"A:x\", \"attrs\": {}, \"parents\": []},\n"
+		     " {\"uid\": \"A:x\", \"attrs\": {\"n\": 1}, \"parents\": []}]",
+		     "entity 1 (A::\"x\"): duplicate entity uid (with different attributes");
+	entities_bad("[{\"uid\": \"A:x\", \"attrs\": {}, \"parents\": [\"B:y\"]},\n"
 		     " {\"uid\": \"A:x\", \"attrs\": {}, \"parents\": []}]",
-		     "entity 1 (A::\"x\"): ");
+		     "entity 1 (A::\"x\"): duplicate entity uid");
+	const char *twice = "[{\"uid\": \"A:x\", \"attrs\": {\"n\": [1, 2]}, \"parents\": [\"B:y\", \"B:z\"]},\n"
+			    " {\"uid\": \"A:x\", \"attrs\": {\"n\": [2, 1]}, \"parents\": [\"B:z\", \"B:y\"]}]";
+	char derr[256];
+	pol_entities_t *des = NULL;
+	assert_int_equal(pol_json_entities(twice, strlen(twice), &des, derr, sizeof derr), 0);
+	assert_int_equal(pol_entities_count(des), 1);
+	pol_entities_free(des);
 	entities_bad("[{\"uid\": \"A:x\", \"attrs\": {\"k\": 1, \"k\": 2}, \"parents\": []}]",
 		     "entities: line 1, column 37: duplicate object key near '\"k\"'");
 

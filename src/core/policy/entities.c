@@ -170,6 +170,44 @@ static int grow_ents(pol_entities_t *es)
 	return 0;
 }
 
+static bool has_node(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Whether entity e has exactly these attributes, tags and parent set. */
+static bool same_entity(const pol_entities_t *es, size_t e, const pol_value_t *attrs,
+			const pol_value_t *tags, const uint32_t *pn, size_t np)
+{
+	if (!pol_value_eq(attrs ? attrs : &empty_record, es->ents[e].attrs) ||
+	    !pol_value_eq(tags ? tags : &empty_record, es->ents[e].tags))
+		return false;
+	for (size_t i = 0; i < np; i++)
+		if (!has_node(es->parents[e], es->nparents[e], pn[i]))
+			return false;
+	for (size_t i = 0; i < es->nparents[e]; i++)
+		if (!has_node(pn, np, es->parents[e][i]))
+			return false;
+	return true;
+}
+
+static uint32_t *intern_parents(pol_entities_t *es, const pol_euid_t *parents, size_t nparents)
+{
+	uint32_t *pn = pol_arena_alloc(es->arena, (nparents ? nparents : 1) * sizeof *pn);
+	if (pn == NULL)
+		return NULL;
+	for (size_t i = 0; i < nparents; i++) {
+		int64_t p = intern(es, &parents[i]);
+		if (p < 0)
+			return NULL;
+		pn[i] = (uint32_t)p;
+	}
+	return pn;
+}
+
 int pol_entities_add(pol_entities_t *es, const pol_euid_t *uid, const pol_value_t *attrs,
 		     const pol_value_t *tags, const pol_euid_t *parents, size_t nparents,
 		     const char **why)
@@ -179,26 +217,17 @@ int pol_entities_add(pol_entities_t *es, const pol_euid_t *uid, const pol_value_
 		return -1;
 	}
 	int64_t node = intern(es, uid);
-	if (node < 0 || grow_ents(es) < 0) {
+	uint32_t *pn = node < 0 ? NULL : intern_parents(es, parents, nparents);
+	if (pn == NULL || grow_ents(es) < 0) {
 		*why = "out of memory";
 		return -1;
 	}
-	if (es->nodes[node].entity >= 0) {
-		*why = "duplicate entity uid";
+	int64_t dup = es->nodes[node].entity;
+	if (dup >= 0) {
+		if (same_entity(es, (size_t)dup, attrs, tags, pn, nparents))
+			return 0; /* an identical repeat, which the reference accepts */
+		*why = "duplicate entity uid (with different attributes, tags or parents)";
 		return -1;
-	}
-	uint32_t *pn = nparents ? pol_arena_alloc(es->arena, nparents * sizeof *pn) : NULL;
-	if (nparents && pn == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	for (size_t i = 0; i < nparents; i++) {
-		int64_t p = intern(es, &parents[i]);
-		if (p < 0) {
-			*why = "out of memory";
-			return -1;
-		}
-		pn[i] = (uint32_t)p;
 	}
 	size_t e = es->nents++;
 	es->nodes[node].entity = (int64_t)e;

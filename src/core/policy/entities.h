@@ -33,8 +33,11 @@ void pol_entities_free(pol_entities_t *es);
 pol_arena_t *pol_entities_arena(pol_entities_t *es);
 /* Adds one entity. attrs and tags are PV_RECORD values or NULL (empty);
  * the uid, parents and values must live as long as the store (for example
- * in its arena). -1 with a message in why (a static string) when the uid
- * is already present, the store is sealed or memory ran out. */
+ * in its arena). An identical repeat of an entity (same attributes, tags
+ * and parent set) is accepted and ignored, as the reference accepts it.
+ * -1 with a message in why (a static string) when the uid is already
+ * present with different contents, the store is sealed or memory ran
+ * out. */
 int pol_entities_add(pol_entities_t *es, const pol_euid_t *uid, const pol_value_t *attrs,
 		     const pol_value_t *tags, const pol_euid_t *parents, size_t nparents,
 		     const char **why) __attribute__((warn_unused_result));
