@@ -5,6 +5,7 @@
 #include "core/policy/engine.h"
 #include "core/policy/eval.h"
 #include "core/policy/index.h"
+#include "core/policy/scope_match.h"
 #include "core/policy/scratch.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@ typedef struct {
 
 struct pol_engine {
 	pol_set_t *set;
-	obligations_t *obl; /* per policy */
+	obligations_t *obl;       /* per policy */
+	pol_scope_match_t *scope; /* per policy */
 	pol_index_t *index;
 };
 
@@ -83,6 +85,7 @@ void pol_engine_free(pol_engine_t *eng)
 		return;
 	pol_index_free(eng->index);
 	free(eng->obl);
+	free(eng->scope);
 	pol_set_free(eng->set);
 	free(eng);
 }
@@ -97,13 +100,17 @@ int pol_engine_new(pol_set_t *set, pol_engine_t **out, pol_error_t *err)
 	}
 	eng->set = set;
 	eng->obl = calloc(set->n ? set->n : 1, sizeof *eng->obl);
-	if (eng->obl == NULL)
+	eng->scope = calloc(set->n ? set->n : 1, sizeof *eng->scope);
+	if (eng->obl == NULL || eng->scope == NULL)
 		goto oom;
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
 		if (read_obligations(&set->policy[i], &eng->obl[i], err) < 0) {
 			pol_engine_free(eng);
 			return -1;
 		}
+		if (pol_scope_compile(&set->policy[i], set->arena, &eng->scope[i]) < 0)
+			goto oom;
+	}
 	eng->index = pol_index_build(set);
 	if (eng->index == NULL)
 		goto oom;
@@ -128,6 +135,8 @@ typedef struct {
 
 typedef struct {
 	const pol_engine_t *eng;
+	const pol_entities_t *es;
+	pol_scope_subject_t subject[3]; /* principal, action, resource */
 	pol_eval_t ev;
 	ids_t permits, forbids;
 	pol_eval_error_t *errors;
@@ -175,8 +184,10 @@ static void push_error(decide_t *d, uint32_t i, const char *msg)
 static void consider(uint32_t i, void *arg)
 {
 	decide_t *d = arg;
+	if (!pol_scope_match(&d->eng->scope[i], d->es, d->subject))
+		return;
 	const pol_policy_t *p = &d->eng->set->policy[i];
-	int r = pol_eval_policy(&d->ev, p);
+	int r = pol_eval_conditions(&d->ev, p);
 	if (r < 0)
 		push_error(d, i, d->ev.error ? d->ev.error : "error");
 	else if (r > 0)
@@ -238,9 +249,12 @@ int pol_authorize(const pol_engine_t *eng, const pol_entities_t *es, const pol_r
 	pol_scratch_reset(s);
 	if (pol_scratch_stamps_ready(s, eng->set->n) < 0)
 		return -1;
-	decide_t d = {.eng = eng};
+	decide_t d = {.eng = eng, .es = es};
+	pol_scope_subject(&d.subject[0], es, &req->principal);
+	pol_scope_subject(&d.subject[1], es, &req->action);
+	pol_scope_subject(&d.subject[2], es, &req->resource);
 	pol_eval_init(&d.ev, es, req, s);
-	pol_index_candidates(eng->index, es, req, s, consider, &d);
+	pol_index_candidates(eng->index, es, d.subject, s, consider, &d);
 	if (d.permits.n > 1)
 		qsort(d.permits.v, d.permits.n, sizeof(uint32_t), cmp_u32);
 	if (facts != NULL)

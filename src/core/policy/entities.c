@@ -6,6 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A hash table slot: the node number + 1 (0 = empty) and the top half of
+ * its hash, so that a probe rejects a different uid without touching the
+ * node. */
+typedef struct {
+	uint32_t tag;
+	uint32_t node;
+} slot_t;
+
 /* A node is any uid the store knows: an entity, or a parent it names. */
 typedef struct {
 	pol_euid_t uid;
@@ -17,7 +25,7 @@ struct pol_entities {
 	pol_arena_t *arena;
 	node_t *nodes;
 	size_t nnodes, capnodes;
-	uint32_t *slots; /* open addressing: node number + 1, 0 = empty */
+	slot_t *slots;   /* open addressing */
 	size_t nslots;
 	pol_entity_t *ents;
 	const uint32_t **parents; /* per entity: its direct parents' nodes */
@@ -29,22 +37,6 @@ struct pol_entities {
 };
 
 static const pol_value_t empty_record = {.kind = PV_RECORD};
-
-static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static uint64_t hash_euid(const pol_euid_t *u)
-{
-	uint64_t h = hash_bytes(14695981039346656037ull, u->type.p, u->type.len);
-	h = hash_bytes(h ^ 0xff, "\0", 1);
-	return hash_bytes(h, u->id.p, u->id.len);
-}
 
 pol_entities_t *pol_entities_new(void)
 {
@@ -81,28 +73,32 @@ static int64_t lookup(const pol_entities_t *es, const pol_euid_t *u, uint64_t h)
 {
 	if (es->nslots == 0)
 		return -1;
+	uint32_t tag = (uint32_t)(h >> 32);
 	for (size_t i = h & (es->nslots - 1);; i = (i + 1) & (es->nslots - 1)) {
-		uint32_t s = es->slots[i];
-		if (s == 0)
+		slot_t s = es->slots[i];
+		if (s.node == 0)
 			return -1;
-		const node_t *n = &es->nodes[s - 1];
+		if (s.tag != tag)
+			continue;
+		const node_t *n = &es->nodes[s.node - 1];
 		if (n->hash == h && pol_euid_eq(&n->uid, u))
-			return s - 1;
+			return s.node - 1;
 	}
 }
 
 static void slot_insert(pol_entities_t *es, uint32_t node)
 {
-	size_t i = es->nodes[node].hash & (es->nslots - 1);
-	while (es->slots[i] != 0)
+	uint64_t h = es->nodes[node].hash;
+	size_t i = h & (es->nslots - 1);
+	while (es->slots[i].node != 0)
 		i = (i + 1) & (es->nslots - 1);
-	es->slots[i] = node + 1;
+	es->slots[i] = (slot_t){(uint32_t)(h >> 32), node + 1};
 }
 
 static int grow_slots(pol_entities_t *es)
 {
 	size_t n = es->nslots ? es->nslots * 2 : 64;
-	uint32_t *s = calloc(n, sizeof *s);
+	slot_t *s = calloc(n, sizeof *s);
 	if (s == NULL)
 		return -1;
 	free(es->slots);
@@ -131,7 +127,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 /* The node for u, created when absent. */
 static int64_t intern(pol_entities_t *es, const pol_euid_t *u)
 {
-	uint64_t h = hash_euid(u);
+	uint64_t h = pol_euid_hash(u);
 	int64_t found = lookup(es, u, h);
 	if (found >= 0)
 		return found;
@@ -324,12 +320,18 @@ int pol_entities_seal(pol_entities_t *es, const char **why)
 	return rc;
 }
 
-const pol_entity_t *pol_entities_find(const pol_entities_t *es, const pol_euid_t *uid)
+const pol_entity_t *pol_entities_find_hashed(const pol_entities_t *es, const pol_euid_t *uid,
+					     uint64_t hash)
 {
-	int64_t n = lookup(es, uid, hash_euid(uid));
+	int64_t n = lookup(es, uid, hash);
 	if (n < 0 || es->nodes[n].entity < 0)
 		return NULL;
 	return &es->ents[es->nodes[n].entity];
+}
+
+const pol_entity_t *pol_entities_find(const pol_entities_t *es, const pol_euid_t *uid)
+{
+	return pol_entities_find_hashed(es, uid, pol_euid_hash(uid));
 }
 
 const pol_entity_t *pol_entities_cycle(const pol_entities_t *es)
@@ -342,28 +344,32 @@ const pol_entity_t *pol_entities_at(const pol_entities_t *es, size_t i)
 	return i < es->nents ? &es->ents[i] : NULL;
 }
 
+bool pol_entities_ancestor_of(const pol_entities_t *es, const pol_entity_t *a,
+			      const pol_euid_t *b, uint64_t bhash)
+{
+	if (a == NULL || a->nancestors == 0)
+		return false;
+	int64_t nb = lookup(es, b, bhash);
+	if (nb < 0)
+		return false;
+	uint32_t key = (uint32_t)nb;
+	return bsearch(&key, a->ancestors, a->nancestors, sizeof key, cmp_u32) != NULL;
+}
+
 bool pol_entities_in(const pol_entities_t *es, const pol_euid_t *a, const pol_euid_t *b)
 {
 	if (pol_euid_eq(a, b))
 		return true;
 	if (es == NULL)
 		return false;
-	const pol_entity_t *ea = pol_entities_find(es, a);
-	if (ea == NULL || ea->nancestors == 0)
-		return false;
-	int64_t nb = lookup(es, b, hash_euid(b));
-	if (nb < 0)
-		return false;
-	uint32_t key = (uint32_t)nb;
-	return bsearch(&key, ea->ancestors, ea->nancestors, sizeof key, cmp_u32) != NULL;
+	return pol_entities_ancestor_of(es, pol_entities_find(es, a), b, pol_euid_hash(b));
 }
 
-void pol_entities_each_ancestor(const pol_entities_t *es, const pol_euid_t *a,
-				void (*fn)(const pol_euid_t *anc, void *arg), void *arg)
+void pol_entities_each_ancestor(const pol_entities_t *es, const pol_entity_t *e,
+				void (*fn)(const pol_euid_t *anc, uint64_t hash, void *arg), void *arg)
 {
-	const pol_entity_t *ea = es ? pol_entities_find(es, a) : NULL;
-	if (ea == NULL)
-		return;
-	for (uint32_t i = 0; i < ea->nancestors; i++)
-		fn(&es->nodes[ea->ancestors[i]].uid, arg);
+	for (uint32_t i = 0; i < e->nancestors; i++) {
+		const node_t *n = &es->nodes[e->ancestors[i]];
+		fn(&n->uid, n->hash, arg);
+	}
 }

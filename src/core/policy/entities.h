@@ -47,15 +47,22 @@ int pol_entities_add(pol_entities_t *es, const pol_euid_t *uid, const pol_value_
 int pol_entities_seal(pol_entities_t *es, const char **why) __attribute__((warn_unused_result));
 const pol_entity_t *pol_entities_cycle(const pol_entities_t *es);
 size_t pol_entities_count(const pol_entities_t *es);
-/* The entity with that uid, or NULL. */
+/* The entity with that uid, or NULL; _hashed takes pol_euid_hash(uid). */
 const pol_entity_t *pol_entities_find(const pol_entities_t *es, const pol_euid_t *uid);
+const pol_entity_t *pol_entities_find_hashed(const pol_entities_t *es, const pol_euid_t *uid,
+					     uint64_t hash);
 /* Cedar's `a in b` for entity references: a == b, or b is a transitive
  * parent of a. */
 bool pol_entities_in(const pol_entities_t *es, const pol_euid_t *a, const pol_euid_t *b);
-/* Calls fn for a's ancestors (not a itself), in no particular order;
- * a need not be in the store (then it has none). */
-void pol_entities_each_ancestor(const pol_entities_t *es, const pol_euid_t *a,
-				void (*fn)(const pol_euid_t *anc, void *arg), void *arg);
+/* Whether b (with its pol_euid_hash) is a transitive parent of the entity a
+ * of this store (false for a NULL a): `in` without the lookup of a, for
+ * callers that resolved a once. */
+bool pol_entities_ancestor_of(const pol_entities_t *es, const pol_entity_t *a,
+			      const pol_euid_t *b, uint64_t bhash);
+/* Calls fn for each ancestor of e (an entity of this store; not e itself),
+ * in no particular order, with the ancestor's pol_euid_hash. */
+void pol_entities_each_ancestor(const pol_entities_t *es, const pol_entity_t *e,
+				void (*fn)(const pol_euid_t *anc, uint64_t hash, void *arg), void *arg);
 /* The i-th entity in insertion order (0 <= i < count), for listing. */
 const pol_entity_t *pol_entities_at(const pol_entities_t *es, size_t i);
 

@@ -392,39 +392,8 @@ bool pol_like_match(const pol_str_t *s, const pol_pattern_t *pat)
 
 /* ---- policies ------------------------------------------------------------ */
 
-static bool scope_matches(const pol_eval_t *ev, const pol_scope_t *sc, const pol_euid_t *u)
+int pol_eval_conditions(pol_eval_t *ev, const pol_policy_t *p)
 {
-	switch (sc->op) {
-	case POL_SCOPE_ANY:
-		return true;
-	case POL_SCOPE_EQ:
-		return pol_euid_eq(u, sc->euid);
-	case POL_SCOPE_IN:
-		return entity_in(ev, u, sc->euid);
-	case POL_SCOPE_IS:
-		return pol_str_eq(&u->type, &sc->type);
-	case POL_SCOPE_IS_IN:
-		return pol_str_eq(&u->type, &sc->type) && entity_in(ev, u, sc->euid);
-	case POL_SCOPE_IN_SET:
-		for (size_t i = 0; i < sc->n; i++)
-			if (entity_in(ev, u, &sc->set[i]))
-				return true;
-		return false;
-	}
-	return false;
-}
-
-bool pol_scope_matches(const pol_eval_t *ev, const pol_policy_t *p)
-{
-	return scope_matches(ev, &p->principal, &ev->var[POL_VAR_PRINCIPAL].u.e) &&
-	       scope_matches(ev, &p->action, &ev->var[POL_VAR_ACTION].u.e) &&
-	       scope_matches(ev, &p->resource, &ev->var[POL_VAR_RESOURCE].u.e);
-}
-
-int pol_eval_policy(pol_eval_t *ev, const pol_policy_t *p)
-{
-	if (!pol_scope_matches(ev, p))
-		return 0;
 	for (size_t i = 0; i < p->ncond; i++) {
 		pol_value_t v;
 		if (eval_kind(ev, p->cond[i].expr, PV_BOOL, &v) < 0)

@@ -18,10 +18,10 @@ typedef struct {
 
 void pol_eval_init(pol_eval_t *ev, const pol_entities_t *es, const pol_request_t *req,
 		   pol_scratch_t *s);
-/* Whether p's scope matches the request (never an error). */
-bool pol_scope_matches(const pol_eval_t *ev, const pol_policy_t *p);
-/* 1 satisfied, 0 not, -1 errored (ev->error says why). Scope included. */
-int pol_eval_policy(pol_eval_t *ev, const pol_policy_t *p);
+/* p's when/unless conditions in order, short-circuit: 1 satisfied, 0 not,
+ * -1 errored (ev->error says why). The scope is matched before, by
+ * scope_match.h. */
+int pol_eval_conditions(pol_eval_t *ev, const pol_policy_t *p);
 /* One expression; 0 or -1 (ev->error). */
 int pol_eval_expr(pol_eval_t *ev, const pol_expr_t *e, pol_value_t *out);
 /* Cedar `like`: s matches lit[0] * lit[1] * ... * lit[n-1]. */

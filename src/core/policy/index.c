@@ -21,26 +21,35 @@ typedef struct {
 	uint32_t start, count; /* into policies */
 } group_t;
 
+/* A table slot: group + 1 (0 = empty) and the top half of the group's hash,
+ * so that a probe for a key with no policies (most of a request's
+ * ancestors) rejects it without touching the group. */
+typedef struct {
+	uint32_t tag;
+	uint32_t group;
+} slot_t;
+
 struct pol_index {
 	group_t *groups;
 	size_t ngroups;
 	uint32_t *policies;
-	uint32_t *slots; /* open addressing: group + 1 */
+	slot_t *slots;   /* open addressing */
 	size_t nslots;
 	uint32_t *unindexed;
 	size_t nunindexed;
 };
 
+/* The key hash: the reference's pol_euid_hash (which the entity store
+ * keeps for every ancestor) mixed with the slot. */
+static uint64_t slot_hash(uint8_t slot, uint64_t euid_hash)
+{
+	uint64_t h = (euid_hash ^ slot) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 32);
+}
+
 static uint64_t hash_key(uint8_t slot, const pol_euid_t *k)
 {
-	uint64_t h = 14695981039346656037ull ^ slot;
-	h *= 1099511628211ull;
-	for (size_t i = 0; i < k->type.len; i++)
-		h = (h ^ (unsigned char)k->type.p[i]) * 1099511628211ull;
-	h = (h ^ 0x100) * 1099511628211ull;
-	for (size_t i = 0; i < k->id.len; i++)
-		h = (h ^ (unsigned char)k->id.p[i]) * 1099511628211ull;
-	return h;
+	return slot_hash(slot, pol_euid_hash(k));
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -133,10 +142,11 @@ static int build_groups(pol_index_t *ix, const entries_t *es)
 	if (ix->slots == NULL)
 		return -1;
 	for (size_t g = 0; g < ix->ngroups; g++) {
-		size_t i = ix->groups[g].hash & (ix->nslots - 1);
-		while (ix->slots[i] != 0)
+		uint64_t h = ix->groups[g].hash;
+		size_t i = h & (ix->nslots - 1);
+		while (ix->slots[i].group != 0)
 			i = (i + 1) & (ix->nslots - 1);
-		ix->slots[i] = (uint32_t)g + 1;
+		ix->slots[i] = (slot_t){(uint32_t)(h >> 32), (uint32_t)g + 1};
 	}
 	return 0;
 }
@@ -190,54 +200,61 @@ typedef struct {
 	void *arg;
 } visit_t;
 
-static void visit_key(const visit_t *v, uint8_t slot, const pol_euid_t *k)
+/* Visits the groups filed under (slot, k). Groups are matched on their
+ * 64-bit hash alone, without touching the key's strings (a cache miss per
+ * probe at 100,000 policies): a collision only adds candidates, whose
+ * scope the evaluator checks in full, and every colliding group is
+ * visited, so none is missed. */
+static void visit_key(const visit_t *v, uint8_t slot, uint64_t euid_hash)
 {
 	const pol_index_t *ix = v->ix;
-	uint64_t h = hash_key(slot, k);
+	uint64_t h = slot_hash(slot, euid_hash);
+	uint32_t tag = (uint32_t)(h >> 32);
 	for (size_t i = h & (ix->nslots - 1);; i = (i + 1) & (ix->nslots - 1)) {
-		uint32_t g = ix->slots[i];
-		if (g == 0)
+		slot_t s = ix->slots[i];
+		if (s.group == 0)
 			return;
-		const group_t *grp = &ix->groups[g - 1];
-		if (!same_key(grp, h, slot, k))
+		const group_t *grp = &ix->groups[s.group - 1];
+		if (s.tag != tag || grp->hash != h || grp->slot != slot)
 			continue;
 		for (uint32_t j = 0; j < grp->count; j++) {
 			uint32_t p = ix->policies[grp->start + j];
 			if (pol_scratch_first_visit(v->s, p))
 				v->fn(p, v->arg);
 		}
-		return;
 	}
 }
 
-static void visit_ancestor(const pol_euid_t *anc, void *arg)
+static void visit_ancestor(const pol_euid_t *anc, uint64_t hash, void *arg)
 {
+	(void)anc;
 	const visit_t *v = arg;
-	visit_key(v, v->slot, anc);
+	visit_key(v, v->slot, hash);
 }
 
-static void visit_entity(visit_t *v, const pol_entities_t *es, uint8_t slot, const pol_euid_t *u)
+/* The entity's own key and its ancestors' (hashed once, by the store). */
+static void visit_entity(visit_t *v, const pol_entities_t *es, uint8_t slot,
+			 const pol_scope_subject_t *subject)
 {
 	v->slot = slot;
-	visit_key(v, slot, u);
-	if (es != NULL)
-		pol_entities_each_ancestor(es, u, visit_ancestor, v);
+	visit_key(v, slot, subject->hash);
+	if (subject->entity != NULL)
+		pol_entities_each_ancestor(es, subject->entity, visit_ancestor, v);
 }
 
 void pol_index_candidates(const pol_index_t *ix, const pol_entities_t *es,
-			  const pol_request_t *req, pol_scratch_t *s,
+			  const pol_scope_subject_t subject[3], pol_scratch_t *s,
 			  void (*fn)(uint32_t policy, void *arg), void *arg)
 {
-	const pol_str_t none = {"", 0};
 	visit_t v = {ix, s, 0, fn, arg};
 	for (size_t i = 0; i < ix->nunindexed; i++)
 		if (pol_scratch_first_visit(s, ix->unindexed[i]))
 			fn(ix->unindexed[i], arg);
 	if (ix->ngroups == 0)
 		return;
-	visit_entity(&v, es, SLOT_PRINCIPAL, &req->principal);
-	visit_entity(&v, es, SLOT_RESOURCE, &req->resource);
-	visit_entity(&v, es, SLOT_ACTION, &req->action);
-	visit_key(&v, SLOT_PRINCIPAL_TYPE, &(pol_euid_t){req->principal.type, none});
-	visit_key(&v, SLOT_RESOURCE_TYPE, &(pol_euid_t){req->resource.type, none});
+	visit_entity(&v, es, SLOT_PRINCIPAL, &subject[0]);
+	visit_entity(&v, es, SLOT_ACTION, &subject[1]);
+	visit_entity(&v, es, SLOT_RESOURCE, &subject[2]);
+	visit_key(&v, SLOT_PRINCIPAL_TYPE, subject[0].type_hash);
+	visit_key(&v, SLOT_RESOURCE_TYPE, subject[2].type_hash);
 }

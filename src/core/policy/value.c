@@ -24,6 +24,21 @@ bool pol_euid_eq(const pol_euid_t *a, const pol_euid_t *b)
 	return pol_str_eq(&a->id, &b->id) && pol_str_eq(&a->type, &b->type);
 }
 
+static uint64_t fnv(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h;
+}
+
+uint64_t pol_euid_hash(const pol_euid_t *u)
+{
+	uint64_t h = fnv(14695981039346656037ull, u->type.p, u->type.len);
+	h = (h ^ 0x100) * 1099511628211ull; /* not a byte: separates type from id */
+	h = fnv(h, u->id.p, u->id.len);
+	return h ^ (h >> 29);
+}
+
 bool pol_set_contains(const pol_value_t *set, const pol_value_t *v)
 {
 	for (uint32_t i = 0; i < set->n; i++)

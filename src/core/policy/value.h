@@ -60,6 +60,10 @@ struct pol_value {
  * builders (TG_MAX_VALUE_DEPTH). */
 bool pol_value_eq(const pol_value_t *a, const pol_value_t *b);
 bool pol_euid_eq(const pol_euid_t *a, const pol_euid_t *b);
+/* FNV-1a over type, a separator and id: the one hash of entity references
+ * that the entity store and the policy index share, so that a reference
+ * hashed once is looked up in both. */
+uint64_t pol_euid_hash(const pol_euid_t *u);
 bool pol_str_eq(const pol_str_t *a, const pol_str_t *b);
 /* Byte order of the key spans, the order record keys are kept in. */
 int pol_str_cmp(const pol_str_t *a, const pol_str_t *b);
