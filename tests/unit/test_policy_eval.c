@@ -477,6 +477,7 @@ static void test_entity_cycles_refused(void **state)
 		char err[256];
 		assert_int_not_equal(pol_json_entities(docs[i], strlen(docs[i]), &es, err, sizeof err), 0);
 		assert_non_null(strstr(err, "cycle"));
+		assert_non_null(strstr(err, "through A::\"1\""));
 	}
 }
 

@@ -193,7 +193,15 @@ int pol_json_entities_from(const json_t *array, pol_entities_t **out, char *err,
 	}
 	const char *why = NULL;
 	if (pol_entities_seal(es, &why) < 0) {
-		set_err(err, errsize, "entities: %s", why != NULL ? why : "refused");
+		const pol_entity_t *on_cycle = pol_entities_cycle(es);
+		char uid[160] = "";
+		if (on_cycle != NULL) {
+			pol_value_t v = {.kind = PV_ENTITY};
+			v.u.e = on_cycle->uid;
+			pol_value_render(&v, uid, sizeof uid);
+		}
+		set_err(err, errsize, "entities: %s%s%s", why != NULL ? why : "refused",
+			on_cycle != NULL ? ", through " : "", uid);
 		pol_entities_free(es);
 		return -1;
 	}
