@@ -41,6 +41,8 @@
 /* Cedar policies */
 #define TG_MAX_POLICY_TEXT       (32 * 1024 * 1024) /* a whole policy set */
 #define TG_MAX_POLICY_DEPTH      128          /* expression nesting */
+#define TG_POLICY_HAS_VISITS_PER_BYTE 16    /* `x has a.b` repeats x: extra node visits per byte of text */
+#define TG_POLICY_HAS_VISITS_BASE 65536       /* ... plus this many per set */
 #define TG_MAX_VALUE_DEPTH       64           /* nesting of JSON attribute/context values */
 #define TG_MAX_ENTITIES_TEXT     (64 * 1024 * 1024) /* a whole entities JSON document */
 #define TG_MAX_ENTITY_CLOSURE    (16 * 1024 * 1024) /* ancestor entries over all entities */

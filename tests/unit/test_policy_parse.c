@@ -528,8 +528,10 @@ static void test_depth_limits(void **state)
 	int deep = TG_MAX_POLICY_DEPTH * 4;
 	expect_too_deep(bomb("(", "1", ")", deep));
 	expect_too_deep(bomb("[", "1", "]", deep));
-	expect_too_deep(bomb("!", "true", "", deep));
-	expect_too_deep(bomb("-", "1", "", deep));
+	expect_too_deep(bomb("!(", "true", ")", deep));
+	expect_too_deep(bomb("-(", "1", ")", deep));
+	expect_too_deep(bomb("!!!!(", "true", ")", deep));
+	expect_too_deep(bomb("", "context has a", ".a", deep));
 	expect_too_deep(bomb("if true then ", "1", " else 2", deep));
 	expect_too_deep(bomb("", "1", " + 1", deep));
 	expect_too_deep(bomb("", "context", ".a", deep));
@@ -543,7 +545,7 @@ static void test_depth_limits(void **state)
 	free(ok);
 	/* Regression (fuzz): the dump of a tree at the depth limit, which adds
 	 * parentheses, must parse again. */
-	ok = bomb("-", "false", "", TG_MAX_POLICY_DEPTH - 1);
+	ok = bomb("-(", "false", ")", TG_MAX_POLICY_DEPTH - 1);
 	set = parse_ok(ok);
 	assert_int_equal(cond0(set)->depth, TG_MAX_POLICY_DEPTH);
 	size_t need = pol_policy_dump(&set->policy[0], NULL, 0);
@@ -559,6 +561,222 @@ static void test_depth_limits(void **state)
 	assert_int_equal(cond0(set)->n, 10001);
 	pol_set_free(set);
 	free(ok);
+}
+
+/* ---- what the reference (cedar-wasm 4.13) accepts and refuses -------- */
+
+#define COND_PREFIX "permit(principal, action, resource) when { "
+
+/* The condition expr refused at line 1, at character offset `at` of expr
+ * (0-based), with a message containing needle. */
+static void expr_bad(const char *expr, unsigned at, const char *needle)
+{
+	char text[1200];
+	snprintf(text, sizeof text, COND_PREFIX "%s };", expr);
+	parse_bad(text, 1, (unsigned)strlen(COND_PREFIX) + 1 + at, needle);
+}
+
+static void expr_ok(const char *expr)
+{
+	char text[1200];
+	snprintf(text, sizeof text, COND_PREFIX "%s };", expr);
+	pol_set_free(parse_ok(text));
+}
+
+static const char *const reserved_words[] = {
+	"true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar",
+};
+
+/* Regressions 0001-0003: a reserved word names no attribute after '.'
+ * (nor a method) or 'has' (anywhere in a path), and no record field,
+ * unless quoted; other keywords of the language are ordinary names. */
+static void test_reserved_words(void **state)
+{
+	char e[128], want[64];
+	for (size_t i = 0; i < sizeof reserved_words / sizeof reserved_words[0]; i++) {
+		const char *w = reserved_words[i];
+		snprintf(want, sizeof want, "`%s` is a reserved word", w);
+		snprintf(e, sizeof e, "context.%s == 1", w);
+		expr_bad(e, 8, want);
+		snprintf(e, sizeof e, "context.%s(1)", w);
+		expr_bad(e, 8, want);
+		snprintf(e, sizeof e, "context has %s", w);
+		expr_bad(e, 12, want);
+		snprintf(e, sizeof e, "context has a.%s", w);
+		expr_bad(e, 14, want);
+		snprintf(e, sizeof e, "context has %s.a", w);
+		expr_bad(e, 12, want);
+		snprintf(e, sizeof e, "{a: 1, %s: 1} == {}", w);
+		expr_bad(e, 7, want);
+		snprintf(e, sizeof e, "{a: 1, %s: 1} == {}", w);
+		expr_bad(e, 7, "unless quoted");
+		/* Quoted, any name will do. */
+		snprintf(e, sizeof e, "context has \"%s\" && context[\"%s\"] == {\"%s\": 1}", w, w, w);
+		expr_ok(e);
+		snprintf(e, sizeof e, "@%s(\"x\") permit(principal, action, resource);", w);
+		pol_set_free(parse_ok(e));
+	}
+	parse_bad("permit(principal, action, resource)\n  when { context.a.then };", 2, 20,
+		  "`then` is a reserved word and cannot be an attribute name");
+	expr_bad("{then: 1} == {}", 1, "`then` is a reserved word and cannot be a field name");
+	expr_bad("context has is", 12, "`is` is a reserved word");
+	static const char *const plain[] = {"principal", "action", "resource", "context", "permit",
+					    "forbid", "when", "unless", "contains", "__cedarx", "x__cedar"};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		const char *w = plain[i];
+		snprintf(e, sizeof e, "context.%s == 1 && context has %s && context has a.%s.b && {%s: 1} has %s",
+			 w, w, w, w, w);
+		expr_ok(e);
+	}
+	assert_tree("context[\"if\"] == {\"in\": 1}", "(context[\"if\"] == {\"in\": 1})");
+}
+
+/* Regression 0004: `e has a.b.c` is `e has a && e.a has b && e.a.b has c`,
+ * one n-ary && whose receivers share e and each other. */
+static void test_has_paths(void **state)
+{
+	assert_tree("context has a.b.c",
+		    "((context has \"a\") && (context.a has \"b\") && (context.a.b has \"c\"))");
+	assert_tree("principal has owner . n", "((principal has \"owner\") && (principal.owner has \"n\"))");
+	assert_tree("true && context has a.b || false",
+		    "((true && ((context has \"a\") && (context.a has \"b\"))) || false)");
+	assert_tree("(context has a.b) has c",
+		    "(((context has \"a\") && (context.a has \"b\")) has \"c\")");
+	assert_tree("context.x has a", "(context.x has \"a\")");
+	assert_tree("context has \"a.b\"", "(context has \"a.b\")");
+
+	pol_set_t *set = parse_ok(COND_PREFIX "context has a.b.c };");
+	const pol_expr_t *e = cond0(set);
+	assert_int_equal(e->kind, POL_E_AND);
+	assert_int_equal(e->n, 3);
+	assert_int_equal(e->depth, 5);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(e->kid[i]->kind, POL_E_HAS);
+		assert_int_equal(e->kid[i]->line, 1);
+		assert_int_equal(e->kid[i]->column, 44);
+	}
+	assert_string_equal(e->kid[2]->str.p, "c");
+	const pol_expr_t *ab = e->kid[2]->kid[0];
+	assert_int_equal(ab->kind, POL_E_ATTR);
+	assert_string_equal(ab->str.p, "b");
+	assert_ptr_equal(ab->kid[0], e->kid[1]->kid[0]);
+	assert_ptr_equal(ab->kid[0]->kid[0], e->kid[0]->kid[0]);
+	assert_int_equal(ab->kid[0]->kid[0]->kind, POL_E_VAR);
+	pol_set_free(set);
+
+	/* Only names joined by '.' or one string: as the reference refuses. */
+	expr_bad("context has a.\"b\"", 14, "expected an attribute name after '.' in the `has` path");
+	expr_bad("context has a.", 15, "expected an attribute name after '.' in the `has` path");
+	expr_bad("context has a..b", 14, "after '.' in the `has` path");
+	expr_bad("context has \"a\".b", 15, "the right side of 'has' must be");
+	expr_bad("context has a[\"b\"]", 13, "found '[' after it");
+	expr_bad("context has a.b(1)", 15, "found '(' after it");
+	expr_bad("context has a.contains(1)", 22, "found '(' after it");
+	expr_bad("context has a::b", 13, "found '::' after it");
+	expr_bad("context has a.b + 1", 16, "found '+' after it");
+	expr_bad("context has a - 1", 14, "found '-' after it");
+	expr_bad("context has (a)", 12, "expected an attribute name, a path like a.b or a string after 'has'");
+	expr_bad("context has 1", 12, "after 'has'");
+	expr_bad("context has a.b == true", 16, "cannot be chained");
+	expr_bad("context has a.b has c", 16, "cannot be chained");
+}
+
+/* The receiver of a path is evaluated once per name, and receivers may
+ * hold paths themselves; depth and the repetition budget keep that
+ * bounded. */
+static void test_has_path_limits(void **state)
+{
+	char *text = bomb("", "context has a", ".a", TG_MAX_POLICY_DEPTH - 3);
+	pol_set_t *set = parse_ok(text);
+	assert_int_equal(cond0(set)->depth, TG_MAX_POLICY_DEPTH);
+	assert_int_equal(cond0(set)->n, TG_MAX_POLICY_DEPTH - 2);
+	pol_set_free(set);
+	free(text);
+	expect_too_deep(bomb("", "context has a", ".a", TG_MAX_POLICY_DEPTH - 2));
+
+	/* Each level repeats the one below three times: 3^n node visits. */
+	text = bomb("(if ", "context", " has a.b.c then context else context)", 8);
+	pol_set_free(parse_ok(text));
+	free(text);
+	text = bomb("(if ", "context", " has a.b.c then context else context)", 24);
+	pol_error_t err;
+	assert_int_equal(pol_parse(text, strlen(text), &set, &err), -1);
+	tu_assert_why(err.message, "repeats x too often");
+	free(text);
+}
+
+/* Regression 0005: one trailing comma after set elements, function and
+ * method arguments, record fields, actions and the scope; never a comma
+ * alone, nor two. */
+static void test_trailing_commas(void **state)
+{
+	assert_tree("[1, 2,].contains(1,)", "[1, 2].contains(1)");
+	assert_tree("ip(\"10.0.0.1\",).isIpv4()", "ip(\"10.0.0.1\").isIpv4()");
+	assert_tree("[[1],].containsAll([1],) && {a: 1,} == {\"b\": 2,}",
+		    "([[1]].containsAll([1]) && ({\"a\": 1} == {\"b\": 2}))");
+	pol_set_t *set = parse_ok("permit(principal, action, resource,);\n"
+				  "permit(principal == A::\"a\", action in [Action::\"r\",], resource is R in R::\"r\",)"
+				  " when { true };");
+	assert_int_equal(set->n, 2);
+	assert_int_equal(set->policy[1].resource.op, POL_SCOPE_IS_IN);
+	assert_int_equal(set->policy[1].action.n, 1);
+	pol_set_free(set);
+
+	expr_bad("[,] == []", 1, "expected an expression, found ','");
+	expr_bad("[1,,] == [1]", 3, "expected an expression, found ','");
+	expr_bad("ip(,).isIpv4()", 3, "expected an expression, found ','");
+	expr_bad("ip(\"a\",,).isIpv4()", 7, "expected an expression, found ','");
+	expr_bad("[1].contains(,)", 13, "expected an expression, found ','");
+	expr_bad("[1].isEmpty(,)", 12, "expected an expression, found ','");
+	expr_bad("{,} == {}", 1, "expected a field name in the record, found ','");
+	expr_bad("{a: 1,,} == {}", 6, "expected a field name in the record, found ','");
+	parse_bad("permit(principal, action, resource,,);", 1, 36, "expected ')' after the resource constraint");
+	parse_bad("permit(principal, action,);", 1, 26, "expected 'resource'");
+	parse_bad("permit(principal, action, resource, context);", 1, 37,
+		  "expected ')' after the resource constraint, found `context`");
+	parse_bad("permit(principal, action in [,], resource);", 1, 30, "expected an action");
+	parse_bad("@a(\"x\",) permit(principal, action, resource);", 1, 7,
+		  "expected ')' after the annotation's value");
+}
+
+/* Regressions 0006-0007: at most four unary operators in a row, all the
+ * same; '-' before a number counts as one of them though it folds into
+ * the literal. */
+static void test_unary_chains(void **state)
+{
+	assert_tree("!!!!true", "(!(!(!(!true))))");
+	assert_tree("! ! ! ! true", "(!(!(!(!true))))");
+	assert_tree("----1", "(-(-(-(-1))))");
+	assert_tree("- -1", "(-(-1))");
+	assert_tree("----9223372036854775808", "(-(-(-(-9223372036854775808))))");
+	assert_tree("----context.a", "(-(-(-(-context.a))))");
+	assert_tree("--1.foo", "(-(-1.foo))");
+	assert_tree("!!!!(!!!!true)", "(!(!(!(!(!(!(!(!true))))))))");
+	assert_tree("!(-1)", "(!(-1))");
+	assert_tree("1 - ----1", "(1 - (-(-(-(-1)))))");
+
+	pol_set_t *set = parse_ok(COND_PREFIX "--1 };");
+	const pol_expr_t *e = cond0(set);
+	assert_int_equal(e->kind, POL_E_NEG);
+	assert_int_equal(e->column, 44);
+	assert_int_equal(e->kid[0]->kind, POL_E_LONG);
+	assert_int_equal(e->kid[0]->column, 45);
+	assert_true(e->kid[0]->u.l == -1);
+	pol_set_free(set);
+
+	expr_bad("!!!!!true", 4, "too many `!` in a row: Cedar allows at most 4");
+	expr_bad("!!!!!(true)", 4, "too many `!` in a row");
+	expr_bad("-----1 == 1", 4, "too many `-` in a row");
+	expr_bad("- - - - -1 == 1", 8, "too many `-` in a row");
+	expr_bad("-----9223372036854775808 == 1", 4, "too many `-` in a row");
+	expr_bad("1 - -----1 == 1", 8, "too many `-` in a row");
+	expr_bad("!!true && !!!!!false", 14, "too many `!` in a row");
+	expr_bad("!-!-true", 1, "`-` cannot follow `!` directly: use parentheses, as in !(-x)");
+	expr_bad("-!false", 1, "`!` cannot follow `-` directly: use parentheses, as in -(!x)");
+	expr_bad("!-(1 - 2)", 1, "`-` cannot follow `!`");
+	expr_bad("!!-1", 2, "`-` cannot follow `!`");
+	parse_bad("permit(principal, action, resource)\n  when {\n    !!\n    !!!true };", 4, 7,
+		  "too many `!` in a row");
 }
 
 static void test_text_limit(void **state)
@@ -591,6 +809,11 @@ int main(void)
 		cmocka_unit_test(test_entities_and_calls),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_depth_limits),
+		cmocka_unit_test(test_reserved_words),
+		cmocka_unit_test(test_has_paths),
+		cmocka_unit_test(test_has_path_limits),
+		cmocka_unit_test(test_trailing_commas),
+		cmocka_unit_test(test_unary_chains),
 		cmocka_unit_test(test_text_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

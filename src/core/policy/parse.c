@@ -6,14 +6,20 @@
  *   expr     := 'if' expr 'then' expr 'else' expr | or
  *   or       := and ('||' and)*                     n-ary node
  *   and      := relation ('&&' relation)*           n-ary node
- *   relation := add [relop add | 'has' (ident|str) | 'like' str
- *                    | 'is' path ['in' add]]        never chained
+ *   relation := add [relop add | 'has' (ident ('.' ident)* | str)
+ *                    | 'like' str | 'is' path ['in' add]]   never chained
  *   add      := mult (('+'|'-') mult)*              left-associative
  *   mult     := unary ('*' unary)*
- *   unary    := ('!'|'-') unary | member            '-' INT folds
+ *   unary    := '!'{0,4} member | '-'{0,4} member   '-' INT folds
  *   member   := primary ('.' ident ['(' args ')'] | '[' str ']')*
  *   primary  := literal | var | path '::' str | path '(' args ')'
  *             | '(' expr ')' | '[' args ']' | '{' fields '}'
+ *
+ * As in the reference: args and fields may end in one trailing comma, and
+ * so may the scope; the reserved words (true, false, if, then, else, in,
+ * is, like, has, __cedar) name no attribute after '.' or 'has' and no
+ * record field unless quoted; `e has a.b` is sugar for `e has a && e.a has
+ * b` and is built as that (parse_has_path).
  *
  * Every node is allocated in the set's arena, so an error anywhere simply
  * returns NULL up the stack and the caller frees the arena: no partial
@@ -23,11 +29,13 @@
  *
  * BOUNDS. Node depth counts the finished tree and stops at
  * TG_MAX_POLICY_DEPTH; that is the bound whatever walks the tree later
- * relies on. p->depth counts the parser's own recursion (through expr and
- * unary) and stops at MAX_RECURSION, which leaves room for parentheses that
+ * relies on. p->depth counts the parser's own recursion (through expr)
+ * and stops at MAX_RECURSION, which leaves room for parentheses that
  * add no node: twice the tree bound, so the fully parenthesised dump of
- * any accepted tree is accepted too. Everything else is a loop that
- * consumes a token per round. */
+ * any accepted tree is accepted too. A `has` path shares its receiver
+ * among the nodes it stands for; what the repetitions add to evaluation
+ * is capped by p->has_budget, linear in the text. Everything else is a
+ * loop that consumes a token per round. */
 #include "core/policy/policy.h"
 #include "core/policy/arena.h"
 #include "core/policy/lex.h"
@@ -39,6 +47,14 @@
 #include <string.h>
 
 #define MAX_RECURSION (2 * TG_MAX_POLICY_DEPTH + 2)
+/* `has` paths repeat their receivers (parse_has_path): limits.h bounds
+ * the node visits those repetitions add to a set
+ * (TG_POLICY_HAS_VISITS_PER_BYTE per byte of text plus
+ * TG_POLICY_HAS_VISITS_BASE), so evaluating it stays linear in its text. */
+#define HAS_VISITS_PER_BYTE TG_POLICY_HAS_VISITS_PER_BYTE
+#define HAS_VISITS_BASE     TG_POLICY_HAS_VISITS_BASE
+/* At most this many '!' (or '-') in a row, as in the reference. */
+#define MAX_UNARY_CHAIN 4
 
 typedef struct {
 	pol_lex_t lx;
@@ -46,6 +62,7 @@ typedef struct {
 	pol_arena_t *arena;
 	pol_error_t *err;
 	int depth;
+	size_t has_budget; /* node visits `has` paths may still add (parse_has) */
 	bool failed;
 } parser_t;
 
@@ -227,6 +244,19 @@ static bool is_reserved(const char *s, size_t len)
 		if (strlen(reserved[i]) == len && memcmp(reserved[i], s, len) == 0)
 			return true;
 	return false;
+}
+
+/* Refuses the current identifier when it is a reserved word, which the
+ * reference does not take as an attribute name (after '.' or 'has') or as
+ * a record field name (what says which); quoted, any name is fine. */
+static int refuse_reserved(parser_t *p, const char *what)
+{
+	if (!is_reserved(p->tok.p, p->tok.len))
+		return 0;
+	fail_at(p, p->tok.line, p->tok.column,
+		"`%.*s` is a reserved word and cannot be %s unless quoted (\"%.*s\")", (int)p->tok.len,
+		p->tok.p, what, (int)p->tok.len, p->tok.p);
+	return -1;
 }
 
 /* ---- arena helpers --------------------------------------------------- */
@@ -526,25 +556,24 @@ static pol_expr_t *binary_node(parser_t *p, pol_kind_t kind, pol_expr_t *a, pol_
 }
 
 /* Comma-separated expressions up to the closing token (which is consumed);
- * first, when not NULL, is put before them (a method's receiver). */
+ * first, when not NULL, is put before them (a method's receiver). One
+ * trailing comma may follow the last expression, as in the reference
+ * (`[1, 2,]`, `f(x,)`), but a comma alone (`[,]`) is no list. */
 static int parse_args(parser_t *p, pol_tok_kind_t close, const char *where, pol_expr_t *first,
 		      list_t *out)
 {
 	if (first != NULL && list_push(p, out, first) < 0)
 		return -1;
-	if (at(p, close))
-		return advance(p);
-	for (;;) {
+	while (!at(p, close)) {
 		pol_expr_t *e = parse_expr(p);
 		if (e == NULL || list_push(p, out, e) < 0)
 			return -1;
-		if (at(p, TK_COMMA)) {
-			if (advance(p) < 0)
-				return -1;
-			continue;
-		}
-		return expect(p, close, where);
+		if (!at(p, TK_COMMA))
+			break;
+		if (advance(p) < 0)
+			return -1;
 	}
+	return expect(p, close, where);
 }
 
 /* The integer token as a long, negated when it follows '-' (whose position
@@ -654,7 +683,8 @@ static pol_expr_t *parse_record(parser_t *p)
 		if (key == NULL)
 			return NULL;
 		if (at(p, TK_IDENT)) {
-			if (str_copy(p, p->tok.p, p->tok.len, key) < 0 || advance(p) < 0)
+			if (refuse_reserved(p, "a field name") < 0 ||
+			    str_copy(p, p->tok.p, p->tok.len, key) < 0 || advance(p) < 0)
 				return NULL;
 		} else if (at(p, TK_STRING)) {
 			if (take_string(p, key) < 0)
@@ -749,49 +779,63 @@ static pol_expr_t *parse_method(parser_t *p, pol_expr_t *recv, const pol_tok_t *
 	return with_kids(p, e, (pol_expr_t **)list_ptrs(p, &args), args.n);
 }
 
+static pol_expr_t *attr_node(parser_t *p, pol_expr_t *e, const pol_str_t *name)
+{
+	pol_expr_t *a = unary_node(p, POL_E_ATTR, e, e->line, e->column);
+	if (a != NULL)
+		a->str = *name;
+	return a;
+}
+
+/* After '.': an attribute name (not a reserved word) or a method call. */
+static pol_expr_t *parse_dot(parser_t *p, pol_expr_t *e)
+{
+	pol_str_t attr;
+	if (advance(p) < 0)
+		return NULL;
+	if (!at(p, TK_IDENT)) {
+		fail_expected(p, "an attribute or method name", "after '.'");
+		return NULL;
+	}
+	if (refuse_reserved(p, "an attribute name") < 0)
+		return NULL;
+	pol_tok_t name = p->tok;
+	if (advance(p) < 0)
+		return NULL;
+	if (at(p, TK_LPAREN))
+		return parse_method(p, e, &name);
+	return str_copy(p, name.p, name.len, &attr) < 0 ? NULL : attr_node(p, e, &attr);
+}
+
+/* After '[': a string attribute name and ']'. */
+static pol_expr_t *parse_index(parser_t *p, pol_expr_t *e)
+{
+	pol_str_t attr;
+	if (advance(p) < 0)
+		return NULL;
+	if (!at(p, TK_STRING)) {
+		fail_expected(p, "a string attribute name", "inside '[ ]'");
+		return NULL;
+	}
+	if (take_string(p, &attr) < 0 || expect(p, TK_RBRACKET, "after the attribute name") < 0)
+		return NULL;
+	return attr_node(p, e, &attr);
+}
+
 /* Member accesses and method calls after a primary. */
 static pol_expr_t *parse_postfix(parser_t *p, pol_expr_t *e)
 {
-	while (e != NULL && (at(p, TK_DOT) || at(p, TK_LBRACKET))) {
-		pol_str_t attr;
-		if (at(p, TK_DOT)) {
-			if (advance(p) < 0)
-				return NULL;
-			if (!at(p, TK_IDENT)) {
-				fail_expected(p, "an attribute or method name", "after '.'");
-				return NULL;
-			}
-			pol_tok_t name = p->tok;
-			if (advance(p) < 0)
-				return NULL;
-			if (at(p, TK_LPAREN)) {
-				e = parse_method(p, e, &name);
-				continue;
-			}
-			if (str_copy(p, name.p, name.len, &attr) < 0)
-				return NULL;
-		} else {
-			if (advance(p) < 0)
-				return NULL;
-			if (!at(p, TK_STRING)) {
-				fail_expected(p, "a string attribute name", "inside '[ ]'");
-				return NULL;
-			}
-			if (take_string(p, &attr) < 0 || expect(p, TK_RBRACKET, "after the attribute name") < 0)
-				return NULL;
-		}
-		pol_expr_t *a = unary_node(p, POL_E_ATTR, e, e->line, e->column);
-		if (a != NULL)
-			a->str = attr;
-		e = a;
-	}
+	while (e != NULL && (at(p, TK_DOT) || at(p, TK_LBRACKET)))
+		e = at(p, TK_DOT) ? parse_dot(p, e) : parse_index(p, e);
 	return e;
 }
 
-/* '-' directly before an integer literal makes a negative literal (so the
- * smallest long can be written), unless the literal has member accesses. */
-static pol_expr_t *parse_minus(parser_t *p, uint32_t line, uint32_t column)
+/* The operand of a '-' chain: an integer literal directly after the last
+ * '-' becomes a negative literal (so the smallest long can be written),
+ * unless the literal has member accesses. *folded says whether it did. */
+static pol_expr_t *parse_minus_operand(parser_t *p, const pol_tok_t *minus, bool *folded)
 {
+	*folded = false;
 	if (at(p, TK_INT)) {
 		pol_lex_t save = p->lx;
 		pol_tok_t int_tok = p->tok;
@@ -800,28 +844,56 @@ static pol_expr_t *parse_minus(parser_t *p, uint32_t line, uint32_t column)
 		bool access = at(p, TK_DOT) || at(p, TK_LBRACKET);
 		p->lx = save;
 		p->tok = int_tok;
-		if (!access)
-			return parse_long(p, true, line, column);
+		if (!access) {
+			*folded = true;
+			return parse_long(p, true, minus->line, minus->column);
+		}
 	}
-	return unary_node(p, POL_E_NEG, parse_unary(p), line, column);
+	return parse_postfix(p, parse_primary(p));
 }
 
+/* Reads a run of one unary operator into ops (at most MAX_UNARY_CHAIN of
+ * them, all the same: the reference refuses `!!!!!x` and `!-x`, whose
+ * operand is no member expression); returns how many. */
+static int parse_unary_ops(parser_t *p, pol_tok_t *ops)
+{
+	pol_tok_kind_t kind = p->tok.kind;
+	const char *op = kind == TK_BANG ? "!" : "-";
+	const char *other = kind == TK_BANG ? "-" : "!";
+	int n = 0;
+	while (at(p, kind)) {
+		if (n == MAX_UNARY_CHAIN) {
+			fail_at(p, p->tok.line, p->tok.column, "too many `%s` in a row: Cedar allows at most "
+				"%d (parentheses start a new run)", op, MAX_UNARY_CHAIN);
+			return -1;
+		}
+		ops[n++] = p->tok;
+		if (advance(p) < 0)
+			return -1;
+	}
+	if (at(p, TK_BANG) || at(p, TK_MINUS)) {
+		fail_at(p, p->tok.line, p->tok.column, "`%s` cannot follow `%s` directly: use "
+			"parentheses, as in %s(%sx)", other, op, op, other);
+		return -1;
+	}
+	return n;
+}
+
+/* unary := '!'{0,4} member | '-'{0,4} member. A loop, not recursion: the
+ * chain is short, and each operator still counts in the tree's depth. */
 static pol_expr_t *parse_unary(parser_t *p)
 {
-	uint32_t line = p->tok.line, column = p->tok.column;
-	pol_expr_t *e;
+	pol_tok_t ops[MAX_UNARY_CHAIN];
 	if (!at(p, TK_BANG) && !at(p, TK_MINUS))
 		return parse_postfix(p, parse_primary(p));
-	if (++p->depth > MAX_RECURSION) {
-		fail_at(p, line, column, "expression nests too deeply (more than %d levels)",
-			MAX_RECURSION);
+	bool bang = at(p, TK_BANG), folded = false;
+	int n = parse_unary_ops(p, ops);
+	if (n < 0)
 		return NULL;
-	}
-	bool bang = at(p, TK_BANG);
-	if (advance(p) < 0)
-		return NULL;
-	e = bang ? unary_node(p, POL_E_NOT, parse_unary(p), line, column) : parse_minus(p, line, column);
-	p->depth--;
+	pol_expr_t *e = bang ? parse_postfix(p, parse_primary(p))
+			     : parse_minus_operand(p, &ops[n - 1], &folded);
+	for (int i = n - 1 - (folded ? 1 : 0); i >= 0 && e != NULL; i--)
+		e = unary_node(p, bang ? POL_E_NOT : POL_E_NEG, e, ops[i].line, ops[i].column);
 	return e;
 }
 
@@ -867,19 +939,111 @@ static bool at_relation(const parser_t *p)
 	return relop(p) >= 0 || at_word(p, "has") || at_word(p, "like") || at_word(p, "is");
 }
 
-static pol_expr_t *parse_has(parser_t *p, pol_expr_t *l)
+static pol_expr_t *has_node(parser_t *p, pol_expr_t *l, const pol_str_t *name)
 {
 	pol_expr_t *e = unary_node(p, POL_E_HAS, l, l->line, l->column);
-	if (e == NULL)
+	if (e != NULL)
+		e->str = *name;
+	return e;
+}
+
+/* How many nodes a walk of e visits, a shared subtree once per way to it,
+ * stopping soon after cap: at most cap + 1 is returned. Recursion is
+ * bounded by the tree depth. */
+static size_t visits(const pol_expr_t *e, size_t cap)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < e->n && n <= cap; i++)
+		n += visits(e->kid[i], cap - n);
+	return n;
+}
+
+/* A path of k names repeats its receiver l k times in the tree (shared,
+ * but evaluated once per use), and l may hold such paths itself: nested,
+ * that would multiply. So the repetitions are charged to p->has_budget,
+ * which is linear in the text. */
+static int charge_has_path(parser_t *p, const pol_expr_t *l, size_t k, const pol_tok_t *at_tok)
+{
+	size_t v = visits(l, p->has_budget);
+	if (p->has_budget / v < k - 1) {
+		fail_at(p, at_tok->line, at_tok->column, "`x has a.b` means `x has a && x.a has b`, and "
+			"here that repeats x too often: simplify the expression before 'has'");
+		return -1;
+	}
+	p->has_budget -= (k - 1) * v;
+	return 0;
+}
+
+/* The names of a `has` path a.b.c into l (pol_str_t cells), each an
+ * identifier that is not a reserved word. */
+static int parse_has_names(parser_t *p, list_t *l)
+{
+	for (;;) {
+		pol_str_t *name = alloc(p, sizeof *name);
+		if (name == NULL || refuse_reserved(p, "an attribute name") < 0 ||
+		    str_copy(p, p->tok.p, p->tok.len, name) < 0 || list_push(p, l, name) < 0 ||
+		    advance(p) < 0)
+			return -1;
+		if (!at(p, TK_DOT))
+			return 0;
+		if (advance(p) < 0)
+			return -1;
+		if (!at(p, TK_IDENT)) {
+			fail_expected(p, "an attribute name", "after '.' in the `has` path");
+			return -1;
+		}
+	}
+}
+
+/* `l has a.b.c` is the reference's shorthand for `l has a && l.a has b &&
+ * l.a.b has c`, and is built as that: one n-ary POL_E_AND over POL_E_HAS
+ * nodes whose receivers are POL_E_ATTR chains sharing l and each other,
+ * so the evaluator sees nothing new. && stops at the first false, and an
+ * error (l.a is not a record or entity) is the error of `l.a has b`. The
+ * depth bound counts the longest chain: depth(l) + k + 1. */
+static pol_expr_t *parse_has_path(parser_t *p, pol_expr_t *l)
+{
+	pol_tok_t first = p->tok;
+	list_t names = {0}, items = {0};
+	if (parse_has_names(p, &names) < 0)
 		return NULL;
+	if (names.n == 1)
+		return has_node(p, l, names.head->item);
+	if (charge_has_path(p, l, names.n, &first) < 0)
+		return NULL;
+	pol_expr_t *recv = l;
+	for (const cell_t *c = names.head; c != NULL; c = c->next) {
+		const pol_str_t *name = c->item;
+		pol_expr_t *h = has_node(p, recv, name);
+		if (h == NULL || list_push(p, &items, h) < 0)
+			return NULL;
+		if (c->next != NULL && (recv = attr_node(p, recv, name)) == NULL)
+			return NULL;
+	}
+	return with_kids(p, node(p, POL_E_AND, l->line, l->column), (pol_expr_t **)list_ptrs(p, &items),
+			 items.n);
+}
+
+/* After 'has': an attribute name, a path a.b.c of them, or a string;
+ * nothing else may follow it inside the operand (`has a.b(1)`, `has
+ * a["b"]`, `has "a".b` and `has a + 1` are all refused by the reference). */
+static pol_expr_t *parse_has(parser_t *p, pol_expr_t *l)
+{
+	pol_expr_t *e;
 	if (at(p, TK_IDENT)) {
-		if (str_copy(p, p->tok.p, p->tok.len, &e->str) < 0 || advance(p) < 0)
-			return NULL;
+		e = parse_has_path(p, l);
 	} else if (at(p, TK_STRING)) {
-		if (take_string(p, &e->str) < 0)
-			return NULL;
+		pol_str_t name;
+		e = take_string(p, &name) < 0 ? NULL : has_node(p, l, &name);
 	} else {
-		fail_expected(p, "an attribute name or a string", "after 'has'");
+		fail_expected(p, "an attribute name, a path like a.b or a string", "after 'has'");
+		return NULL;
+	}
+	if (e != NULL && (at(p, TK_DOT) || at(p, TK_LBRACKET) || at(p, TK_LPAREN) || at(p, TK_PATHSEP) ||
+			  at(p, TK_PLUS) || at(p, TK_MINUS) || at(p, TK_STAR))) {
+		char buf[64];
+		fail_at(p, p->tok.line, p->tok.column, "the right side of 'has' must be an attribute name, "
+			"a path like a.b or a string; found %s after it", found(p, buf, sizeof buf));
 		return NULL;
 	}
 	return e;
@@ -1109,6 +1273,8 @@ static int parse_scope(parser_t *p, pol_policy_t *pol)
 	    expect_word(p, "resource", "as the third part of the scope") < 0 ||
 	    parse_entity_scope(p, &pol->resource, "resource") < 0)
 		return -1;
+	if (at(p, TK_COMMA) && advance(p) < 0) /* one trailing comma, as in the reference */
+		return -1;
 	return expect(p, TK_RPAREN, "after the resource constraint");
 }
 
@@ -1302,6 +1468,7 @@ int pol_parse(const char *text, size_t len, pol_set_t **out, pol_error_t *err)
 		goto out;
 	}
 	p.arena = set->arena;
+	p.has_budget = HAS_VISITS_PER_BYTE * len + HAS_VISITS_BASE;
 	pol_lex_init(&p.lx, text, len);
 	if (parse_all(&p, set) < 0)
 		goto out;
