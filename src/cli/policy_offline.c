@@ -226,7 +226,8 @@ static int diag_cmp(const void *a, const void *b)
 /* Prints the collected warnings in source order and frees them. */
 static void flush_warnings(lint_t *l)
 {
-	qsort(l->diag, l->ndiag, sizeof *l->diag, diag_cmp);
+	if (l->ndiag > 1)
+		qsort(l->diag, l->ndiag, sizeof *l->diag, diag_cmp);
 	for (size_t i = 0; i < l->ndiag; i++) {
 		puts(l->diag[i].text);
 		free(l->diag[i].text);
