@@ -5,28 +5,8 @@
 #include "broker/client_auth.h"
 #include "broker/handlers.h"
 #include "core/timefmt.h"
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A non-negative integer query parameter; answers 400 and returns -1. */
-static int query_int(req_t *r, const char *name, long long lo, long long hi, long long dflt, long long *out)
-{
-	const char *v = http_query(r, name);
-	char *end = NULL, msg[120];
-	*out = dflt;
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (errno == 0 && end != v && *end == '\0' && n >= lo && n <= hi) {
-		*out = n;
-		return 0;
-	}
-	snprintf(msg, sizeof msg, "%s must be an integer from %lld to %lld", name, lo, hi);
-	http_problem(r, 400, NULL, msg);
-	return -1;
-}
 
 /* since/until: RFC 3339 (second precision) bounds; answers 400 on junk. */
 static int query_time(req_t *r, const char *name, const char **out)
@@ -54,8 +34,8 @@ void handle_audit_list(req_t *r)
 	audit_filter_t f = {.type = http_query(r, "type"), .actor = http_query(r, "actor"),
 			    .resource = http_query(r, "resource"), .jti = http_query(r, "jti"),
 			    .grant = http_query(r, "grant"), .decision = http_query(r, "decision")};
-	if (!require_admin(r) || query_int(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
-	    query_int(r, "limit", 1, TG_MAX_LIST_LIMIT, 100, &limit) != 0 ||
+	if (!require_admin(r) || http_query_int(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
+	    http_query_int(r, "limit", 1, TG_MAX_LIST_LIMIT, 100, &limit) != 0 ||
 	    query_time(r, "since", &f.since) != 0 || query_time(r, "until", &f.until) != 0)
 		return;
 	f.after = after;
@@ -72,8 +52,8 @@ void handle_audit_checkpoints(req_t *r)
 {
 	long long after, limit;
 	json_t *cps = NULL;
-	if (!require_admin(r) || query_int(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
-	    query_int(r, "limit", 1, TG_MAX_LIST_LIMIT, 100, &limit) != 0)
+	if (!require_admin(r) || http_query_int(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
+	    http_query_int(r, "limit", 1, TG_MAX_LIST_LIMIT, 100, &limit) != 0)
 		return;
 	if (store_audit_checkpoints(r->b->store, after, (int)limit, &cps) != STORE_OK) {
 		http_problem(r, 503, NULL, "the store is unavailable; retry");

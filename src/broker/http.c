@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,6 +136,25 @@ bool http_header_oversized(req_t *r, const char *name)
 const char *http_query(req_t *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_query_int(req_t *r, const char *name, long long lo, long long hi, long long dflt,
+		   long long *out)
+{
+	const char *v = http_query(r, name);
+	char *end = NULL, msg[120];
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno == 0 && end != v && *end == '\0' && n >= lo && n <= hi) {
+		*out = n;
+		return 0;
+	}
+	snprintf(msg, sizeof msg, "%s must be an integer from %lld to %lld", name, lo, hi);
+	http_problem(r, 400, NULL, msg);
+	return -1;
 }
 
 bool http_require_content_type(req_t *r, const char *type)

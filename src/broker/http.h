@@ -61,6 +61,10 @@ void http_oauth_error(req_t *r, int status, const char *error, const char *descr
 const char *http_header(req_t *r, const char *name);
 bool http_header_oversized(req_t *r, const char *name);
 const char *http_query(req_t *r, const char *name);
+/* An integer query parameter in [lo, hi], dflt when absent; otherwise
+ * answers 400 (naming the parameter and its range) and returns -1. */
+int http_query_int(req_t *r, const char *name, long long lo, long long hi, long long dflt,
+		   long long *out);
 /* Parses the body as a JSON object (bounded depth/size); sends a problem
  * and returns NULL when it is not one. */
 json_t *http_json_body(req_t *r);

@@ -265,31 +265,13 @@ void handle_policies_get(req_t *r)
 		answer_version(r, 0);
 }
 
-static int query_int(req_t *r, const char *name, long long lo, long long hi, long long dflt, long long *out)
-{
-	const char *v = http_query(r, name);
-	char *end = NULL, msg[120];
-	*out = dflt;
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (errno == 0 && end != v && *end == '\0' && n >= lo && n <= hi) {
-		*out = n;
-		return 0;
-	}
-	snprintf(msg, sizeof msg, "%s must be an integer from %lld to %lld", name, lo, hi);
-	http_problem(r, 400, NULL, msg);
-	return -1;
-}
-
 static void history(req_t *r)
 {
 	long long before, limit;
 	policy_version_t *list = NULL;
 	size_t n = 0;
-	if (query_int(r, "before", 0, INT64_MAX, 0, &before) != 0 ||
-	    query_int(r, "limit", 1, TG_MAX_LIST_LIMIT, 100, &limit) != 0)
+	if (http_query_int(r, "before", 0, INT64_MAX, 0, &before) != 0 ||
+	    http_query_int(r, "limit", 1, TG_MAX_LIST_LIMIT, 100, &limit) != 0)
 		return;
 	if (store_policy_history(r->b->store, before, (int)limit, &list, &n) != STORE_OK) {
 		free(list);

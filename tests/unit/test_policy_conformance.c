@@ -1151,24 +1151,6 @@ static void report(const run_t *r)
 
 /* ---- where the data is ------------------------------------------------------ */
 
-static const char *conformance_dir(void)
-{
-	static char dir[4096];
-	const char *env = getenv("TG_CEDAR_CONFORMANCE");
-	if (env != NULL)
-		return env;
-	/* __FILE__ is tests/unit/test_policy_conformance.c in the checkout. */
-	snprintf(dir, sizeof dir, "%s", __FILE__);
-	for (int up = 0; up < 3; up++) {
-		char *slash = strrchr(dir, '/');
-		if (slash == NULL)
-			return "../shared/cedar-conformance";
-		*slash = '\0';
-	}
-	strncat(dir, "/../shared/cedar-conformance", sizeof dir - strlen(dir) - 1);
-	return dir;
-}
-
 static bool env_flag(const char *name)
 {
 	const char *v = getenv(name);
@@ -1178,7 +1160,7 @@ static bool env_flag(const char *name)
 static void test_hand_written(void **state)
 {
 	(void)state;
-	const char *root = conformance_dir();
+	const char *root = tu_cedar_conformance_dir();
 	char sub[4096];
 	struct stat st;
 	snprintf(sub, sizeof sub, "%s/tests", root);
@@ -1210,7 +1192,7 @@ static void test_corpus(void **state)
 	struct stat st;
 	bool extracted = false;
 	if (dir == NULL) {
-		snprintf(sub, sizeof sub, "%s/corpus.tar.gz", conformance_dir());
+		snprintf(sub, sizeof sub, "%s/corpus.tar.gz", tu_cedar_conformance_dir());
 		if (stat(sub, &st) != 0) {
 			print_message("SKIPPED: %s not found (set TG_CEDAR_CONFORMANCE, or "
 				      "TG_CEDAR_CORPUS to where it was extracted)\n",

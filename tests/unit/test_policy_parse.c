@@ -201,27 +201,9 @@ static void walk(walk_t *w, const char *dir)
 	closedir(d);
 }
 
-static const char *conformance_dir(void)
-{
-	static char dir[4096];
-	const char *env = getenv("TG_CEDAR_CONFORMANCE");
-	if (env != NULL)
-		return env;
-	/* __FILE__ is tests/unit/test_policy_parse.c in the checkout. */
-	snprintf(dir, sizeof dir, "%s", __FILE__);
-	for (int up = 0; up < 3; up++) {
-		char *slash = strrchr(dir, '/');
-		if (slash == NULL)
-			return "../shared/cedar-conformance";
-		*slash = '\0';
-	}
-	strncat(dir, "/../shared/cedar-conformance", sizeof dir - strlen(dir) - 1);
-	return dir;
-}
-
 static void test_conformance_policies(void **state)
 {
-	const char *root = conformance_dir();
+	const char *root = tu_cedar_conformance_dir();
 	char sub[4096];
 	struct stat st;
 	walk_t w = {.root = root};
@@ -265,7 +247,7 @@ static void test_multi_file_counts(void **state)
 {
 	char path[4096];
 	size_t len = 0;
-	snprintf(path, sizeof path, "%s/tests/multi/policies_5.cedar", conformance_dir());
+	snprintf(path, sizeof path, "%s/tests/multi/policies_5.cedar", tu_cedar_conformance_dir());
 	char *text = read_file(path, &len);
 	if (text == NULL) {
 		print_message("SKIPPED: %s not found\n", path);

@@ -151,3 +151,21 @@ void tu_assert_why_at(const char *why, const char *needle, const char *file, int
 		_fail(file, line);
 	}
 }
+
+const char *tu_cedar_conformance_dir(void)
+{
+	static char dir[4096];
+	const char *env = getenv("TG_CEDAR_CONFORMANCE");
+	if (env != NULL)
+		return env;
+	/* __FILE__ is tests/unit/test_util.c in the checkout. */
+	snprintf(dir, sizeof dir, "%s", __FILE__);
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL)
+			return "../shared/cedar-conformance";
+		*slash = '\0';
+	}
+	strncat(dir, "/../shared/cedar-conformance", sizeof dir - strlen(dir) - 1);
+	return dir;
+}

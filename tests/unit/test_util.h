@@ -66,4 +66,8 @@ json_t *tu_json(const char *text);
 #define tu_assert_why(why, needle) tu_assert_why_at((why), (needle), __FILE__, __LINE__)
 void tu_assert_why_at(const char *why, const char *needle, const char *file, int line);
 
+/* Where the Cedar conformance data is: $TG_CEDAR_CONFORMANCE, else
+ * ../shared/cedar-conformance beside the checkout. */
+const char *tu_cedar_conformance_dir(void);
+
 #endif

@@ -339,11 +339,6 @@ const pol_entity_t *pol_entities_cycle(const pol_entities_t *es)
 	return es->cycle >= 0 ? &es->ents[es->cycle] : NULL;
 }
 
-const pol_entity_t *pol_entities_at(const pol_entities_t *es, size_t i)
-{
-	return i < es->nents ? &es->ents[i] : NULL;
-}
-
 bool pol_entities_ancestor_of(const pol_entities_t *es, const pol_entity_t *a,
 			      const pol_euid_t *b, uint64_t bhash)
 {

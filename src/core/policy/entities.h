@@ -63,7 +63,5 @@ bool pol_entities_ancestor_of(const pol_entities_t *es, const pol_entity_t *a,
  * in no particular order, with the ancestor's pol_euid_hash. */
 void pol_entities_each_ancestor(const pol_entities_t *es, const pol_entity_t *e,
 				void (*fn)(const pol_euid_t *anc, uint64_t hash, void *arg), void *arg);
-/* The i-th entity in insertion order (0 <= i < count), for listing. */
-const pol_entity_t *pol_entities_at(const pol_entities_t *es, size_t i);
 
 #endif
