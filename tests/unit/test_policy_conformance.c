@@ -43,24 +43,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- files ------------------------------------------------------------ */
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		*len = fread(buf, 1, (size_t)n, f);
-		buf[*len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 /* ---- NUL in object keys -------------------------------------------------- */
 
 /* Cedar record keys are any string, and 365 tests of the generated corpus
@@ -197,7 +179,7 @@ static json_t *restore_nul(json_t *v, const char ph[3])
 static json_t *read_json(const char *path, char *err, size_t errsize)
 {
 	size_t len = 0;
-	char *text = read_file(path, &len);
+	char *text = tu_read_file(path, &len);
 	if (text == NULL) {
 		snprintf(err, errsize, "cannot read %s", path);
 		return NULL;
@@ -685,7 +667,7 @@ static void hints_free(hints_t *h)
 static hints_t *hints_load(const char *path)
 {
 	size_t len = 0;
-	char *text = read_file(path, &len);
+	char *text = tu_read_file(path, &len);
 	if (text == NULL)
 		return NULL;
 	hints_t *h = calloc(1, sizeof *h);
@@ -1040,7 +1022,7 @@ static void run_one_test(run_t *r, const char *path)
 	rel = json_string_value(json_object_get(t, "policies"));
 	snprintf(sub, sizeof sub, "%s/%s", r->root, rel ? rel : "?");
 	size_t len = 0;
-	char *text = read_file(sub, &len);
+	char *text = tu_read_file(sub, &len);
 	pol_set_t *set = NULL;
 	pol_engine_t *eng = NULL;
 	pol_entities_t *es = NULL;

@@ -74,22 +74,6 @@ static const pol_expr_t *cond0(const pol_set_t *set)
 	return set->policy[0].cond[0].expr;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		*len = fread(buf, 1, (size_t)n, f);
-		buf[*len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -114,7 +98,7 @@ static bool has_id(const pol_set_t *set, const char *id)
 static void check_policy_file(walk_t *w, const char *path)
 {
 	size_t len = 0;
-	char *text = read_file(path, &len);
+	char *text = tu_read_file(path, &len);
 	pol_set_t *set = NULL;
 	pol_error_t err;
 	assert_non_null(text);
@@ -152,7 +136,7 @@ static void check_test_json(walk_t *w, const char *path)
 		return; /* not a test: entities and the like */
 	}
 	snprintf(ppath, sizeof ppath, "%s/%s", w->root, rel);
-	char *text = read_file(ppath, &len);
+	char *text = tu_read_file(ppath, &len);
 	pol_set_t *set = NULL;
 	pol_error_t err;
 	if (text == NULL)
@@ -248,7 +232,7 @@ static void test_multi_file_counts(void **state)
 	char path[4096];
 	size_t len = 0;
 	snprintf(path, sizeof path, "%s/tests/multi/policies_5.cedar", tu_cedar_conformance_dir());
-	char *text = read_file(path, &len);
+	char *text = tu_read_file(path, &len);
 	if (text == NULL) {
 		print_message("SKIPPED: %s not found\n", path);
 		skip();

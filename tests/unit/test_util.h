@@ -70,4 +70,7 @@ void tu_assert_why_at(const char *why, const char *needle, const char *file, int
  * ../shared/cedar-conformance beside the checkout. */
 const char *tu_cedar_conformance_dir(void);
 
+/* A whole file, NUL-terminated, its length in *len (malloc'd), or NULL. */
+char *tu_read_file(const char *path, size_t *len);
+
 #endif
