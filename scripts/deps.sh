@@ -35,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ] && { [ ! -d tests/e2e/node_modules/jose ] || [ ! -d tests/e2e/node_modules/@cedar-policy/cedar-wasm ]; }; then
-  echo "deps: installing npm test peers (jose)"
+if [ "${1:-}" = "--test" ] && { [ ! -d tests/e2e/node_modules/jose ] || [ ! -d tests/e2e/node_modules/@cedar-policy/cedar-wasm ] || [ ! -d tests/e2e/node_modules/oauth4webapi ]; }; then
+  echo "deps: installing npm test peers (jose, cedar-wasm, oauth4webapi)"
   (cd tests/e2e && npm install --no-audit --no-fund --silent >/dev/null)
 fi
