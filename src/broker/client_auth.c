@@ -100,7 +100,8 @@ static int by_assertion(req_t *r, const form_t *f, client_t *out)
 	}
 	out->method = "private_key_jwt";
 	snprintf(out->assertion_jti, sizeof out->assertion_jti, "%s|%s", a.client_id, a.jti);
-	out->assertion_exp = a.exp + r->b->cfg.clock_leeway;
+	/* the jti stays used until no assertion accepted now can still be valid */
+	out->assertion_exp = broker_now() + r->b->cfg.assertion_max_lifetime + 2 * r->b->cfg.clock_leeway;
 	assertion_free(&a);
 	return 0;
 }
