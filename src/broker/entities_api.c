@@ -6,11 +6,12 @@
  * removes one.
  *
  * Write phases: read the body -> normalize each entity (uid and parents as
- * {"type","id"}) -> under the policy writer lock: apply the change to a copy
- * of the installed set, build the entity store it makes with the
- * identities' entities (values, parents, closure bound all checked), store
- * the rows and the entities.changed audit record in one transaction,
- * install -> answer. A document that does not load changes nothing. */
+ * {"type","id"}; core/policy/entities_input.c) -> under the policy writer
+ * lock: apply the change to a copy of the installed set, build the entity
+ * store it makes with the identities' entities (values, parents, closure
+ * bound all checked), store the rows and the entities.changed audit record
+ * in one transaction, install -> answer. A document that does not load
+ * changes nothing. */
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
@@ -18,6 +19,7 @@
 #include "broker/log.h"
 #include "broker/policy_state.h"
 #include "core/policy/cedar_json.h"
+#include "core/policy/entities_input.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +89,9 @@ static void put_entity(change_t *c, const json_t *installed, const char *key, js
 	json_object_set(c->next, key, e);
 }
 
-/* The entities of a write body: an array, {"entities": [...]}, or (upsert)
- * one entity object. Answers and returns NULL when it is none of those. */
+/* The entities of a write body (core/policy/entities_input.c: an array,
+ * {"entities": [...]}, or for an upsert one entity object). Answers and
+ * returns NULL when it is none of those. */
 static json_t *body_entities(req_t *r, bool single_ok)
 {
 	json_error_t e;
@@ -102,57 +105,29 @@ static json_t *body_entities(req_t *r, bool single_ok)
 		http_problem(r, 400, "Malformed JSON", msg);
 		return NULL;
 	}
-	if (json_is_array(doc))
-		return doc;
-	if (json_is_object(doc) && json_object_size(doc) == 1 && json_is_array(json_object_get(doc, "entities"))) {
-		json_t *arr = json_incref(json_object_get(doc, "entities"));
-		json_decref(doc);
-		return arr;
-	}
-	if (single_ok && json_is_object(doc) && json_object_get(doc, "uid") != NULL)
-		return json_pack("[o]", doc);
+	json_t *arr = pol_entities_of_doc(doc, single_ok, msg, sizeof msg);
 	json_decref(doc);
-	http_problem(r, 400, "Invalid entities", single_ok
-		? "send a Cedar entities array, {\"entities\": [...]}, or one entity "
-		  "{\"uid\", \"attrs\", \"parents\"}"
-		: "send a Cedar entities array or {\"entities\": [...]}");
-	return NULL;
+	if (arr == NULL)
+		http_problem(r, 400, "Invalid entities", msg);
+	return arr;
 }
 
-/* Applies the entities of arr to c; answers 400 and returns -1 on the first
- * one that is not an entity, or a uid given twice. */
+/* Normalises the entities of arr (core/policy/entities_input.c) and applies
+ * them to c; answers 400 and returns -1 on the first one that is not an
+ * entity, or a uid given twice. */
 static int apply_upload(req_t *r, change_t *c, const json_t *installed, const json_t *arr)
 {
-	json_t *seen = json_object();
-	size_t i;
-	json_t *v;
-	int rc = 0;
-	json_array_foreach(arr, i, v) {
-		const char *type, *id;
-		char why[300], msg[400];
-		json_t *e = policy_entity_normalize(v, &type, &id, why, sizeof why);
-		char *key = e ? policy_entity_key(type, id) : NULL;
-		if (e == NULL || key == NULL) {
-			snprintf(msg, sizeof msg, "entity %zu: %s", i, e ? "out of memory" : why);
-			http_problem(r, 400, "Invalid entities", msg);
-			rc = -1;
-		} else if (json_object_get(seen, key) != NULL) {
-			char *t = policy_uid_text(type, id);
-			snprintf(msg, sizeof msg, "entity %zu: %.200s appears twice", i, t ? t : "uid");
-			free(t);
-			http_problem(r, 400, "Invalid entities", msg);
-			rc = -1;
-		} else {
-			json_object_set_new(seen, key, json_true());
-			put_entity(c, installed, key, e);
-		}
-		free(key);
-		json_decref(e);
-		if (rc != 0)
-			break;
+	char why[400];
+	const char *key;
+	json_t *e, *map = pol_entities_normalize_all(arr, why, sizeof why);
+	if (map == NULL) {
+		http_problem(r, 400, "Invalid entities", why);
+		return -1;
 	}
-	json_decref(seen);
-	return rc;
+	json_object_foreach(map, key, e)
+		put_entity(c, installed, key, e);
+	json_decref(map);
+	return 0;
 }
 
 /* Replace: what the installed set had and the upload does not. */
@@ -335,7 +310,7 @@ void handle_entity_delete(req_t *r)
 		http_problem(r, 400, "Invalid entity uid", msg);
 		return;
 	}
-	char *key = policy_entity_key(u.type.p, u.id.p);
+	char *key = pol_entity_key(u.type.p, u.id.p);
 	change_t c;
 	policy_writer_lock(r->b);
 	const json_t *installed = policy_user_entities(r->b);

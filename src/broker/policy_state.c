@@ -13,6 +13,7 @@
 #include "broker/log.h"
 #include "broker/metrics.h"
 #include "core/policy/cedar_json.h"
+#include "core/policy/entities_input.h"
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -203,117 +204,12 @@ void policy_install_entities(broker_t *b, pol_entities_t *es, json_t *user, int6
 
 /* ---- entity documents ---- */
 
-char *policy_entity_key(const char *type, const char *id)
-{
-	size_t t = strlen(type), i = strlen(id);
-	char *k = malloc(t + i + 2);
-	if (k != NULL) {
-		memcpy(k, type, t);
-		k[t] = '\x1f';
-		memcpy(k + t + 1, id, i + 1);
-	}
-	return k;
-}
+/* The entities documents themselves are read by
+ * core/policy/entities_input.c, the same rules as `policy eval --entities`. */
 
 char *policy_uid_text(const char *type, const char *id)
 {
-	size_t n = strlen(type) + 5, j;
-	for (const char *p = id; *p; p++)
-		n += (*p == '"' || *p == '\\') ? 2 : 1;
-	char *out = malloc(n);
-	if (out == NULL)
-		return NULL;
-	j = (size_t)snprintf(out, n, "%s::\"", type);
-	for (const char *p = id; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			out[j++] = '\\';
-		out[j++] = *p;
-	}
-	out[j++] = '"';
-	out[j] = '\0';
-	return out;
-}
-
-static json_t *uid_json(const pol_euid_t *u)
-{
-	return json_pack("{s:s%, s:s%}", "type", u->type.p, u->type.len, "id", u->id.p, u->id.len);
-}
-
-/* A uid in any form Cedar's JSON allows, as {"type","id"}; NULL with err. */
-static json_t *normalize_uid(pol_arena_t *a, const json_t *j, const char *what, char *err, size_t err_len)
-{
-	pol_euid_t u;
-	char why[200];
-	if (pol_json_euid(a, j, &u, why, sizeof why) != 0) {
-		snprintf(err, err_len, "%s: %s", what, why);
-		return NULL;
-	}
-	if (memchr(u.type.p, '\0', u.type.len) != NULL || memchr(u.id.p, '\0', u.id.len) != NULL) {
-		snprintf(err, err_len, "%s: entity types and ids may not contain NUL", what);
-		return NULL;
-	}
-	return uid_json(&u);
-}
-
-json_t *policy_entity_normalize(const json_t *e, const char **type, const char **id, char *err,
-				size_t err_len)
-{
-	const char *k;
-	json_t *v, *out = NULL, *parents = json_array();
-	pol_arena_t *a = pol_arena_new();
-	if (a == NULL || parents == NULL) {
-		snprintf(err, err_len, "out of memory");
-		goto fail;
-	}
-	if (!json_is_object(e)) {
-		snprintf(err, err_len, "an entity must be an object with uid, attrs and parents");
-		goto fail;
-	}
-	json_object_foreach((json_t *)e, k, v) {
-		if (strcmp(k, "uid") != 0 && strcmp(k, "attrs") != 0 && strcmp(k, "parents") != 0 &&
-		    strcmp(k, "tags") != 0) {
-			snprintf(err, err_len, "unknown member \"%.64s\" (an entity has uid, attrs, parents, "
-				 "tags)", k);
-			goto fail;
-		}
-	}
-	json_t *uid = normalize_uid(a, json_object_get(e, "uid"), "uid", err, err_len);
-	if (uid == NULL)
-		goto fail;
-	out = json_pack("{s:o}", "uid", uid);
-	const json_t *attrs = json_object_get(e, "attrs"), *tags = json_object_get(e, "tags");
-	const json_t *par = json_object_get(e, "parents");
-	if ((attrs != NULL && !json_is_object(attrs)) || (tags != NULL && !json_is_object(tags))) {
-		snprintf(err, err_len, "attrs and tags must be objects");
-		goto fail;
-	}
-	if (par != NULL && !json_is_array(par)) {
-		snprintf(err, err_len, "parents must be an array of entity uids");
-		goto fail;
-	}
-	size_t i;
-	json_array_foreach(par, i, v) {
-		char what[48];
-		snprintf(what, sizeof what, "parents[%zu]", i);
-		json_t *p = normalize_uid(a, v, what, err, err_len);
-		if (p == NULL)
-			goto fail;
-		json_array_append_new(parents, p);
-	}
-	json_object_set_new(out, "attrs", attrs ? json_deep_copy(attrs) : json_object());
-	json_object_set_new(out, "parents", parents);
-	parents = NULL;
-	if (tags != NULL)
-		json_object_set_new(out, "tags", json_deep_copy(tags));
-	*type = json_string_value(json_object_get(uid, "type"));
-	*id = json_string_value(json_object_get(uid, "id"));
-	pol_arena_free(a);
-	return out;
-fail:
-	pol_arena_free(a);
-	json_decref(parents);
-	json_decref(out);
-	return NULL;
+	return pol_uid_text(type, id);
 }
 
 /* ---- identity entities and the merge ---- */
@@ -346,7 +242,7 @@ static json_t *load_identities(broker_t *b)
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(ids[i].status, "offboarded") != 0) {
-				char *key = policy_entity_key("Workload", ids[i].id);
+				char *key = pol_entity_key("Workload", ids[i].id);
 				if (key != NULL)
 					json_object_set_new(out, key, identity_entity(&ids[i]));
 				free(key);
@@ -430,7 +326,7 @@ policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const ide
 {
 	policy_state_t *ps = b->policy;
 	policy_pending_t *p = calloc(1, sizeof *p);
-	char *key = policy_entity_key("Workload", id);
+	char *key = pol_entity_key("Workload", id);
 	if (p == NULL || key == NULL || (p->idents = json_copy(ps->idents)) == NULL) {
 		snprintf(err, err_len, "out of memory");
 		goto fail;
@@ -527,8 +423,8 @@ static json_t *load_user_entities(broker_t *b, int64_t *version)
 	json_array_foreach(rows, i, e) {
 		const char *type, *id;
 		char err[200];
-		json_t *n = policy_entity_normalize(e, &type, &id, err, sizeof err);
-		char *key = n ? policy_entity_key(type, id) : NULL;
+		json_t *n = pol_entity_normalize(e, &type, &id, err, sizeof err);
+		char *key = n ? pol_entity_key(type, id) : NULL;
 		if (key == NULL)
 			log_event(LOG_ERROR, "a stored entity does not load and is left out", "reason", err, NULL);
 		else

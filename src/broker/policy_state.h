@@ -67,7 +67,7 @@ void policy_writer_unlock(broker_t *b);
 void policy_install_engine(broker_t *b, pol_engine_t *eng, int64_t version, const char *sha256);
 
 /* The uploaded entities as installed: an object from entity key
- * (policy_entity_key) to normalized entity. Borrowed. */
+ * (pol_entity_key) to normalized entity. Borrowed. */
 const json_t *policy_user_entities(broker_t *b);
 /* Builds the entity store that `user` (an object like the one above)
  * merged with the identities' entities makes; NULL with err when it does
@@ -93,17 +93,10 @@ json_t *policy_effective_entities(broker_t *b);
 
 /* ---- entity documents ---- */
 
-/* The map key of an entity uid: type, 0x1f, id (types never contain 0x1f,
- * so the key is unambiguous). malloc'd. */
-char *policy_entity_key(const char *type, const char *id);
-/* Cedar's text form Type::"id" with " and \ escaped, malloc'd. */
+/* Cedar's text form Type::"id" with " and \ escaped, malloc'd
+ * (pol_uid_text). Entity documents are read by
+ * core/policy/entities_input.h: pol_entity_normalize, pol_entity_key. */
 char *policy_uid_text(const char *type, const char *id);
-/* Checks one entity of an upload and returns its normalized form
- * ({"uid":{"type","id"},"attrs","parents":[{"type","id"}...],"tags"?}),
- * with *type and *id pointing into it; NULL with err. Attribute values are
- * checked later, when the whole set is built. */
-json_t *policy_entity_normalize(const json_t *e, const char **type, const char **id, char *err,
-				size_t err_len);
 
 /* ---- requests ---- */
 

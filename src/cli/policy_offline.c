@@ -19,6 +19,7 @@
 #include "core/policy/cedar_json.h"
 #include "core/policy/engine.h"
 #include "core/policy/entities.h"
+#include "core/policy/entities_input.h"
 #include "core/policy/policy.h"
 #include "core/policy/value.h"
 #include <errno.h>
@@ -72,9 +73,12 @@ static const char eval_usage[] =
 	"\n"
 	"Inputs:\n"
 	"  --policies FILE     the Cedar policy set (required)\n"
-	"  --entities FILE     Cedar entities JSON: [{\"uid\": {\"type\": T, \"id\": I},\n"
+	"  --entities FILE     Cedar entities JSON, read as `tollgate entities set`\n"
+	"                      reads it: [{\"uid\": {\"type\": T, \"id\": I},\n"
 	"                      \"attrs\": {...}, \"parents\": [...], \"tags\": {...}}, ...]\n"
-	"                      (default: no entities)\n"
+	"                      or {\"entities\": [...]}; uids and parents also as\n"
+	"                      Type::\"id\" or Type:id; attrs and parents may be\n"
+	"                      left out (default: no entities)\n"
 	"One request:\n"
 	"  --principal P       Workload::\"x\" (Cedar), Workload:x (compact) or\n"
 	"                      '{\"type\": \"Workload\", \"id\": \"x\"}'\n"
@@ -1042,7 +1046,7 @@ int policy_eval_main(int argc, char **argv)
 		char *text = cli_read_file(o.entities, TG_MAX_ENTITIES_TEXT, &len);
 		if (text == NULL)
 			goto out;
-		int r = pol_json_entities(text, len, &es, err, sizeof err);
+		int r = pol_entities_load_input(text, len, &es, err, sizeof err);
 		free(text);
 		if (r != 0) {
 			fprintf(stderr, "tollgate policy eval: %s: %s\n", o.entities, err);
