@@ -6,6 +6,7 @@
  * record (single-use jtis + token) -> answer. Nothing is answered before the
  * record is on disk. */
 #include "broker/audit_trail.h"
+#include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/log.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define LAST_USED_PRECISION_S 60
@@ -119,26 +121,47 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_re
 	return g->scope_str != NULL ? 0 : -1;
 }
 
+static enum MHD_Result count_dpop(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "DPoP") == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* How many DPoP header fields the request carries (libmicrohttpd keeps
+ * each field; looking one up returns only the first). */
+static unsigned dpop_header_count(req_t *r)
+{
+	unsigned n = 0;
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_dpop, &n);
+	return n;
+}
+
+static int refuse_dpop(req_t *r, const identity_t *id, const char *why)
+{
+	metrics_auth_failure("dpop");
+	audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
+	http_oauth_error(r, 400, "invalid_dpop_proof", why);
+	return -1;
+}
+
+/* RFC 9449 §4.3: at most one DPoP header, carrying one valid proof. */
 static int check_dpop(req_t *r, const identity_t *id, grant_req_t *g)
 {
 	const char *proof = http_header(r, "DPoP");
 	const char *why = NULL;
-	if (proof == NULL && http_header_oversized(r, "DPoP")) {
-		metrics_auth_failure("dpop");
-		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, "DPoP proof is too large");
-		http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof is too large");
-		return -1;
-	}
+	if (dpop_header_count(r) > 1)
+		return refuse_dpop(r, id, "more than one DPoP header");
+	if (proof == NULL && http_header_oversized(r, "DPoP"))
+		return refuse_dpop(r, id, "DPoP proof is too large");
 	if (proof == NULL)
 		return 0;
 	dpop_opts_t o = {"POST", r->b->token_endpoint, broker_now(), r->b->cfg.clock_leeway,
 			 r->b->cfg.dpop_max_age, NULL};
-	if (dpop_check(proof, strlen(proof), &o, &g->dpop, &why) != 0) {
-		metrics_auth_failure("dpop");
-		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
-		http_oauth_error(r, 400, "invalid_dpop_proof", why);
-		return -1;
-	}
+	if (dpop_check(proof, strlen(proof), &o, &g->dpop, &why) != 0)
+		return refuse_dpop(r, id, why);
 	g->has_dpop = true;
 	return 0;
 }
@@ -194,15 +217,16 @@ static json_t *issued_details(const tok_issue_t *t, const client_t *c, const gra
 
 static void refuse_replay(req_t *r, const client_t *c, bool dpop)
 {
-	metrics_auth_failure(dpop ? "dpop" : "client_assertion");
-	audit_refusal(r, dpop ? "token.refused" : "auth.failed", c->identity.id, "oauth.token", NULL,
-		      dpop ? "DPoP proof replayed" : "client assertion replayed");
-	log_event(LOG_WARN, "replay refused", "client_id", c->identity.id, "what",
-		  dpop ? "dpop proof" : "client assertion", "src", r->client_ip, NULL);
-	if (dpop)
-		http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof was already used");
-	else
+	if (!dpop) { /* a failed client authentication (auth_failures.c) */
+		auth_failed(r, "client_assertion", c->identity.id, "client assertion replayed");
 		http_oauth_error(r, 401, "invalid_client", "client assertion was already used");
+		return;
+	}
+	metrics_auth_failure("dpop");
+	audit_refusal(r, "token.refused", c->identity.id, "oauth.token", NULL, "DPoP proof replayed");
+	log_event(LOG_WARN, "replay refused", "client_id", c->identity.id, "what", "dpop proof", "src",
+		  r->client_ip, NULL);
+	http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof was already used");
 }
 
 /* Records the issuance (single-use jtis, token row, token.issued) in one
@@ -223,7 +247,8 @@ static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const 
 	ev.details = details;
 	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
 			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
-			 .dpop_exp = g->dpop.iat + r->b->cfg.dpop_max_age + r->b->cfg.clock_leeway,
+			 /* used until no proof accepted now can still be fresh */
+			 .dpop_exp = t->iat + r->b->cfg.dpop_max_age + 2 * r->b->cfg.clock_leeway,
 			 .token = rec, .audit = &ev, .dpop_replayed = &dpop_replayed,
 			 /* last use is kept to the minute: no identity write per token */
 			 .touch_last_used = c->identity.last_used_at <= t->iat - LAST_USED_PRECISION_S};
@@ -247,7 +272,7 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = c->identity.id,
 			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
 			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
-			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL};
+			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name};
 	token_record_t rec = {0};
 	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
 	if (jwt == NULL) {
@@ -256,6 +281,7 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	}
 	fill_record(&rec, &t, c, g);
 	tok_hash_hex(jwt, strlen(jwt), hash);
+	memcpy(rec.sha256, hash, sizeof rec.sha256);
 	if (record(r, c, g, &t, &rec, hash) == STORE_OK) {
 		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
 		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope", g->scope_str,

@@ -1,23 +1,32 @@
 /* token_state.c - the broker's view of whether a token is active. */
 #include "broker/token_state.h"
+#include <sodium.h>
 #include <string.h>
 
 #define MAX_VERIFY_KEYS 16
 
-token_state_t token_state(broker_t *b, const char *token, tok_claims_t *claims, const char **why)
+/* The presented token is byte for byte the one recorded at issuance: its
+ * SHA-256 equals the stored one (compared in constant time). A token that
+ * carries a real jti and sub but other claims, signed with a stolen key,
+ * is not. */
+static bool is_the_issued_token(const char *token, const token_record_t *rec)
 {
-	tok_key_t keys[MAX_VERIFY_KEYS];
-	char kids[MAX_VERIFY_KEYS][TG_MAX_KID_LEN + 1];
+	char hash[65];
+	if (strlen(rec->sha256) != 64)
+		return false;
+	tok_hash_hex(token, strlen(token), hash);
+	return sodium_memcmp(hash, rec->sha256, 64) == 0;
+}
+
+/* The recorded token: issued by this broker, this very token, not revoked. */
+static token_state_t check_record(broker_t *b, const char *token, const tok_claims_t *claims,
+				  const char **why)
+{
 	token_record_t rec;
-	identity_t id;
-	size_t n = signer_public_keys(b->signer, keys, kids, MAX_VERIFY_KEYS);
-	tok_verify_opts_t o = {b->issuer, b->cfg.audience, broker_now(), b->cfg.clock_leeway, keys, n};
-	if (tok_verify(token, strlen(token), &o, claims, why) != 0)
-		return TOKEN_INVALID;
 	store_rc rc = store_token_get(b->store, claims->jti, &rec);
 	if (rc == STORE_ERROR)
 		return TOKEN_ERROR;
-	if (rc != STORE_OK || strcmp(rec.identity_id, claims->sub) != 0) {
+	if (rc != STORE_OK || !is_the_issued_token(token, &rec) || strcmp(rec.identity_id, claims->sub) != 0) {
 		*why = "token is not known to this broker";
 		return TOKEN_INACTIVE;
 	}
@@ -25,7 +34,13 @@ token_state_t token_state(broker_t *b, const char *token, tok_claims_t *claims, 
 		*why = "token has been revoked";
 		return TOKEN_INACTIVE;
 	}
-	rc = store_identity_get(b->store, claims->sub, &id);
+	return TOKEN_ACTIVE;
+}
+
+static token_state_t check_identity(broker_t *b, const tok_claims_t *claims, const char **why)
+{
+	identity_t id;
+	store_rc rc = store_identity_get(b->store, claims->sub, &id);
 	token_state_t st = TOKEN_ACTIVE;
 	if (rc == STORE_ERROR) {
 		st = TOKEN_ERROR;
@@ -38,4 +53,23 @@ token_state_t token_state(broker_t *b, const char *token, tok_claims_t *claims, 
 	}
 	identity_release(&id);
 	return st;
+}
+
+token_state_t token_state(broker_t *b, const char *token, tok_claims_t *claims, const char **why)
+{
+	tok_key_t keys[MAX_VERIFY_KEYS];
+	char kids[MAX_VERIFY_KEYS][TG_MAX_KID_LEN + 1];
+	size_t n = signer_public_keys(b->signer, keys, kids, MAX_VERIFY_KEYS);
+	int64_t now = broker_now();
+	tok_verify_opts_t o = {b->issuer, b->cfg.audience, now, b->cfg.clock_leeway, keys, n};
+	if (tok_verify(token, strlen(token), &o, claims, why) != 0)
+		return TOKEN_INVALID;
+	/* The leeway is for other parties' clocks: by its own clock the broker
+	 * knows when its token expires. */
+	if (claims->exp <= now) {
+		*why = "token has expired";
+		return TOKEN_INACTIVE;
+	}
+	token_state_t st = check_record(b, token, claims, why);
+	return st == TOKEN_ACTIVE ? check_identity(b, claims, why) : st;
 }

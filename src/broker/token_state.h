@@ -1,7 +1,9 @@
 /* token_state.h - is this access token active right now? Signature, time,
- * issuer and audience (core/access_token), then the broker's state: the
- * token was recorded at issuance, is not revoked, and its identity is
- * active and has no later "not issued before" revocation. */
+ * issuer and audience (core/access_token), exp by the broker's own clock
+ * (no leeway: the broker is the authority on its own tokens), then the
+ * broker's state: this very token (its SHA-256) was recorded at issuance,
+ * is not revoked, and its identity is active and has no later "not issued
+ * before" revocation. */
 #ifndef TG_TOKEN_STATE_H
 #define TG_TOKEN_STATE_H
 #include "broker/broker.h"
@@ -9,8 +11,9 @@
 
 typedef enum {
 	TOKEN_ACTIVE,
-	TOKEN_INVALID,  /* does not verify or has expired */
-	TOKEN_INACTIVE, /* verifies but revoked, unknown or identity not active */
+	TOKEN_INVALID,  /* does not verify, or expired past the leeway */
+	TOKEN_INACTIVE, /* verifies but expired, revoked, not the token issued
+			 * under its jti, or its identity is not active */
 	TOKEN_ERROR,    /* store failure: treat as inactive (fail closed) */
 } token_state_t;
 

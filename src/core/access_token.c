@@ -9,7 +9,8 @@
 
 char *tok_issue(const tok_issue_t *t, const uint8_t sk[64])
 {
-	json_t *h = json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "at+jwt", "kid", t->kid);
+	const char *alg = t->alg != NULL ? t->alg : JWS_ALG_EDDSA;
+	json_t *h = json_pack("{s:s, s:s, s:s}", "alg", alg, "typ", "at+jwt", "kid", t->kid);
 	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", t->issuer,
 			      "sub", t->sub, "aud", t->audience, "client_id", t->client_id, "iat",
 			      (json_int_t)t->iat, "nbf", (json_int_t)t->iat, "exp", (json_int_t)t->exp,

@@ -1,5 +1,5 @@
 /* access_token.h - Tollgate access tokens: JWT profile of RFC 9068
- * (typ "at+jwt", EdDSA, kid) with optional sender binding cnf (RFC 9449
+ * (typ "at+jwt", Ed25519 named "EdDSA" or, when configured, "Ed25519", kid) with optional sender binding cnf (RFC 9449
  * "jkt", RFC 8705 "x5t#S256"). Issue and verify; pure, time passed in. */
 #ifndef TG_ACCESS_TOKEN_H
 #define TG_ACCESS_TOKEN_H
@@ -20,6 +20,7 @@ typedef struct {
 	int64_t exp;
 	const char *cnf_jkt;  /* DPoP binding, or NULL */
 	const char *cnf_x5t;  /* mTLS binding, or NULL */
+	const char *alg;      /* header alg: JWS_ALG_EDDSA (NULL) or JWS_ALG_ED25519 */
 } tok_issue_t;
 
 typedef struct {

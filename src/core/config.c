@@ -33,6 +33,7 @@ static const key_t_ keys[] = {
 	S(log_level, "info", "debug, info, warn or error"),
 	S(audit, "on", "the audit chain: on; off is refused outside --dev (benchmark comparisons only)"),
 	S(audit_syslog, "", "forward audit records to syslog: tcp://IPV4:PORT or udp://IPV4:PORT (empty = off)"),
+	S(token_alg_name, "EdDSA", "alg of issued tokens: EdDSA or Ed25519 (both are accepted on input)"),
 	I(token_default_ttl, TG_DEFAULT_TOKEN_TTL, 1, 86400, "access token lifetime when none is requested (s)"),
 	I(token_max_ttl, TG_DEFAULT_TOKEN_MAX_TTL, 1, 86400, "server cap on any access token lifetime (s)"),
 	I(clock_leeway, TG_DEFAULT_LEEWAY, 0, 300, "allowed clock skew for exp/nbf/iat (s)"),
@@ -208,6 +209,10 @@ int config_validate(const tg_config_t *c, char *err, size_t err_len)
 	}
 	if (strcmp(c->audit, "on") != 0 && strcmp(c->audit, "off") != 0) {
 		snprintf(err, err_len, "audit must be on or off");
+		return -1;
+	}
+	if (strcmp(c->token_alg_name, "EdDSA") != 0 && strcmp(c->token_alg_name, "Ed25519") != 0) {
+		snprintf(err, err_len, "token_alg_name must be EdDSA or Ed25519");
 		return -1;
 	}
 	if (strcmp(c->sqlite_synchronous, "full") != 0 && strcmp(c->sqlite_synchronous, "normal") != 0) {

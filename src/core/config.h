@@ -23,6 +23,7 @@ typedef struct {
 	char log_level[TG_CFG_STR];
 	char audit_syslog[TG_CFG_STR];
 	char audit[TG_CFG_STR];
+	char token_alg_name[TG_CFG_STR];
 	int64_t token_default_ttl;
 	int64_t token_max_ttl;
 	int64_t clock_leeway;

@@ -1,4 +1,5 @@
-/* dpop.h - DPoP proof checks (RFC 9449 §4.3): typ "dpop+jwt", alg EdDSA,
+/* dpop.h - DPoP proof checks (RFC 9449 §4.3): typ "dpop+jwt", alg Ed25519
+ * (named "EdDSA" or "Ed25519", core/jws.h),
  * an embedded public Ed25519 jwk that verifies the proof, htm and htu equal
  * to this request, iat fresh, jti present (single use is the caller's job),
  * ath equal to the access token's hash when one is presented. */

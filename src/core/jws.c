@@ -1,4 +1,4 @@
-/* jws.c - strict EdDSA-only JWS compact parsing, verification and signing. */
+/* jws.c - strict Ed25519-only JWS compact parsing, verification and signing. */
 #include "core/jws.h"
 #include "core/b64url.h"
 #include "core/limits.h"
@@ -14,12 +14,17 @@ const char *jws_strerror(jws_err e)
 	case JWS_E_SHAPE: return "token is not a compact JWS (header.payload.signature)";
 	case JWS_E_BASE64: return "token part is not valid base64url";
 	case JWS_E_HEADER: return "JWS header is not a JSON object";
-	case JWS_E_ALG: return "JWS alg must be EdDSA";
+	case JWS_E_ALG: return "JWS alg must be EdDSA or Ed25519";
 	case JWS_E_CRIT: return "JWS crit header is not supported";
 	case JWS_E_PAYLOAD: return "JWS payload is not a JSON object";
 	case JWS_E_SIGNATURE: return "JWS signature does not verify";
 	}
 	return "unknown JWS error";
+}
+
+bool jws_alg_is_ed25519(const char *alg)
+{
+	return alg != NULL && (strcmp(alg, JWS_ALG_EDDSA) == 0 || strcmp(alg, JWS_ALG_ED25519) == 0);
 }
 
 static json_t *decode_json_part(const char *p, size_t n, size_t cap, jws_err *err)
@@ -60,8 +65,9 @@ jws_err jws_parse(const char *s, size_t len, jws_t *out)
 	out->header = decode_json_part(s, (size_t)(d1 - s), TG_MAX_JWT_HEADER, &err);
 	if (out->header == NULL)
 		return err != JWS_OK ? err : JWS_E_HEADER;
-	const char *alg = json_string_value(json_object_get(out->header, "alg"));
-	if (alg == NULL || strcmp(alg, "EdDSA") != 0) {
+	const json_t *alg = json_object_get(out->header, "alg");
+	if (!json_is_string(alg) || strlen(json_string_value(alg)) != json_string_length(alg) ||
+	    !jws_alg_is_ed25519(json_string_value(alg))) {
 		err = JWS_E_ALG;
 		goto fail;
 	}

@@ -75,6 +75,23 @@ static const char *const sqlite_migrations[] = {
 	"  version INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
 	"INSERT INTO entities_version VALUES (1, 0, 0);"
 	"ALTER TABLE identities DROP COLUMN allow;",
+
+	/* 6: (a) single-use jtis keyed by (kind, jti) alone: the same jti
+	 * re-signed with another exp is a replay too (migration 2 keyed them by
+	 * exp as well). Rows expire by exp, through an index. (b) tokens keep
+	 * the SHA-256 of the token as issued, so that only that token is active
+	 * and not another one carrying its jti; rows issued before are filled
+	 * from their token.issued audit record where it is still there. */
+	"CREATE TABLE used_jtis_v6 (kind TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, jti)) WITHOUT ROWID;"
+	"INSERT INTO used_jtis_v6 (kind, jti, exp) SELECT kind, jti, MAX(exp) FROM used_jtis"
+	"  GROUP BY kind, jti;"
+	"DROP TABLE used_jtis;"
+	"ALTER TABLE used_jtis_v6 RENAME TO used_jtis;"
+	"CREATE INDEX used_jtis_exp ON used_jtis(exp);"
+	"ALTER TABLE tokens ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
+	"UPDATE tokens SET sha256 = COALESCE((SELECT json_extract(a.record, '$.details.token_sha256')"
+	"  FROM audit a WHERE a.jti = tokens.jti AND a.type = 'token.issued' LIMIT 1), '');",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -28,7 +28,7 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 		return rc;
 	}
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO tokens (jti, identity_id, scope, cnf_jkt, "
-		"cnf_x5t, kid, iat, exp) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
+		"cnf_x5t, kid, iat, exp, sha256) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, t->jti);
@@ -39,6 +39,7 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 	sq_bind_text(st, 6, t->kid);
 	sqlite3_bind_int64(st, 7, t->iat);
 	sqlite3_bind_int64(st, 8, t->exp);
+	sq_bind_text(st, 9, t->sha256);
 	if ((rc = sq_exec_stmt(st)) != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti collision: never expected */
 	if (!is->touch_last_used)
@@ -80,7 +81,7 @@ store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT jti, identity_id, scope, cnf_jkt, cnf_x5t, kid, "
-					  "iat, exp, revoked_at FROM tokens WHERE jti = ?1");
+					  "iat, exp, revoked_at, sha256 FROM tokens WHERE jti = ?1");
 	memset(out, 0, sizeof *out);
 	if (st != NULL) {
 		sq_bind_text(st, 1, jti);
@@ -95,6 +96,7 @@ store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 			out->iat = sqlite3_column_int64(st, 6);
 			out->exp = sqlite3_column_int64(st, 7);
 			out->revoked_at = sqlite3_column_int64(st, 8);
+			sq_copy_text(out->sha256, sizeof out->sha256, st, 9);
 			rc = STORE_OK;
 		} else {
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;

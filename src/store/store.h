@@ -35,6 +35,8 @@ typedef struct {
 	char cnf_jkt[JKT_LEN + 1];
 	char cnf_x5t[JKT_LEN + 1];
 	char kid[TG_MAX_KID_LEN + 1];
+	char sha256[65];    /* hex SHA-256 of the token as issued; "" for a row the
+			     * upgrade could not fill (such a token is inactive) */
 	int64_t iat, exp;
 	int64_t revoked_at; /* 0 = not revoked */
 } token_record_t;

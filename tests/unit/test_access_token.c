@@ -165,8 +165,31 @@ static void test_unknown_signer_with_known_kid(void **state)
 	token_bad(tu_sign(at_header(), at_claims(), stranger.sk), 0, "signature");
 }
 
+/* Issued under the configured name of Ed25519 (EdDSA by default, for
+ * verifiers that know only that one); verified under either. */
+static void test_issue_alg_names(void **state)
+{
+	static const char *const names[] = {NULL, JWS_ALG_EDDSA, JWS_ALG_ED25519};
+	static const char *const want[] = {"EdDSA", "EdDSA", "Ed25519"};
+	for (size_t i = 0; i < 3; i++) {
+		tok_issue_t in = issue_template();
+		tok_claims_t c;
+		const char *why = NULL;
+		in.alg = names[i];
+		char *t = tok_issue(&in, signer.sk);
+		assert_int_equal(verify(t, 0, &c, &why), 0);
+		assert_string_equal(json_string_value(json_object_get(c.jws.header, "alg")), want[i]);
+		tok_claims_free(&c);
+		free(t);
+	}
+	token_ok(token_header("alg", json_string("Ed25519")), 0);
+}
+
 static void test_alg_confusion(void **state)
 {
+	token_bad(token_header("alg", json_string("ES256")), 0, "alg");
+	token_bad(token_header("alg", json_string("ed25519")), 0, "alg");
+	token_bad(token_header("alg", json_string("EdDSA ")), 0, "alg");
 	token_bad(token_header("alg", json_string("HS256")), 0, "alg");
 	token_bad(token_header("alg", json_string("RS256")), 0, "alg");
 	token_bad(token_header("alg", json_string("none")), 0, "alg");
@@ -330,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_kid_must_be_known),
 		cmocka_unit_test(test_kid_naming_another_key),
 		cmocka_unit_test(test_unknown_signer_with_known_kid),
+		cmocka_unit_test(test_issue_alg_names),
 		cmocka_unit_test(test_alg_confusion),
 		cmocka_unit_test(test_crit),
 		cmocka_unit_test(test_expired),

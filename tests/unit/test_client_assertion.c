@@ -178,6 +178,14 @@ static void test_kid_optional_but_string(void **state)
 
 static void test_alg_and_crit(void **state)
 {
+	assertion_ok(tu_sign(tu_json("{\"alg\":\"EdDSA\"}"), ca_claims(), client_key.sk), NULL);
+	assertion_ok(tu_sign(tu_json("{\"alg\":\"Ed25519\"}"), ca_claims(), client_key.sk), NULL);
+	assertion_bad(tu_sign(tu_json("{\"alg\":\"ES256\"}"), ca_claims(), client_key.sk), NULL,
+		      "alg");
+	assertion_bad(tu_sign(tu_json("{\"alg\":\"ed25519\"}"), ca_claims(), client_key.sk), NULL,
+		      "alg");
+	assertion_bad(tu_sign(tu_json("{\"alg\":\"EdDSA \"}"), ca_claims(), client_key.sk), NULL,
+		      "alg");
 	assertion_bad(tu_sign(tu_json("{\"alg\":\"none\"}"), ca_claims(), client_key.sk), NULL,
 		      "alg");
 	assertion_bad(tu_sign(tu_json("{\"alg\":\"HS256\"}"), ca_claims(), client_key.sk), NULL,

@@ -252,6 +252,21 @@ static void test_validate_sqlite_synchronous(void **state)
 	assert_int_equal(config_validate(&c, err, sizeof err), 0);
 }
 
+static void test_validate_token_alg_name(void **state)
+{
+	static const char *const bad[] = {"ed25519", "EdDSA ", "ES256", "none", ""};
+	tg_config_t c;
+	char err[256];
+	config_defaults(&c);
+	assert_string_equal(c.token_alg_name, "EdDSA");
+	assert_int_equal(config_set(&c, "token_alg_name", "Ed25519", err, sizeof err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof err), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(config_set(&c, "token_alg_name", bad[i], err, sizeof err), 0);
+		validate_bad(&c, "token_alg_name");
+	}
+}
+
 static void test_key_table(void **state)
 {
 	/* Every documented key has help text, a unique name, and accepts its
@@ -310,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_validate_ttl_order),
 		cmocka_unit_test(test_validate_tls_pairs),
 		cmocka_unit_test(test_validate_sqlite_synchronous),
+		cmocka_unit_test(test_validate_token_alg_name),
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_key_value_after_parse),
 	};

@@ -158,11 +158,19 @@ static void test_tampered(void **state)
 	free(p);
 }
 
+/* Ed25519 under either JOSE name (RFC 8037 "EdDSA", RFC 9864 "Ed25519",
+ * as oauth4webapi signs); nothing else. */
 static void test_alg(void **state)
 {
+	proof_ok(proof_header("alg", json_string("EdDSA")));
+	proof_ok(proof_header("alg", json_string("Ed25519")));
 	proof_bad(proof_header("alg", json_string("ES256")), "alg");
+	proof_bad(proof_header("alg", json_string("HS256")), "alg");
 	proof_bad(proof_header("alg", json_string("none")), "alg");
 	proof_bad(proof_header("alg", json_string("eddsa")), "alg");
+	proof_bad(proof_header("alg", json_string("ed25519")), "alg");
+	proof_bad(proof_header("alg", json_string("EdDSA ")), "alg");
+	proof_bad(proof_header("alg", json_string("Ed25519 ")), "alg");
 }
 
 static void test_htm(void **state)

@@ -1,5 +1,5 @@
-/* test_jws.c - the EdDSA-only compact JWS of src/core/jws.c: a known-answer
- * signature, alg confusion, crit, tampering, foreign keys, shape, size,
+/* test_jws.c - the Ed25519-only compact JWS of src/core/jws.c: a known-answer
+ * signature, both JOSE names of Ed25519 (EdDSA, Ed25519) and alg confusion, crit, tampering, foreign keys, shape, size,
  * strict base64url, duplicate JSON members and non-object parts. */
 #include "test_util.h"
 #include "core/b64url.h"
@@ -103,9 +103,41 @@ static void test_alg_confusion_rejected(void **state)
 	expect_header_err("{\"alg\":\"none\"}", JWS_E_ALG);
 	expect_header_err("{\"alg\":\"eddsa\"}", JWS_E_ALG);
 	expect_header_err("{\"alg\":\"EDDSA\"}", JWS_E_ALG);
-	expect_header_err("{\"alg\":\"Ed25519\"}", JWS_E_ALG);
+	expect_header_err("{\"alg\":\"ed25519\"}", JWS_E_ALG);
+	expect_header_err("{\"alg\":\"ED25519\"}", JWS_E_ALG);
+	expect_header_err("{\"alg\":\"Ed448\"}", JWS_E_ALG);
 	expect_header_err("{\"alg\":\"EdDSA \"}", JWS_E_ALG);
+	expect_header_err("{\"alg\":\" EdDSA\"}", JWS_E_ALG);
+	expect_header_err("{\"alg\":\"Ed25519 \"}", JWS_E_ALG);
+	expect_header_err("{\"alg\":\"EdDSA,Ed25519\"}", JWS_E_ALG);
 	expect_header_err("{\"alg\":\"\"}", JWS_E_ALG);
+}
+
+/* RFC 9864 registers "Ed25519" as the fully-specified name of what RFC 8037
+ * calls "EdDSA" with an Ed25519 key: both names parse and verify. */
+static void test_both_ed25519_names_accepted(void **state)
+{
+	static const char *const headers[] = {"{\"alg\":\"EdDSA\"}", "{\"alg\":\"Ed25519\"}"};
+	tu_key_t k;
+	tu_key_random(&k);
+	for (size_t i = 0; i < 2; i++) {
+		char *t = tu_sign_text(headers[i], payload_json, k.sk);
+		assert_int_equal(parse_and_verify(t, k.pk), JWS_OK);
+		free(t);
+	}
+	assert_true(jws_alg_is_ed25519("EdDSA"));
+	assert_true(jws_alg_is_ed25519("Ed25519"));
+	assert_false(jws_alg_is_ed25519("ed25519"));
+	assert_false(jws_alg_is_ed25519("EdDSA "));
+	assert_false(jws_alg_is_ed25519(NULL));
+}
+
+/* A NUL escaped inside the alg string is not "EdDSA" (jansson refuses it
+ * while loading; the length check would too). */
+static void test_alg_with_escaped_nul(void **state)
+{
+	expect_header_err("{\"alg\":\"EdDSA\\u0000\"}", JWS_E_HEADER);
+	expect_header_err("{\"alg\":\"Ed25519\\u0000x\"}", JWS_E_HEADER);
 }
 
 static void test_alg_missing_or_not_string(void **state)
@@ -456,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_known_answer_rfc8037_key),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_alg_confusion_rejected),
+		cmocka_unit_test(test_both_ed25519_names_accepted),
+		cmocka_unit_test(test_alg_with_escaped_nul),
 		cmocka_unit_test(test_alg_missing_or_not_string),
 		cmocka_unit_test(test_hs256_with_public_key_as_secret),
 		cmocka_unit_test(test_alg_none_unsigned),
