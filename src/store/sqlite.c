@@ -149,13 +149,18 @@ void store_last_error(store_t *s, char *out, size_t len)
 }
 
 /* One op in its savepoint: the change, then its audit record. Whatever
- * fails rolls back both and leaves the chain head where it was. */
-static store_rc run_op(store_t *s, write_op_t *op)
+ * fails rolls back both and leaves the chain head where it was. When the
+ * savepoint itself cannot be rolled back or released, the op's changes
+ * may still be in the transaction: *broken asks for the whole group to
+ * be rolled back. */
+static store_rc run_op(store_t *s, write_op_t *op, int *broken)
 {
 	chain_head_t before;
 	store_rc rc;
-	if (run(&s->w, "SAVEPOINT op") != 0)
+	if (run(&s->w, "SAVEPOINT op") != 0) {
+		*broken = 1;
 		return STORE_ERROR;
+	}
 	head_save(s, &before);
 	rc = op->apply != NULL ? op->apply(&s->w, op->arg) : STORE_OK;
 	if (rc == STORE_OK && op->audit != NULL)
@@ -163,10 +168,12 @@ static store_rc run_op(store_t *s, write_op_t *op)
 	if (rc != STORE_OK) {
 		if (rc == STORE_ERROR)
 			note_error(s);
-		run(&s->w, "ROLLBACK TO op");
+		if (run(&s->w, "ROLLBACK TO op") != 0)
+			*broken = 1;
 		head_restore(s, &before);
 	}
-	run(&s->w, "RELEASE op");
+	if (run(&s->w, "RELEASE op") != 0)
+		*broken = 1;
 	return rc;
 }
 
@@ -174,12 +181,12 @@ static void run_group(store_t *s, write_op_t *ops)
 {
 	chain_head_t before;
 	head_save(s, &before);
-	int began = run(&s->w, "BEGIN IMMEDIATE") == 0;
-	for (write_op_t *op = ops; op != NULL; op = op->next)
-		op->rc = began ? run_op(s, op) : STORE_ERROR;
+	int began = run(&s->w, "BEGIN IMMEDIATE") == 0, broken = 0;
+	for (write_op_t *op = ops; op != NULL && !broken; op = op->next)
+		op->rc = began ? run_op(s, op, &broken) : STORE_ERROR;
 	if (!began)
 		note_error(s);
-	if (began && run(&s->w, "COMMIT") != 0) {
+	if (began && (broken || run(&s->w, "COMMIT") != 0)) {
 		note_error(s);
 		run(&s->w, "ROLLBACK");
 		head_restore(s, &before);
@@ -275,9 +282,12 @@ static int migrate(sqlite3 *db, char *err, size_t err_len)
 		goto fail;
 	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	if (r != SQLITE_ROW)
+		goto fail;
 	if (version > SQLITE_SCHEMA_VERSION) {
 		snprintf(err, err_len, "store schema version %d is newer than this tollgate (%d): "
 			 "upgrade tollgate", version, SQLITE_SCHEMA_VERSION);
@@ -309,8 +319,12 @@ static sqlite3 *open_db(const char *path, int flags, bool sync_full, char *err, 
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	exec(db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-	exec(db, "PRAGMA foreign_keys=ON");
+	if (exec(db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != 0 ||
+	    exec(db, "PRAGMA foreign_keys=ON") != 0) {
+		snprintf(err, err_len, "cannot configure store %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
 	return db;
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+/* A read that failed is an error, not an empty log: starting over from
+ * the genesis would fork the chain. */
 store_rc sq_audit_load_head(store_t *s)
 {
 	sqlite3_stmt *st = sq_prepare(&s->w, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
@@ -17,16 +19,19 @@ store_rc sq_audit_load_head(store_t *s)
 		return STORE_ERROR;
 	s->audit_seq = 0;
 	snprintf(s->audit_hash, sizeof s->audit_hash, "%s", audit_genesis);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
 		s->audit_seq = sqlite3_column_int64(st, 0);
 		sq_copy_text(s->audit_hash, sizeof s->audit_hash, st, 1);
 	}
 	sq_release(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return STORE_ERROR;
 	st = sq_prepare(&s->w, "SELECT seq, json_extract(record, '$.hash') FROM audit_checkpoints "
 			"ORDER BY seq DESC LIMIT 1");
 	if (st == NULL)
 		return STORE_ERROR;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		s->audit_checkpoint_seq = sqlite3_column_int64(st, 0);
 		/* A checkpoint beyond the last record means the tail was cut while
 		 * the broker was down: continue after what was signed, never reuse
@@ -37,7 +42,7 @@ store_rc sq_audit_load_head(store_t *s)
 		}
 	}
 	sq_release(st);
-	return STORE_OK;
+	return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
 void store_audit_configure(store_t *s, bool enabled, int64_t every, audit_signer_fn fn, void *ctx)
@@ -122,18 +127,31 @@ store_rc store_audit_checkpoint(store_t *s)
 	return sq_write(s, apply_checkpoint, s, NULL);
 }
 
-/* Collects the "record" column (JSON text) of each row into an array. */
+/* What the listing shows for a row that is not JSON: its raw text, so that
+ * verification names it instead of the listing silently skipping it. NULL
+ * only when out of memory. */
+static json_t *unparsable(const char *text)
+{
+	json_t *j = json_pack("{s:s}", "unparsable", text ? text : "");
+	return j != NULL ? j : json_pack("{s:s}", "unparsable", "(not UTF-8)");
+}
+
+/* Collects the "record" column (JSON text) of each row into an array; all
+ * rows or STORE_ERROR (with *out NULL). */
 static store_rc collect(sqlite3_stmt *st, json_t **out)
 {
-	int r;
-	*out = json_array();
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 0);
-		json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
-		/* An unparsable row is returned as its raw text: verification then
-		 * names it instead of the listing silently skipping it. */
-		json_array_append_new(*out, rec ? rec : json_pack("{s:s}", "unparsable", text ? text : ""));
-	}
+	int r = SQLITE_ERROR;
+	if ((*out = json_array()) != NULL)
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *text = (const char *)sqlite3_column_text(st, 0);
+			json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
+			if (rec == NULL)
+				rec = unparsable(text);
+			if (rec == NULL || json_array_append_new(*out, rec) != 0) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+		}
 	sq_release(st);
 	if (r != SQLITE_DONE) {
 		json_decref(*out);
@@ -193,13 +211,14 @@ store_rc store_audit_checkpoints(store_t *s, int64_t after, int limit, json_t **
 }
 
 /* The newest checkpoint older than `before` that still has records below
- * it (0: nothing to prune). Read before the write: only the maintenance
- * thread prunes, and checkpoints below the head never change. */
+ * it (0: nothing to prune; -1: the read failed). Read before the write:
+ * only the maintenance thread prunes, and checkpoints below the head never
+ * change. */
 static int64_t prune_anchor(store_t *s, const char *before)
 {
 	reader_t *slot;
 	sq_conn_t *c = sq_reader_get(s, &slot);
-	int64_t anchor = 0;
+	int64_t anchor = -1;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT cp.seq FROM audit_checkpoints cp WHERE "
 		"json_extract(cp.record, '$.time') < ?1 AND EXISTS (SELECT 1 FROM audit a WHERE a.seq < cp.seq) "
 		"ORDER BY cp.seq DESC LIMIT 1");
@@ -207,8 +226,8 @@ static int64_t prune_anchor(store_t *s, const char *before)
 		char bound[AUDIT_TIME_LEN]; /* checkpoint times carry microseconds */
 		snprintf(bound, sizeof bound, "%.19s.000000Z", before);
 		sq_bind_text(st, 1, bound);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			anchor = sqlite3_column_int64(st, 0);
+		int r = sqlite3_step(st);
+		anchor = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : r == SQLITE_DONE ? 0 : -1;
 		sq_release(st);
 	}
 	sq_reader_put(slot);
@@ -228,6 +247,8 @@ store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to)
 {
 	int64_t anchor = prune_anchor(s, before);
 	*pruned_to = 0;
+	if (anchor < 0)
+		return STORE_ERROR;
 	if (anchor <= 1)
 		return STORE_OK;
 	json_t *details = json_pack("{s:I, s:s}", "first_kept_seq", (json_int_t)anchor, "before", before);
@@ -296,28 +317,41 @@ static int check_tail_record(sqlite3_stmt *st, char prev[AUDIT_HASH_HEX], char *
 	return rc;
 }
 
+/* The newest checkpoint's seq and hash (0 and "" when there is none); -1
+ * when it cannot be read. */
+static int newest_checkpoint(sq_conn_t *c, int64_t *seq, char hash[AUDIT_HASH_HEX])
+{
+	sqlite3_stmt *st = sq_prepare(c, "SELECT seq, json_extract(record, '$.hash') FROM audit_checkpoints "
+				      "ORDER BY seq DESC LIMIT 1");
+	if (st == NULL)
+		return -1;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		sq_copy_text(hash, AUDIT_HASH_HEX, st, 1);
+	}
+	sq_release(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
+}
+
+/* A read that fails part-way is a failed check ("cannot read"), never a
+ * clean tail. */
 int store_audit_check_tail(store_t *s, char *why, size_t why_len)
 {
 	reader_t *slot;
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	char prev[AUDIT_HASH_HEX] = "", cp_hash[AUDIT_HASH_HEX] = "";
 	int64_t cp_seq = 0, expect = 0;
-	int rc = 0;
-	sqlite3_stmt *st = sq_prepare(c, "SELECT seq, json_extract(record, '$.hash') FROM audit_checkpoints "
-				      "ORDER BY seq DESC LIMIT 1");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		cp_seq = sqlite3_column_int64(st, 0);
-		sq_copy_text(cp_hash, sizeof cp_hash, st, 1);
-	}
-	sq_release(st);
-	st = sq_prepare(c, "SELECT seq, record FROM audit WHERE seq >= ?1 ORDER BY seq");
-	if (st == NULL) {
+	int rc = 0, r = SQLITE_ERROR;
+	sqlite3_stmt *st = NULL;
+	if (newest_checkpoint(c, &cp_seq, cp_hash) != 0 ||
+	    (st = sq_prepare(c, "SELECT seq, record FROM audit WHERE seq >= ?1 ORDER BY seq")) == NULL) {
 		snprintf(why, why_len, "cannot read the audit tail");
 		sq_reader_put(slot);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, cp_seq);
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(st, 0);
 		if (expect != 0 && seq != expect) {
 			snprintf(why, why_len, "records %lld to %lld are missing", (long long)expect, (long long)seq - 1);
@@ -328,6 +362,10 @@ int store_audit_check_tail(store_t *s, char *why, size_t why_len)
 			rc = -1;
 		}
 		expect = seq + 1;
+	}
+	if (rc == 0 && r != SQLITE_DONE) {
+		snprintf(why, why_len, "cannot read the audit tail");
+		rc = -1;
 	}
 	if (rc == 0 && cp_seq > 0 && expect == 0) {
 		snprintf(why, why_len, "the checkpointed record %lld is missing", (long long)cp_seq);

@@ -9,14 +9,21 @@
 #define IDENTITY_COLS "id, kind, owner, description, status, roles, max_ttl, " \
 		      "mtls_fingerprint, created_at, updated_at, last_used_at, not_before"
 
-static json_t *json_col(sqlite3_stmt *st, int col)
+/* The roles column: a JSON array, or NULL when it is anything else (a row
+ * the broker did not write) or memory ran out. */
+static json_t *roles_col(sqlite3_stmt *st, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);
-	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-	return json_is_array(j) ? j : (json_decref(j), json_array());
+	json_t *j = t ? json_loadb(t, (size_t)sqlite3_column_bytes(st, col), 0, NULL) : NULL;
+	if (json_is_array(j))
+		return j;
+	json_decref(j);
+	return NULL;
 }
 
-static void row_to_identity(sqlite3_stmt *st, identity_t *o)
+/* Fills o from an identities row; STORE_ERROR (o released) when its roles
+ * cannot be read. */
+static store_rc row_to_identity(sqlite3_stmt *st, identity_t *o)
 {
 	memset(o, 0, sizeof *o);
 	sq_copy_text(o->id, sizeof o->id, st, 0);
@@ -24,15 +31,19 @@ static void row_to_identity(sqlite3_stmt *st, identity_t *o)
 	sq_copy_text(o->owner, sizeof o->owner, st, 2);
 	sq_copy_text(o->description, sizeof o->description, st, 3);
 	sq_copy_text(o->status, sizeof o->status, st, 4);
-	o->roles = json_col(st, 5);
+	o->roles = roles_col(st, 5);
 	o->max_ttl = sqlite3_column_int64(st, 6);
 	sq_copy_text(o->mtls_fingerprint, sizeof o->mtls_fingerprint, st, 7);
 	o->created_at = sqlite3_column_int64(st, 8);
 	o->updated_at = sqlite3_column_int64(st, 9);
 	o->last_used_at = sqlite3_column_int64(st, 10);
 	o->not_before = sqlite3_column_int64(st, 11);
+	return o->roles != NULL ? STORE_OK : STORE_ERROR;
 }
 
+/* Reads o's keys. Every row must be one the broker wrote (a 32-byte key,
+ * at most TG_MAX_KEYS_PER_IDENTITY of them) and the statement must run to
+ * its end: anything else is STORE_ERROR, never a shorter key list. */
 static store_rc load_keys(sq_conn_t *c, identity_t *o)
 {
 	sqlite3_stmt *st = sq_prepare(c, "SELECT kid, public_key, created_at, expires_at, "
@@ -42,10 +53,11 @@ static store_rc load_keys(sq_conn_t *c, identity_t *o)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, o->id);
 	o->n_keys = 0;
-	while (sqlite3_step(st) == SQLITE_ROW && o->n_keys < TG_MAX_KEYS_PER_IDENTITY) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (o->n_keys == TG_MAX_KEYS_PER_IDENTITY || sqlite3_column_bytes(st, 1) != ED25519_PK_LEN)
+			break;
 		identity_key_t *k = &o->keys[o->n_keys];
-		if (sqlite3_column_bytes(st, 1) != ED25519_PK_LEN)
-			continue;
 		sq_copy_text(k->kid, sizeof k->kid, st, 0);
 		memcpy(k->pk, sqlite3_column_blob(st, 1), ED25519_PK_LEN);
 		k->created_at = sqlite3_column_int64(st, 2);
@@ -54,7 +66,18 @@ static store_rc load_keys(sq_conn_t *c, identity_t *o)
 		o->n_keys++;
 	}
 	sq_release(st);
-	return STORE_OK;
+	return r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* The current row of st and its keys into o; on failure o is released. */
+static store_rc read_identity(sq_conn_t *c, sqlite3_stmt *st, identity_t *o)
+{
+	store_rc rc = row_to_identity(st, o);
+	if (rc == STORE_OK)
+		rc = load_keys(c, o);
+	if (rc != STORE_OK)
+		identity_release(o);
+	return rc;
 }
 
 store_rc store_identity_get(store_t *s, const char *id, identity_t *out)
@@ -67,18 +90,25 @@ store_rc store_identity_get(store_t *s, const char *id, identity_t *out)
 	if (st != NULL) {
 		sq_bind_text(st, 1, id);
 		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW) {
-			row_to_identity(st, out);
-			rc = load_keys(c, out);
-		} else {
+		if (r == SQLITE_ROW)
+			rc = read_identity(c, st, out);
+		else
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
-		}
 		sq_release(st);
 	}
 	sq_reader_put(slot);
 	return rc;
 }
 
+static void identities_free(identity_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		identity_release(&list[i]);
+	free(list);
+}
+
+/* All or nothing: a failure on any row (or in the step after the last)
+ * releases what was read and returns STORE_ERROR with an empty list. */
 store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t **out, size_t *n)
 {
 	reader_t *slot;
@@ -102,21 +132,29 @@ store_rc store_identity_list(store_t *s, const identity_filter_t *f, identity_t 
 	sqlite3_bind_int(st, 6, f->limit);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
-		row_to_identity(st, &(*out)[*n]);
-		if (load_keys(c, &(*out)[*n]) != STORE_OK)
+		if (read_identity(c, st, &(*out)[*n]) != STORE_OK)
 			break;
 		(*n)++;
 	}
-	rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? STORE_OK : STORE_ERROR;
+	rc = r == SQLITE_DONE || (r == SQLITE_ROW && *n == cap) ? STORE_OK : STORE_ERROR;
 done:
 	sq_release(st);
 	sq_reader_put(slot);
+	if (rc != STORE_OK) {
+		identities_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
-static void bind_mutable(sqlite3_stmt *st, const identity_t *id)
+/* Binds ?1..?7; STORE_ERROR when the roles cannot be serialized (out of
+ * memory): an identity is never stored with roles it was not given. */
+static store_rc bind_mutable(sqlite3_stmt *st, const identity_t *id)
 {
 	char *roles = id->roles ? json_dumps(id->roles, JSON_COMPACT) : NULL;
+	if (id->roles != NULL && roles == NULL)
+		return STORE_ERROR;
 	sq_bind_text(st, 1, id->id);
 	sq_bind_text(st, 2, id->owner);
 	sq_bind_text(st, 3, id->description);
@@ -125,6 +163,7 @@ static void bind_mutable(sqlite3_stmt *st, const identity_t *id)
 	sqlite3_bind_int64(st, 6, id->max_ttl);
 	sq_bind_text(st, 7, id->mtls_fingerprint);
 	free(roles);
+	return STORE_OK;
 }
 
 static store_rc write_keys(sq_conn_t *c, const identity_t *id)
@@ -160,9 +199,8 @@ static store_rc apply_create(sq_conn_t *c, const void *arg)
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO identities (id, owner, description, status, "
 		"roles, max_ttl, mtls_fingerprint, kind, created_at, updated_at) "
 		"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)");
-	if (st == NULL)
+	if (st == NULL || bind_mutable(st, id) != STORE_OK)
 		return STORE_ERROR;
-	bind_mutable(st, id);
 	sq_bind_text(st, 8, id->kind);
 	sqlite3_bind_int64(st, 9, id->created_at);
 	store_rc rc = sq_exec_stmt(st);
@@ -201,9 +239,8 @@ static store_rc apply_update(sq_conn_t *c, const void *arg)
 	sqlite3_stmt *st = sq_prepare(c, "UPDATE identities SET owner=?2, description=?3, status=?4, "
 		"roles=?5, max_ttl=?6, mtls_fingerprint=?7, updated_at=?8 "
 		"WHERE id = ?1 AND status != 'offboarded'");
-	if (st == NULL)
+	if (st == NULL || bind_mutable(st, u->id) != STORE_OK)
 		return STORE_ERROR;
-	bind_mutable(st, u->id);
 	sqlite3_bind_int64(st, 8, u->now);
 	store_rc rc = sq_exec_stmt(st);
 	if (rc != STORE_OK)

@@ -11,6 +11,7 @@ void signing_keys_release(signing_key_t *k, size_t n)
 	free(k);
 }
 
+/* All or nothing: any failure releases what was read (STORE_ERROR). */
 store_rc store_signing_keys(store_t *s, const char *purpose, signing_key_t **out, size_t *n)
 {
 	reader_t *slot;
@@ -36,7 +37,7 @@ store_rc store_signing_keys(store_t *s, const char *purpose, signing_key_t **out
 		signing_key_t *k = &(*out)[*n];
 		memset(k, 0, sizeof *k);
 		if (sqlite3_column_bytes(st, 1) != ED25519_PK_LEN)
-			continue;
+			goto done; /* a row the broker did not write: not a shorter key set */
 		sq_copy_text(k->kid, sizeof k->kid, st, 0);
 		memcpy(k->pk, sqlite3_column_blob(st, 1), ED25519_PK_LEN);
 		k->sealed_len = (size_t)sqlite3_column_bytes(st, 2);

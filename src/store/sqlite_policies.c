@@ -86,10 +86,11 @@ store_rc store_policy_get(store_t *s, int64_t version, policy_version_t *out)
 		sqlite3_bind_int64(st, 1, version);
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW) {
-			size_t len = (size_t)sqlite3_column_bytes(st, 6);
 			const unsigned char *text = sqlite3_column_text(st, 6);
+			size_t len = (size_t)sqlite3_column_bytes(st, 6);
 			rc = STORE_ERROR;
-			if (row_to_policy(st, out) == 0 && (out->text = malloc(len + 1)) != NULL) {
+			if ((text != NULL || len == 0) && row_to_policy(st, out) == 0 &&
+			    (out->text = malloc(len + 1)) != NULL) {
 				memcpy(out->text, text ? (const char *)text : "", len);
 				out->text[len] = '\0';
 				out->text_len = len;
@@ -127,10 +128,17 @@ store_rc store_policy_history(store_t *s, int64_t before, int limit, policy_vers
 			break;
 		(*n)++;
 	}
-	rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? STORE_OK : STORE_ERROR;
+	rc = r == SQLITE_DONE || (r == SQLITE_ROW && *n == cap) ? STORE_OK : STORE_ERROR;
 done:
 	sq_release(st);
 	sq_reader_put(slot);
+	if (rc != STORE_OK) { /* all or nothing: never a shorter history */
+		for (size_t i = 0; i < *n; i++)
+			policy_version_release(&(*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -279,12 +287,17 @@ store_rc store_entities_list(store_t *s, json_t **out, int64_t *version)
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	*out = json_array();
-	/* One read transaction: the rows and the version of the same commit. */
+	/* One read transaction: the rows and the version of the same commit.
+	 * Its end must succeed too, or the connection would keep serving this
+	 * snapshot to later reads. */
 	if (*out != NULL && sq_exec_stmt(sq_prepare(c, "BEGIN")) == STORE_OK) {
 		rc = read_version(c, version);
 		if (rc == STORE_OK)
 			rc = collect_entities(c, *out);
-		sq_exec_stmt(sq_prepare(c, "COMMIT"));
+		if (sq_exec_stmt(sq_prepare(c, "COMMIT")) != STORE_OK) {
+			sq_exec_stmt(sq_prepare(c, "ROLLBACK"));
+			rc = STORE_ERROR;
+		}
 	}
 	sq_reader_put(slot);
 	if (rc != STORE_OK) {
