@@ -1,4 +1,6 @@
-/* main.c - subcommand dispatch for the one tollgate binary. */
+/* main.c - subcommand dispatch for the one tollgate binary: `tollgate
+ * COMMAND ...`, `tollgate help [COMMAND]`, and one line naming the nearest
+ * command for a mistyped one. */
 #include "broker/serve.h"
 #include "cli/cli.h"
 #include <curl/curl.h>
@@ -25,7 +27,8 @@ static const char usage[] =
 	"  entities   set, get, add and remove the entities policies are evaluated against\n"
 	"  version    print the version\n"
 	"\n"
-	"Run `tollgate <command> --help` for a command's options.\n"
+	"Run `tollgate <command> --help` (or `tollgate help <command>`) for a\n"
+	"command's options.\n"
 	"Environment: TOLLGATE_ADDR (broker URL, default http://127.0.0.1:8420),\n"
 	"TOLLGATE_TOKEN (admin token; in --dev mode, var/admin.token is used when unset),\n"
 	"TOLLGATE_CACERT, TOLLGATE_CLIENT_CERT, TOLLGATE_CLIENT_KEY (TLS to the broker).\n";
@@ -38,33 +41,77 @@ typedef struct {
 static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
-	{NULL, NULL},
 };
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-int tg_main(int argc, char **argv)
+static const command_t *find_command(const char *name)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("tollgate %s\n", TOLLGATE_VERSION);
-		return 0;
-	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* An unknown command: the nearest of every command name. */
+static int unknown(const char *word)
+{
+	const char *names[NCOMMANDS + 3];
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		names[i] = commands[i].name;
+	names[NCOMMANDS] = "version";
+	names[NCOMMANDS + 1] = "help";
+	names[NCOMMANDS + 2] = NULL;
+	return cli_unknown_command(word, names);
+}
+
+/* Runs command c with argv[0] = "tollgate NOUN", so that its messages
+ * (getopt's included) start with that. */
+static int run(const command_t *c, int argc, char **argv)
+{
+	char self[48];
 	if (sodium_init() < 0) {
 		fprintf(stderr, "tollgate: libsodium failed to initialise\n");
 		return 1;
 	}
+	cli_set_noun(c->name);
+	snprintf(self, sizeof self, "%s", cli_prefix());
+	argv[0] = self;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	for (const command_t *c = commands; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[1]) == 0) {
-			int rc = c->fn(argc - 1, argv + 1);
-			curl_global_cleanup();
-			return rc;
-		}
-	}
+	int rc = c->fn(argc, argv);
 	curl_global_cleanup();
-	fprintf(stderr, "tollgate: unknown command '%s'\n\n%s", argv[1], usage);
-	return 2;
+	return rc;
+}
+
+/* `tollgate help [COMMAND]`: the usage, or COMMAND's help. */
+static int help(int argc, char **argv)
+{
+	if (argc < 3 || strcmp(argv[2], "version") == 0 || strcmp(argv[2], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	const command_t *c = find_command(argv[2]);
+	if (c == NULL)
+		return unknown(argv[2]);
+	char *args[] = {argv[2], "--help", NULL};
+	return run(c, 2, args);
+}
+
+int tg_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0)
+		return help(argc, argv);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("tollgate %s\n", TOLLGATE_VERSION);
+		return 0;
+	}
+	const command_t *c = find_command(argv[1]);
+	return c != NULL ? run(c, argc - 1, argv + 1) : unknown(argv[1]);
 }

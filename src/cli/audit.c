@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -296,7 +297,7 @@ static int verify_file(const char *path, audit_verifier_t *v)
 	long lineno = 0;
 	int rc = 0;
 	if (f == NULL) {
-		perror(path);
+		fprintf(stderr, "tollgate audit: cannot read %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && getline(&line, &cap, f) > 0) {
@@ -401,7 +402,7 @@ static int export(const char *since, const char *out_path, bool ocsf)
 {
 	FILE *out = out_path ? fopen(out_path, "we") : stdout;
 	if (out == NULL) {
-		perror(out_path);
+		fprintf(stderr, "tollgate audit: cannot write %s: %s\n", out_path, strerror(errno));
 		return 1;
 	}
 	export_t x = {out, ocsf};
@@ -441,7 +442,7 @@ int cmd_audit(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'm': format = optarg; break;
 		case 'h': fputs(audit_usage, stdout); return 0;
-		default: fputs(audit_usage, stderr); return 2;
+		default: return cli_bad_option(NULL);
 		}
 	}
 	if (optind != argc) {
@@ -466,6 +467,5 @@ int cmd_audit(int argc, char **argv)
 		}
 		return export(since, out, strcmp(format, "ocsf") == 0);
 	}
-	fprintf(stderr, "tollgate audit: unknown command '%s'\n%s", sub, audit_usage);
-	return 2;
+	return cli_unknown_command(sub, (const char *const[]){"tail", "trace", "verify", "export", NULL});
 }

@@ -34,6 +34,23 @@ char *cli_urlencode(const char *s);
 /* Reads a whole (small) file; NULL with a message on error. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
+/* ---- errors (cli/errors.c) ---- */
+
+/* Messages start with cli_prefix(): "tollgate NOUN" once main.c has set
+ * the noun being run, "tollgate" before. */
+void cli_set_noun(const char *noun);
+const char *cli_prefix(void);
+/* A mistyped command: one line on stderr naming the nearest of commands
+ * (NULL-terminated) when one is near, and pointing at --help. Returns 2. */
+int cli_unknown_command(const char *word, const char *const *commands);
+/* After getopt refused an option (and said why): where the options are
+ * listed (`tollgate NOUN [VERB] --help`; verb may be NULL). Returns 2. */
+int cli_bad_option(const char *verb);
+/* A broker problem text with each HTTP route it names replaced by the CLI
+ * command that does the same ("see GET /v1/policies/history" -> "see
+ * `tollgate policy history`"); malloc'd, NULL when out of memory. */
+char *cli_with_commands(const char *text);
+
 int cmd_keys(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_token(int argc, char **argv);

@@ -23,14 +23,14 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 	FILE *f = fopen(path, "rbe");
 	char *buf;
 	if (f == NULL) {
-		fprintf(stderr, "tollgate: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: cannot read %s: %s\n", cli_prefix(), path, strerror(errno));
 		return NULL;
 	}
 	buf = malloc(max + 1);
 	*len = buf ? fread(buf, 1, max + 1, f) : 0;
 	fclose(f);
 	if (buf == NULL || *len > max) {
-		fprintf(stderr, "tollgate: %s is larger than %zu bytes\n", path, max);
+		fprintf(stderr, "%s: %s is larger than %zu bytes\n", cli_prefix(), path, max);
 		free(buf);
 		return NULL;
 	}
@@ -108,9 +108,9 @@ int cli_http(const char *method, const char *path, const char *content_type, con
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	CURLcode cr = curl_easy_perform(c);
 	if (cr != CURLE_OK) {
-		fprintf(stderr, "tollgate: cannot reach the broker at %s: %s\n"
+		fprintf(stderr, "%s: cannot reach the broker at %s: %s\n"
 				"  is `tollgate serve` running? set TOLLGATE_ADDR if it listens elsewhere\n",
-			cli_addr(), curl_easy_strerror(cr));
+			cli_prefix(), cli_addr(), curl_easy_strerror(cr));
 	} else {
 		char *type = NULL;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
@@ -132,25 +132,36 @@ void cli_response_free(cli_response_t *r)
 	memset(r, 0, sizeof *r);
 }
 
-void cli_print_error(const char *what, const cli_response_t *r)
+/* The explanation in an error response: problem+json's title and detail,
+ * or an OAuth error and its description, with the routes it names turned
+ * into CLI commands; malloc'd, NULL when there is none. */
+static char *error_text(const cli_response_t *r)
 {
 	json_t *j = json_loads(r->body ? r->body : "", 0, NULL);
 	const char *detail = json_string_value(json_object_get(j, "detail"));
 	const char *title = json_string_value(json_object_get(j, "title"));
-	const char *oauth = json_string_value(json_object_get(j, "error"));
-	const char *desc = json_string_value(json_object_get(j, "error_description"));
-	if (detail != NULL || title != NULL)
-		fprintf(stderr, "tollgate: %s failed (HTTP %ld): %s%s%s\n", what, r->status,
-			title ? title : "", title && detail ? ": " : "", detail ? detail : "");
-	else if (oauth != NULL)
-		fprintf(stderr, "tollgate: %s failed (HTTP %ld): %s%s%s\n", what, r->status, oauth,
-			desc ? ": " : "", desc ? desc : "");
-	else
-		fprintf(stderr, "tollgate: %s failed (HTTP %ld)\n", what, r->status);
+	char *raw = NULL, *out = NULL;
+	if (detail == NULL && title == NULL) {
+		title = json_string_value(json_object_get(j, "error"));
+		detail = json_string_value(json_object_get(j, "error_description"));
+	}
+	if ((detail != NULL || title != NULL) &&
+	    asprintf(&raw, "%s%s%s", title ? title : "", title && detail ? ": " : "", detail ? detail : "") >= 0)
+		out = cli_with_commands(raw);
+	free(raw);
+	json_decref(j);
+	return out;
+}
+
+void cli_print_error(const char *what, const cli_response_t *r)
+{
+	char *text = error_text(r);
+	fprintf(stderr, "%s: %s failed (HTTP %ld)%s%s\n", cli_prefix(), what, r->status, text ? ": " : "",
+		text ? text : "");
+	free(text);
 	if (r->status == 401 && strstr(what, "token") == NULL)
 		fprintf(stderr, "  set TOLLGATE_TOKEN to an admin token (dev mode: export "
 				"TOLLGATE_TOKEN=$(cat var/admin.token))\n");
-	json_decref(j);
 }
 
 void cli_print_json(const json_t *j)
@@ -181,13 +192,11 @@ json_t *cli_api(const char *method, const char *path, json_t *body)
 	if (rc != 0)
 		return NULL;
 	if (r.status < 200 || r.status > 299) {
-		char what[300];
-		snprintf(what, sizeof what, "%s %s", method, path);
-		cli_print_error(what, &r);
+		cli_print_error("the request to the broker", &r);
 	} else {
 		out = r.status == 204 ? json_object() : json_loads(r.body, 0, NULL);
 		if (out == NULL)
-			fprintf(stderr, "tollgate: the broker sent a response that is not JSON\n");
+			fprintf(stderr, "%s: the broker sent a response that is not JSON\n", cli_prefix());
 	}
 	cli_response_free(&r);
 	return out;

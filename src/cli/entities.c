@@ -130,10 +130,8 @@ int cmd_entities(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(sub, "set") != 0 && strcmp(sub, "get") != 0 && strcmp(sub, "add") != 0 &&
-	    strcmp(sub, "remove") != 0) {
-		fprintf(stderr, "tollgate entities: unknown command '%s'\n%s", sub, entities_usage);
-		return 2;
-	}
+	    strcmp(sub, "remove") != 0)
+		return cli_unknown_command(sub, (const char *const[]){"set", "get", "add", "remove", NULL});
 	optind = 2;
 	/* "+": stop at the first UID, so that one starting with '-' is not an option. */
 	while ((ch = getopt_long(argc, argv, strcmp(sub, "remove") == 0 ? "+" : "", longs, NULL)) != -1) {
@@ -145,8 +143,7 @@ int cmd_entities(int argc, char **argv)
 			fputs(entities_usage, stdout);
 			return 0;
 		} else {
-			fputs(entities_usage, stderr);
-			return 2;
+			return cli_bad_option(NULL);
 		}
 	}
 	if (strcmp(sub, "set") == 0)

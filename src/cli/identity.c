@@ -101,7 +101,7 @@ static int parse(int argc, char **argv, json_t *doc, bool update, bool *as_json)
 			push(doc, update ? "add_public_keys" : "public_keys", v);
 			break;
 		case O_HELP: fputs(identity_usage, stdout); exit(0);
-		default: fputs(identity_usage, stderr); return -1;
+		default: cli_bad_option(NULL); return -1;
 		}
 	}
 	return 0;
@@ -171,9 +171,11 @@ static int list(int argc, char **argv)
 			size_t n = strlen(path);
 			snprintf(path + n, sizeof path - n, "&%s=%s", filters[ch], e ? e : "");
 			free(e);
+		} else if (ch == O_HELP) {
+			fputs(identity_usage, stdout);
+			return 0;
 		} else {
-			fputs(identity_usage, ch == O_HELP ? stdout : stderr);
-			return ch == O_HELP ? 0 : 2;
+			return cli_bad_option(NULL);
 		}
 	}
 	json_t *j = fetch_all(path);
@@ -200,10 +202,9 @@ int cmd_identity(int argc, char **argv)
 		return list(argc, argv);
 	bool needs_id = strcmp(sub, "create") == 0 || strcmp(sub, "show") == 0 ||
 			strcmp(sub, "update") == 0 || strcmp(sub, "offboard") == 0;
-	if (!needs_id) {
-		fprintf(stderr, "tollgate identity: unknown command '%s'\n%s", sub, identity_usage);
-		return 2;
-	}
+	if (!needs_id)
+		return cli_unknown_command(sub, (const char *const[]){"create", "list", "show", "update", "offboard",
+								      NULL});
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 		fputs(identity_usage, stdout);
 		return 0;

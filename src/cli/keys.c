@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,7 +27,7 @@ static int write_file(const char *path, const char *data, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
-		perror(path);
+		fprintf(stderr, "tollgate keys: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	size_t n = strlen(data);
@@ -90,7 +91,7 @@ int cmd_keys(int argc, char **argv)
 			return 1;
 		}
 		if (serve_create_master_key(out) != 0) {
-			perror(out);
+			fprintf(stderr, "tollgate keys: cannot write the master key to %s: %s\n", out, strerror(errno));
 			return 1;
 		}
 		printf("master key written to %s (0600); back it up: without it the signing keys cannot be unsealed\n", out);
@@ -105,6 +106,5 @@ int cmd_keys(int argc, char **argv)
 		json_decref(j);
 		return 0;
 	}
-	fprintf(stderr, "tollgate keys: unknown command '%s'\n%s", sub, keys_usage);
-	return 2;
+	return cli_unknown_command(sub, (const char *const[]){"gen", "master", "list", "rotate", NULL});
 }

@@ -30,7 +30,8 @@ static const char policy_usage[] =
 	"      Shows what changes from A to B, policy by policy id: added, removed\n"
 	"      and changed policies with their text. A and B are version numbers or\n"
 	"      Cedar files. No argument: the previous version to the one in force;\n"
-	"      one: A to the set in force. --exit-code: exit 1 when they differ.\n"
+	"      one: the set in force to A, i.e. what `policy set A` would change.\n"
+	"      --exit-code: exit 1 when they differ.\n"
 	"      Give policies @id(\"...\") annotations: policies without one are\n"
 	"      named by position (policy0, policy1, ...).\n"
 	"  check FILE...\n"
@@ -90,7 +91,7 @@ static int parse_opts(int argc, char **argv, policy_opts_t *o)
 				return -1;
 			break;
 		case O_HELP: fputs(policy_usage, stdout); exit(0);
-		default: fputs(policy_usage, stderr); return -1;
+		default: cli_bad_option(NULL); return -1;
 		}
 	}
 	return 0;
@@ -206,7 +207,7 @@ static int get(int argc, const policy_opts_t *o)
 		if (json_string_length(t) > 0 && json_string_value(t)[json_string_length(t) - 1] != '\n')
 			putchar('\n');
 		if (json_integer_value(json_object_get(r, "version")) == 0)
-			fprintf(stderr, "tollgate: no policy set is stored: every request is denied\n");
+			fprintf(stderr, "tollgate policy: no policy set is stored: every request is denied\n");
 	}
 	json_decref(r);
 	return 0;
@@ -367,38 +368,45 @@ static json_t *diff_to_json(const side_t *a, const side_t *b, const pol_diff_t *
 			 "removed", removed, "changed", changed);
 }
 
+/* The two sides of a diff: no argument, the previous version to the one
+ * in force; one, the set in force to A (what setting A would change); two,
+ * A to B. */
+static int load_sides(int n, char **args, side_t *a, side_t *b)
+{
+	char prev[24];
+	memset(a, 0, sizeof *a);
+	memset(b, 0, sizeof *b);
+	if (n == 0) {
+		json_t *cur = fetch_version(0);
+		long long v = cur ? (long long)json_integer_value(json_object_get(cur, "version")) : -1;
+		json_decref(cur);
+		if (v < 0)
+			return -1;
+		if (v < 2) {
+			fprintf(stderr, "tollgate policy: there is no earlier version to compare with "
+					"(`tollgate policy diff FILE` compares a file with the set in force)\n");
+			return -1;
+		}
+		snprintf(prev, sizeof prev, "%lld", v - 1);
+	}
+	if (load_side(n == 0 ? prev : n == 1 ? NULL : args[0], 0, a) != 0)
+		return -1;
+	return load_side(n == 0 ? NULL : n == 1 ? args[0] : args[1], 0, b);
+}
+
 static int diff(int argc, char **argv, const policy_opts_t *o)
 {
 	side_t a, b;
 	pol_diff_t d;
 	int n = argc - optind, rc = 1;
 	if (n > 2) {
-		fprintf(stderr, "tollgate policy diff: give at most two versions or files\n");
+		fprintf(stderr, "tollgate policy: diff takes at most two versions or files\n");
 		return 2;
 	}
-	memset(&b, 0, sizeof b);
-	if (n == 0) {
-		/* The previous version to the one in force. */
-		json_t *cur = fetch_version(0);
-		long long v = cur ? (long long)json_integer_value(json_object_get(cur, "version")) : -1;
-		json_decref(cur);
-		if (v < 0)
-			return 1;
-		if (v < 2) {
-			fprintf(stderr, "tollgate policy diff: there is no earlier version to compare with\n");
-			return 1;
-		}
-		char prev[24];
-		snprintf(prev, sizeof prev, "%lld", v - 1);
-		if (load_side(prev, 0, &a) != 0)
-			goto out_a;
-	} else if (load_side(argv[optind], 0, &a) != 0) {
-		goto out_a;
-	}
-	if (load_side(n == 2 ? argv[optind + 1] : NULL, 0, &b) != 0)
+	if (load_sides(n, argv + optind, &a, &b) != 0)
 		goto out;
 	if (pol_diff(a.set, b.set, &d) != 0) {
-		fprintf(stderr, "tollgate policy diff: out of memory\n");
+		fprintf(stderr, "tollgate policy: out of memory\n");
 		goto out;
 	}
 	bool differ = d.nadded + d.nremoved + d.nchanged > 0;
@@ -413,7 +421,6 @@ static int diff(int argc, char **argv, const policy_opts_t *o)
 	rc = o->exit_code && differ ? 1 : 0;
 out:
 	side_free(&b);
-out_a:
 	side_free(&a);
 	return rc;
 }
@@ -426,17 +433,16 @@ int cmd_policy(int argc, char **argv)
 		fputs(policy_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	/* Offline commands take their own options. */
-	if (strcmp(sub, "check") == 0)
-		return policy_check_main(argc - 1, argv + 1);
-	if (strcmp(sub, "eval") == 0)
-		return policy_eval_main(argc - 1, argv + 1);
+	/* Offline commands take their own options (getopt names argv[0]). */
+	if (strcmp(sub, "check") == 0 || strcmp(sub, "eval") == 0) {
+		argv[1] = argv[0];
+		return sub[0] == 'c' ? policy_check_main(argc - 1, argv + 1) : policy_eval_main(argc - 1, argv + 1);
+	}
 	bool known = strcmp(sub, "set") == 0 || strcmp(sub, "get") == 0 || strcmp(sub, "history") == 0 ||
 		     strcmp(sub, "diff") == 0;
-	if (!known) {
-		fprintf(stderr, "tollgate policy: unknown command '%s'\n%s", sub, policy_usage);
-		return 2;
-	}
+	if (!known)
+		return cli_unknown_command(sub, (const char *const[]){"set", "get", "history", "diff", "check", "eval",
+								      NULL});
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
 	if (strcmp(sub, "set") == 0)

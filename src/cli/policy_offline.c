@@ -586,7 +586,7 @@ int policy_check_main(int argc, char **argv)
 		case O_QUIET: quiet = true; break;
 		case 'h':
 		case O_HELP: fputs(check_usage, stdout); return 0;
-		default: fputs(check_usage, stderr); return 2;
+		default: return cli_bad_option("check");
 		}
 	}
 	if (optind >= argc) {
@@ -1003,7 +1003,7 @@ static int eval_parse(int argc, char **argv, eval_opts_t *o)
 			break;
 		case 'h':
 		case O_HELP: fputs(eval_usage, stdout); return 0;
-		default: fputs(eval_usage, stderr); return 2;
+		default: return cli_bad_option("eval");
 		}
 	}
 	if (optind < argc) {

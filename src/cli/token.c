@@ -54,7 +54,7 @@ static int load_key(const char *path, uint8_t sk[64], uint8_t pk[ED25519_PK_LEN]
 	sodium_memzero(pem, len);
 	free(pem);
 	if (rc != 0) {
-		fprintf(stderr, "tollgate: %s: %s\n", path, why);
+		fprintf(stderr, "tollgate token: %s: %s\n", path, why);
 		return -1;
 	}
 	crypto_sign_seed_keypair(pk, sk, seed);
@@ -81,7 +81,8 @@ static char *token_endpoint(void)
 	if (te != NULL)
 		out = strdup(te);
 	else
-		fprintf(stderr, "tollgate: %s did not publish OAuth metadata (HTTP %ld)\n", cli_addr(), r.status);
+		fprintf(stderr, "tollgate token: %s did not publish OAuth metadata (HTTP %ld)\n", cli_addr(),
+			r.status);
 	json_decref(m);
 	cli_response_free(&r);
 	return out;
@@ -321,6 +322,7 @@ int cmd_token(int argc, char **argv)
 		{"dpop", no_argument, NULL, 'd'}, {"dpop-key", required_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'j'}, {"kid", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const char *const verbs[] = {"issue", "inspect", "introspect", "revoke", NULL};
 	token_opts_t o = {0};
 	const char *sub = argc > 1 ? argv[1] : "";
 	int ch;
@@ -340,15 +342,17 @@ int cmd_token(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'K': o.kid = optarg; break;
 		case 'h': fputs(token_usage, stdout); return 0;
-		default: fputs(token_usage, stderr); return 2;
+		default: return cli_bad_option(NULL);
 		}
 	}
-	if (strcmp(sub, "issue") == 0)
-		return optind == argc ? issue(&o) : (fputs(token_usage, stderr), 2);
-	if (strcmp(sub, "inspect") != 0 && strcmp(sub, "introspect") != 0 && strcmp(sub, "revoke") != 0) {
-		fprintf(stderr, "tollgate token: unknown command '%s'\n%s", sub, token_usage);
+	if (strcmp(sub, "issue") == 0) {
+		if (optind == argc)
+			return issue(&o);
+		fprintf(stderr, "tollgate token: issue takes options only, not '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (strcmp(sub, "inspect") != 0 && strcmp(sub, "introspect") != 0 && strcmp(sub, "revoke") != 0)
+		return cli_unknown_command(sub, verbs);
 	if (optind != argc - 1) {
 		fprintf(stderr, "tollgate token %s: give the token (or - to read it from stdin)\n", sub);
 		return 2;

@@ -1,0 +1,277 @@
+# test_cli_errors.py - the CLI as a user meets it (issue 8, section 3):
+# `policy diff FILE` says what setting FILE would change (added, removed,
+# changed from the set in force to the file, not the other way round);
+# `policy eval --entities` reads entities with the broker's rules, so
+# docs/policy.md's own OT example (no parents, no attrs, compact uids) loads
+# and decides as the broker does, and a document the broker refuses is
+# refused with the same reason; a mistyped command or verb gets one line
+# naming the nearest one (not the whole usage); `tollgate help NOUN` prints
+# that noun's help; every error starts with `tollgate NOUN:` and names CLI
+# commands rather than HTTP routes.
+import json
+import re
+
+import pytest
+
+from tollgate_e2e import REPO, cli_env, run_cli
+
+# ---- policy diff ------------------------------------------------------------
+
+IN_FORCE = """\
+@id("keep")
+permit(principal, action == Action::"orders.read", resource == Api::"orders");
+
+@id("change-me")
+@max_ttl("300")
+permit(principal, action == Action::"orders.write", resource == Api::"orders");
+
+@id("drop-me")
+forbid(principal, action, resource == Api::"legacy");
+"""
+
+PROPOSED = """\
+@id("keep")
+permit(principal, action == Action::"orders.read", resource == Api::"orders");
+
+@id("change-me")
+@max_ttl("60")
+permit(principal, action == Action::"orders.write", resource == Api::"orders");
+
+@id("new-one")
+permit(principal, action == Action::"reports.read", resource == Api::"reports");
+"""
+
+
+@pytest.fixture(scope="module")
+def cb(broker_factory):
+    """A broker of this module, so that its policy versions are ours."""
+    return broker_factory(name="cli-errors", policy=None)
+
+
+def cli(b, *args, **kw):
+    return run_cli(list(args), env_extra=cli_env(b), **kw)
+
+
+@pytest.fixture(scope="module")
+def in_force(cb, tmp_path_factory):
+    """IN_FORCE is the set in force; returns its version."""
+    f = tmp_path_factory.mktemp("diff") / "in-force.cedar"
+    f.write_text(IN_FORCE)
+    p = cli(cb, "policy", "set", str(f))
+    assert p.returncode == 0, p.stderr
+    return cb.get_policy()["version"]
+
+
+def sections(out: str) -> dict:
+    """The text diff's sections by heading line ("+ added new-one": [lines])."""
+    out_sections, head = {}, None
+    for line in out.splitlines():
+        if re.match(r"^[+~-] (added|removed|changed) ", line):
+            head = line
+            out_sections[head] = []
+        elif line == "":
+            head = None
+        elif head is not None:
+            out_sections[head].append(line)
+    return out_sections
+
+
+def test_diff_file_shows_what_setting_it_would_change(cb, in_force, tmp_path):
+    f = tmp_path / "proposed.cedar"
+    f.write_text(PROPOSED)
+    p = cli(cb, "policy", "diff", str(f))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == f"--- version {in_force} (in force)", p.stdout
+    assert lines[1] == f"+++ {f}", p.stdout
+    s = sections(p.stdout)
+    assert set(s) == {"+ added new-one", "- removed drop-me", "~ changed change-me"}, p.stdout
+    assert s["+ added new-one"][0] == '+ @id("new-one")'
+    assert s["- removed drop-me"][0] == '- @id("drop-me")'
+    # The old text (in force) first with "-", the file's with "+".
+    assert '- @max_ttl("300")' in s["~ changed change-me"] and '+ @max_ttl("60")' in s["~ changed change-me"]
+    assert s["~ changed change-me"].index('- @max_ttl("300")') < s["~ changed change-me"].index('+ @max_ttl("60")')
+    assert lines[-1] == "1 added, 1 removed, 1 changed"
+
+
+def test_diff_file_json_and_what_set_then_reports(cb, in_force, tmp_path):
+    f = tmp_path / "proposed.cedar"
+    f.write_text(PROPOSED)
+    p = cli(cb, "policy", "diff", str(f), "--json", "--exit-code")
+    assert p.returncode == 1, p.stderr  # they differ
+    d = json.loads(p.stdout)
+    assert d["from"] == f"version {in_force} (in force)" and d["to"] == str(f)
+    assert [x["id"] for x in d["added"]] == ["new-one"]
+    assert [x["id"] for x in d["removed"]] == ["drop-me"]
+    assert [x["id"] for x in d["changed"]] == ["change-me"]
+    assert '@max_ttl("300")' in d["changed"][0]["old"] and '@max_ttl("60")' in d["changed"][0]["new"]
+    # The diff predicted what `policy set` then reports (and the broker audits).
+    p = cli(cb, "policy", "set", str(f))
+    assert p.returncode == 0, p.stderr
+    assert "added: new-one" in p.stdout and "removed: drop-me" in p.stdout and "changed: change-me" in p.stdout
+    # One version argument: what restoring it would change (in force -> that version).
+    p = cli(cb, "policy", "diff", str(in_force), "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["from"] == f"version {in_force + 1} (in force)" and d["to"] == f"version {in_force}"
+    assert [x["id"] for x in d["added"]] == ["drop-me"] and [x["id"] for x in d["removed"]] == ["new-one"]
+    # Back to the set the other tests expect.
+    restore = tmp_path / "in-force.cedar"
+    restore.write_text(IN_FORCE)
+    assert cli(cb, "policy", "set", str(restore)).returncode == 0
+
+
+def test_diff_of_the_set_in_force_is_empty(cb, in_force, tmp_path):
+    f = tmp_path / "same.cedar"
+    f.write_text(cb.get_policy()["text"])
+    p = cli(cb, "policy", "diff", str(f), "--exit-code")
+    assert p.returncode == 0 and p.stdout.splitlines()[-1] == "0 added, 0 removed, 0 changed", p.stdout
+
+
+# ---- policy eval --entities: the broker's rules -----------------------------
+
+def doc_example(heading: str):
+    """The cedar and json blocks under a heading of docs/policy.md."""
+    text = (REPO / "docs" / "policy.md").read_text()
+    part = text.split(heading, 1)[1].split("\n### ", 1)[0]
+    cedar = re.search(r"```cedar\n(.*?)```", part, re.S).group(1)
+    entities = re.search(r"```json\n(.*?)```", part, re.S).group(1)
+    return cedar, entities
+
+
+PLANT_IP = {"__extn": {"fn": "ip", "arg": "10.3.0.5"}}
+
+
+def eval_json(b, pol, ent, principal, action, resource, context):
+    args = ["policy", "eval", "--policies", str(pol), "--principal", principal, "--action", action,
+            "--resource", resource, "--context", json.dumps(context), "--json"]
+    if ent is not None:
+        args[2:2] = ["--entities", str(ent)]
+    p = cli(b, *args)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_eval_reads_the_ot_example_of_policy_md(cb, tmp_path):
+    cedar, entities = doc_example("### OT: a production line")
+    pol, ent = tmp_path / "plant.cedar", tmp_path / "plant.json"
+    pol.write_text(cedar)
+    ent.write_text(entities)
+    # The example as written: zone without parents, role without attrs.
+    doc = json.loads(entities)
+    assert any("parents" not in e for e in doc) and any("attrs" not in e for e in doc)
+    # plc-7 is in Zone line-3 only through the entities: the plant-network
+    # forbid applies to a request from outside the plant network ...
+    d = eval_json(cb, pol, ent, "Workload:gw", "modbus.read", "Device:plc-7", {})
+    assert d == {"decision": "deny", "reasons": ["plant-network-only"], "errors": []}, d
+    # ... and without the entities it cannot know that.
+    d = eval_json(cb, pol, None, "Workload:gw", "modbus.read", "Device:plc-7", {})
+    assert d["reasons"] == [], d
+    # A gateway in line-3-operators reads (operators' role is a child of the readers' role).
+    gw = tmp_path / "with-gateway.json"
+    gw.write_text(json.dumps(doc + [{"uid": "Workload:gw", "parents": ["Role:line-3-operators"]}]))
+    d = eval_json(cb, pol, gw, "Workload:gw", "modbus.read", "Device:plc-7", {"src_ip": PLANT_IP})
+    assert d == {"decision": "allow", "reasons": ["line-3-read"], "errors": []}, d
+    # The broker takes the same document.
+    p = cli(cb, "entities", "set", str(ent))
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("doc, reason", [
+    ([{"uid": "Zone:a", "parent": ["Zone:b"]}], 'entity 0: unknown member "parent"'),
+    ([{"uid": "Zone:a"}, {"uid": {"type": "Zone", "id": "a"}}], 'entity 1: Zone::"a" appears twice'),
+    ([{"uid": "plc-7"}], "entity 0: uid: "),
+    ({"uid": "Zone:a"}, "send a Cedar entities array or {\"entities\": [...]}"),
+])
+def test_eval_and_the_broker_refuse_the_same_documents(cb, tmp_path, doc, reason):
+    pol, ent = tmp_path / "p.cedar", tmp_path / "e.json"
+    pol.write_text(IN_FORCE)
+    ent.write_text(json.dumps(doc))
+    p = cli(cb, "policy", "eval", "--policies", str(pol), "--entities", str(ent), "--principal", "Workload:x",
+            "--action", "orders.read", "--resource", "Api:orders")
+    assert p.returncode == 1 and reason in p.stderr, p.stderr
+    assert p.stderr.startswith("tollgate policy eval: "), p.stderr
+    p = cli(cb, "entities", "set", str(ent))
+    assert p.returncode == 1 and reason in p.stderr, p.stderr
+
+
+def test_eval_takes_the_entities_wrapper_the_broker_takes(cb, tmp_path):
+    pol, ent = tmp_path / "p.cedar", tmp_path / "e.json"
+    pol.write_text('@id("in-zone")\npermit(principal, action, resource in Zone::"z");\n')
+    ent.write_text(json.dumps({"entities": [{"uid": "Device::\"d\"", "parents": ["Zone:z"]}]}))
+    d = eval_json(cb, pol, ent, "Workload:x", "r", "Device:d", {})
+    assert d["decision"] == "allow", d
+
+
+# ---- mistyped commands, help ------------------------------------------------
+
+@pytest.mark.parametrize("args, line", [
+    (["tokn"], "tollgate: unknown command 'tokn'; did you mean 'token'? (tollgate --help lists commands)"),
+    (["polcy", "get"], "tollgate: unknown command 'polcy'; did you mean 'policy'?"),
+    (["token", "isue"], "tollgate token: unknown command 'isue'; did you mean 'issue'? "
+                        "(tollgate token --help lists commands)"),
+    (["identity", "lsit"], "tollgate identity: unknown command 'lsit'; did you mean 'list'?"),
+    (["keys", "rotat"], "tollgate keys: unknown command 'rotat'; did you mean 'rotate'?"),
+    (["audit", "tial"], "tollgate audit: unknown command 'tial'; did you mean 'tail'?"),
+    (["policy", "dif", "x.cedar"], "tollgate policy: unknown command 'dif'; did you mean 'diff'?"),
+    (["entities", "remvoe"], "tollgate entities: unknown command 'remvoe'; did you mean 'remove'?"),
+    (["xyzzy"], "tollgate: unknown command 'xyzzy' (tollgate --help lists commands)"),
+    (["help", "tokn"], "tollgate: unknown command 'tokn'; did you mean 'token'?"),
+])
+def test_a_mistyped_command_gets_one_line_with_the_nearest(args, line):
+    p = run_cli(args)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert len(p.stderr.splitlines()) == 1 and p.stderr.startswith(line), p.stderr
+    assert "Usage:" not in p.stderr
+
+
+@pytest.mark.parametrize("noun", ["serve", "identity", "token", "keys", "audit", "policy", "entities"])
+def test_help_noun_prints_that_nouns_help(noun):
+    p = run_cli(["help", noun])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == run_cli([noun, "--help"]).stdout
+    assert p.stdout.startswith(f"Usage: tollgate {noun}"), p.stdout
+
+
+def test_help_alone_prints_the_usage():
+    p = run_cli(["help"])
+    assert p.returncode == 0 and "Commands:" in p.stdout and "tollgate help <command>" in p.stdout
+
+
+# ---- prefixes and CLI commands in errors ------------------------------------
+
+@pytest.mark.parametrize("args, start", [
+    (["token", "issue", "--bogus"], "tollgate token: unrecognized option '--bogus'"),
+    (["identity", "list", "--bogus"], "tollgate identity: unrecognized option '--bogus'"),
+    (["policy", "eval", "--bogus"], "tollgate policy: unrecognized option '--bogus'"),
+    (["audit", "tail", "--bogus"], "tollgate audit: unrecognized option '--bogus'"),
+])
+def test_option_errors_are_prefixed_and_point_at_help(args, start):
+    p = run_cli(args)
+    assert p.returncode == 2
+    lines = p.stderr.splitlines()
+    assert lines[0] == start, p.stderr
+    assert len(lines) == 2 and "--help` for the options" in lines[1], p.stderr
+
+
+def test_local_errors_are_prefixed(cb, tmp_path):
+    missing = tmp_path / "missing.pem"
+    p = cli(cb, "token", "issue", "--identity", "x", "--key", str(missing), "--scope", "a@Api:b")
+    assert p.returncode != 0 and p.stderr.startswith(f"tollgate token: cannot read {missing}"), p.stderr
+    p = run_cli(["identity", "list"], env_extra={"TOLLGATE_ADDR": "http://127.0.0.1:9", "TOLLGATE_TOKEN": "x"})
+    assert p.returncode == 1 and p.stderr.startswith("tollgate identity: cannot reach the broker"), p.stderr
+
+
+@pytest.mark.parametrize("args, command", [
+    (["policy", "get", "--version", "99999"], "see `tollgate policy history`"),
+    (["identity", "show", "no-such-identity"], "list them with `tollgate identity list`"),
+    (["entities", "remove", "Device:no-such-device"], "list them with `tollgate entities get`"),
+])
+def test_broker_errors_name_cli_commands_not_routes(cb, args, command):
+    p = cli(cb, *args)
+    assert p.returncode == 1
+    noun = args[0]
+    assert p.stderr.startswith(f"tollgate {noun}: "), p.stderr
+    assert "(HTTP 404)" in p.stderr and command in p.stderr, p.stderr
+    assert not re.search(r"\b(GET|POST|PUT|PATCH|DELETE) /", p.stderr), p.stderr
