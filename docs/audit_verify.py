@@ -3,8 +3,10 @@
 export` file against the broker's /.well-known/tollgate-audit-keys.json,
 independently of Tollgate's C code (the rules are in docs/audit.md). Needs
 Python 3 and python3-cryptography only. Exit 0 printing the count and the last
-checkpoint, or 1 printing "FAILED at seq N: reason" for the first record that
-does not fit."""
+checkpoint, 1 printing "FAILED at seq N: reason" for the first record that
+does not fit, or 2 with one line saying what is wrong with an input file that
+cannot be used at all (missing, empty, not JSON, not a JWKS with an Ed25519
+key)."""
 import base64
 import decimal
 import hashlib
@@ -137,35 +139,81 @@ class Verifier:
                                         f"but the records end at {self.last}")
 
 
+class BadInput(Exception):
+    """An input file that cannot be used at all (exit 2)."""
+
+
+KEYS_WANTED = "expected the JWKS of the broker's /.well-known/tollgate-audit-keys.json"
+EXPORT_WANTED = "expected the JSON lines of `tollgate audit export`"
+
+
+def read_input(path, wanted) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise BadInput(f"cannot read {path}: {e.strerror}")
+    if not data.strip():
+        raise BadInput(f"{path} is empty: {wanted}")
+    return data
+
+
 def load_keys(path):
-    with open(path, encoding="utf-8") as f:
-        jwks = json.load(f)
-    return {k["kid"]: Ed25519PublicKey.from_public_bytes(b64url(k["x"]))
-            for k in jwks.get("keys", []) if k.get("kty") == "OKP" and k.get("crv") == "Ed25519"}
+    data = read_input(path, KEYS_WANTED)
+    try:
+        jwks = parse(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text: {KEYS_WANTED}")
+    except ValueError as e:
+        raise BadInput(f"{path} is not JSON ({e}): {KEYS_WANTED}")
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise BadInput(f'{path} is not a JWKS (an object with a "keys" array): {KEYS_WANTED}')
+    keys = {}
+    for i, k in enumerate(jwks["keys"], 1):
+        if not isinstance(k, dict) or k.get("kty") != "OKP" or k.get("crv") != "Ed25519":
+            continue
+        try:
+            if not isinstance(k.get("kid"), str) or not isinstance(k.get("x"), str):
+                raise ValueError("kid and x must be strings")
+            keys[k["kid"]] = Ed25519PublicKey.from_public_bytes(b64url(k["x"]))
+        except ValueError:
+            raise BadInput(f"{path}: key {i} is not a valid Ed25519 JWK (a kid string and x, 32 bytes base64url)")
+    if not keys:
+        raise BadInput(f"{path} holds no Ed25519 key: {KEYS_WANTED}")
+    return keys
+
+
+def verify(v, data):
+    for lineno, line in enumerate(data.splitlines(), 1):
+        try:
+            item = parse(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
+            item = None
+        if not isinstance(item, dict):
+            raise Failed(v.last + 1, f"line {lineno} is not a JSON object")
+        if "checkpoint" in item:
+            v.checkpoint(item["checkpoint"] if isinstance(item["checkpoint"], dict) else {})
+        elif "unmapped" in item:  # --format ocsf: the record rides along
+            r = item["unmapped"].get("tollgate_record") if isinstance(item["unmapped"], dict) else None
+            v.record(r if isinstance(r, dict) else {})
+        else:
+            v.record(item)
+    v.finish()
 
 
 def main(argv):
     if len(argv) != 3:
         print("usage: audit_verify.py EXPORT.jsonl AUDIT_KEYS.json", file=sys.stderr)
         return 2
-    v = Verifier(load_keys(argv[2]))
     try:
-        with open(argv[1], encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                try:
-                    item = parse(line)
-                except ValueError:
-                    item = None
-                if not isinstance(item, dict):
-                    raise Failed(v.last + 1, f"line {lineno} is not a JSON object")
-                if "checkpoint" in item:
-                    v.checkpoint(item["checkpoint"] if isinstance(item["checkpoint"], dict) else {})
-                elif "unmapped" in item:  # --format ocsf: the record rides along
-                    r = item["unmapped"].get("tollgate_record") if isinstance(item["unmapped"], dict) else None
-                    v.record(r if isinstance(r, dict) else {})
-                else:
-                    v.record(item)
-        v.finish()
+        keys = load_keys(argv[2])
+        data = read_input(argv[1], EXPORT_WANTED)
+    except BadInput as e:
+        print(f"audit_verify.py: {e}", file=sys.stderr)
+        return 2
+    v = Verifier(keys)
+    try:
+        verify(v, data)
     except Failed as e:
         print(e)
         return 1
