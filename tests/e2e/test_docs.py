@@ -39,6 +39,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,9 @@ def test_doc_blocks_run(doc, tmp_path):
     broker.start()
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_")}
-        env.update(TOLLGATE_ADDR=broker.url, HOME=str(tmp_path), LC_ALL="C.UTF-8")
+        # python3 is the one running the tests (it has the peers: PyJWT, cryptography)
+        env.update(TOLLGATE_ADDR=broker.url, HOME=str(tmp_path), LC_ALL="C.UTF-8",
+                   PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "/usr/bin:/bin")]))
         out, rc = run_session(session_script(doc, steps), work, env, tmp_path / "session.out")
         done = f"{MARK} end@@" in out
         if rc != 0 or not done:
