@@ -327,22 +327,36 @@ static int verify_item(void *ctx, const json_t *item, bool is_checkpoint)
 	return is_checkpoint ? audit_verify_checkpoint(v, item) : audit_verify_record(v, item);
 }
 
+/* The audit JWKS from file, or from the broker; NULL after saying why. */
+static json_t *load_jwks(const char *file)
+{
+	json_error_t e;
+	json_t *jwks = NULL;
+	if (file != NULL) {
+		if ((jwks = json_load_file(file, 0, &e)) == NULL && json_error_code(&e) == json_error_cannot_open_file)
+			fprintf(stderr, "tollgate audit: cannot read %s: %s\n", file, strerror(errno));
+		else if (jwks == NULL)
+			fprintf(stderr, "tollgate audit: %s is not a JWKS: %s%s\n", file, e.text,
+				e.position == 0 ? " (the file is empty: fetch the keys from the broker again)" : "");
+		return jwks;
+	}
+	cli_response_t r;
+	if (cli_http("GET", "/.well-known/tollgate-audit-keys.json", NULL, NULL, NULL, &r) != 0)
+		return NULL;
+	jwks = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
+	if (jwks == NULL)
+		fprintf(stderr, "tollgate audit: the broker at %s did not send its audit keys (HTTP %ld)\n",
+			cli_addr(), r.status);
+	cli_response_free(&r);
+	return jwks;
+}
+
 /* Audit public keys from a JWKS file or the broker. */
 static size_t load_keys(const char *file, audit_key_t *keys, size_t cap)
 {
-	json_t *jwks = NULL;
 	size_t n = 0, i;
-	json_t *k;
+	json_t *k, *jwks = load_jwks(file);
 	const char *why = NULL;
-	if (file != NULL) {
-		jwks = json_load_file(file, 0, NULL);
-	} else {
-		cli_response_t r;
-		if (cli_http("GET", "/.well-known/tollgate-audit-keys.json", NULL, NULL, NULL, &r) == 0) {
-			jwks = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
-			cli_response_free(&r);
-		}
-	}
 	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 		if (n < cap && kid != NULL && ed_pk_from_jwk(k, keys[n].pk, &why) == 0) {
@@ -350,6 +364,9 @@ static size_t load_keys(const char *file, audit_key_t *keys, size_t cap)
 			n++;
 		}
 	}
+	if (jwks != NULL && n == 0)
+		fprintf(stderr, "tollgate audit: %s has no Ed25519 key with a kid in \"keys\"%s%s\n",
+			file ? file : "the broker's audit JWKS", why ? ": " : "", why ? why : "");
 	json_decref(jwks);
 	return n;
 }
@@ -360,8 +377,8 @@ static int verify(const char *file, const char *keys_file)
 	audit_verifier_t v;
 	size_t n = load_keys(keys_file, keys, 16);
 	if (n == 0) {
-		fprintf(stderr, "tollgate audit verify: no audit public key (give --keys JWKS_FILE, or reach the "
-				"broker for /.well-known/tollgate-audit-keys.json)\n");
+		fprintf(stderr, "tollgate audit verify: no audit public key: give --keys JWKS_FILE, or set "
+				"TOLLGATE_ADDR to the broker\n");
 		return 2;
 	}
 	audit_verify_init(&v, keys, n);

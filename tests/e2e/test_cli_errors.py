@@ -275,3 +275,20 @@ def test_broker_errors_name_cli_commands_not_routes(cb, args, command):
     assert p.stderr.startswith(f"tollgate {noun}: "), p.stderr
     assert "(HTTP 404)" in p.stderr and command in p.stderr, p.stderr
     assert not re.search(r"\b(GET|POST|PUT|PATCH|DELETE) /", p.stderr), p.stderr
+
+
+def test_audit_verify_says_what_is_wrong_with_the_key_file(tmp_path):
+    export = tmp_path / "audit.jsonl"
+    export.write_text("")
+    cases = [(b"", "is not a JWKS", "the file is empty"), (b'{"keys": [', "is not a JWKS", None),
+             (b'{"keys": []}', 'has no Ed25519 key with a kid in "keys"', None)]
+    for content, what, hint in cases:
+        keys = tmp_path / "audit-keys.json"
+        keys.write_bytes(content)
+        p = run_cli(["audit", "verify", "--keys", str(keys), "--file", str(export)])
+        assert p.returncode == 2, p.stderr
+        first = p.stderr.splitlines()[0]
+        assert first.startswith(f"tollgate audit: {keys} {what}"), p.stderr
+        assert hint is None or hint in first, p.stderr
+    p = run_cli(["audit", "verify", "--keys", str(tmp_path / "nope.json"), "--file", str(export)])
+    assert p.returncode == 2 and p.stderr.startswith(f"tollgate audit: cannot read {tmp_path / 'nope.json'}")
