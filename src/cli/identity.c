@@ -210,9 +210,13 @@ int cmd_identity(int argc, char **argv)
 		return 0;
 	}
 	json_t *doc = json_object();
-	if (parse(argc, argv, doc, strcmp(sub, "update") == 0, &as_json) != 0 || optind != argc - 1) {
-		if (optind == argc)
+	int bad = parse(argc, argv, doc, strcmp(sub, "update") == 0, &as_json);
+	if (bad != 0 || optind != argc - 1) {
+		if (bad == 0 && optind == argc)
 			fprintf(stderr, "tollgate identity %s: the identity ID is required\n", sub);
+		else if (bad == 0)
+			fprintf(stderr, "tollgate identity %s: one identity ID only, not also '%s'\n", sub,
+				argv[optind + 1]);
 		json_decref(doc);
 		return 2;
 	}
