@@ -1,11 +1,11 @@
 /* client_auth.c - client authentication for the OAuth endpoints and the
- * admin bearer token for /v1. Failure details go to the log and metrics;
- * the client gets a clear but non-revealing reason. */
+ * admin bearer token for /v1. Failure details go to the log, metrics and
+ * audit (auth_failures.c, which also throttles: a throttled caller gets
+ * 429 before any signature check or store read); the client gets a clear
+ * but non-revealing reason. */
 #include "broker/client_auth.h"
-#include "broker/audit_trail.h"
+#include "broker/auth_failures.h"
 #include "broker/broker.h"
-#include "broker/log.h"
-#include "broker/metrics.h"
 #include "core/b64url.h"
 #include "core/client_assertion.h"
 #include <sodium.h>
@@ -15,10 +15,7 @@
 
 static int fail(req_t *r, const char *cls, const char *client, const char *why, const char *tell)
 {
-	metrics_auth_failure(cls);
-	audit_refusal(r, "auth.failed", client, cls, r->path, why);
-	log_event(LOG_WARN, "client authentication failed", "method", cls, "client_id", client,
-		  "reason", why, "src", r->client_ip, NULL);
+	auth_failed(r, cls, client, why);
 	http_oauth_error(r, 401, "invalid_client", tell ? tell : why);
 	return -1;
 }
@@ -83,6 +80,10 @@ static int by_assertion(req_t *r, const form_t *f, client_t *out)
 	assertion_opts_t o = {auds, 3, broker_now(), r->b->cfg.clock_leeway, r->b->cfg.assertion_max_lifetime};
 	if (assertion_parse(jwt, strlen(jwt), form_get(f, "client_id"), &o, &a, &why) != 0)
 		return fail(r, "client_assertion", form_get(f, "client_id"), why, NULL);
+	if (auth_throttled(r, "client_assertion", a.client_id)) { /* the client_id it claims */
+		assertion_free(&a);
+		return -1;
+	}
 	if (load_identity(r, "client_assertion", a.client_id, &out->identity) != 0) {
 		assertion_free(&a);
 		return -1;
@@ -138,6 +139,10 @@ int client_authenticate(req_t *r, const form_t *f, client_t *out)
 				 "authenticate with private_key_jwt or an mTLS client certificate");
 		return -1;
 	}
+	const char *method = form_get(f, "client_assertion") != NULL ? "client_assertion"
+			   : r->tls_fp[0] != '\0' ? "mtls" : "other";
+	if (auth_throttled(r, method, form_get(f, "client_id")))
+		return -1;
 	if (form_get(f, "client_assertion") != NULL)
 		return by_assertion(r, f, out);
 	if (r->tls_fp[0] != '\0')
@@ -177,11 +182,12 @@ bool admin_token_valid(req_t *r)
 
 bool require_admin(req_t *r)
 {
+	if (auth_throttled(r, "admin_token", NULL))
+		return false;
 	if (admin_token_valid(r))
 		return true;
-	metrics_auth_failure("admin_token");
-	audit_refusal(r, "auth.failed", NULL, "admin_token", r->path,
-		      http_header(r, "Authorization") == NULL ? "no bearer token" : "invalid or expired bearer token");
+	auth_failed(r, "admin_token", NULL,
+		    http_header(r, "Authorization") == NULL ? "no bearer token" : "invalid or expired bearer token");
 	http_problem(r, 401, NULL, http_header(r, "Authorization") == NULL
 		? "send Authorization: Bearer <token> (set TOLLGATE_TOKEN; in --dev mode it is in <data>/admin.token)"
 		: "the bearer token is invalid or expired");

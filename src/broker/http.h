@@ -25,6 +25,7 @@ typedef struct {
 	char tls_fp[65];         /* hex SHA-256 of a verified client certificate, or "" */
 	int status;              /* the status that was sent */
 	char allow[40];          /* Allow header of a 405 answer */
+	int64_t retry_after;     /* > 0: Retry-After seconds on the answer (429) */
 	int route;               /* metrics index */
 	double started;
 } req_t;

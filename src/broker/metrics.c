@@ -1,5 +1,6 @@
 /* metrics.c - request counts by route and status class, tokens issued,
- * authentication failures by class, policy decisions and versions, request
+ * authentication failures by class, throttled attempts and the auth.failed
+ * records that stand for them, policy decisions and versions, request
  * latency histogram. */
 #include "broker/metrics.h"
 #include <pthread.h>
@@ -26,6 +27,8 @@ static atomic_ulong requests[METRICS_MAX_ROUTES][N_STATUS + 3]; /* + 201, 409, 4
 static atomic_ulong hist[N_BUCKETS + 1];
 static atomic_ulong hist_count, hist_sum_us, tokens_issued, auth_failures[N_FAIL];
 static atomic_ulong policy_decisions[2]; /* deny, allow */
+static atomic_ulong auth_throttled, auth_failure_records[2]; /* single, aggregated */
+static atomic_ulong auth_throttle_entries;
 static atomic_llong policy_version, entities_version;
 
 static const int extra_codes[3] = {201, 409, 413};
@@ -86,6 +89,12 @@ void metrics_auth_failure(const char *cls)
 		i++;
 	atomic_fetch_add(&auth_failures[i], 1);
 }
+
+void metrics_auth_throttled(void) { atomic_fetch_add(&auth_throttled, 1); }
+
+void metrics_auth_failure_record(bool aggregated) { atomic_fetch_add(&auth_failure_records[aggregated ? 1 : 0], 1); }
+
+void metrics_auth_throttle_entries(size_t n) { atomic_store(&auth_throttle_entries, (unsigned long)n); }
 
 void metrics_policy_decision(bool allow) { atomic_fetch_add(&policy_decisions[allow ? 1 : 0], 1); }
 
@@ -157,6 +166,21 @@ char *metrics_render(void)
 	for (size_t i = 0; i < N_FAIL; i++)
 		sb_printf(&sb, "tollgate_auth_failures_total{method=\"%s\"} %lu\n", fail_classes[i],
 			  atomic_load(&auth_failures[i]));
+	sb_printf(&sb, "# HELP tollgate_auth_throttled_total Authentication attempts refused with 429 (too many "
+		       "failures from the address or for the client_id).\n"
+		       "# TYPE tollgate_auth_throttled_total counter\n"
+		       "tollgate_auth_throttled_total %lu\n"
+		       "# HELP tollgate_auth_failure_records_total auth.failed audit records written: one per "
+		       "failure, or aggregated (details.count failures each).\n"
+		       "# TYPE tollgate_auth_failure_records_total counter\n"
+		       "tollgate_auth_failure_records_total{kind=\"single\"} %lu\n"
+		       "tollgate_auth_failure_records_total{kind=\"aggregated\"} %lu\n"
+		       "# HELP tollgate_auth_throttle_entries Addresses and (address, client_id) pairs the "
+		       "failed-authentication table holds.\n"
+		       "# TYPE tollgate_auth_throttle_entries gauge\n"
+		       "tollgate_auth_throttle_entries %lu\n",
+		  atomic_load(&auth_throttled), atomic_load(&auth_failure_records[0]),
+		  atomic_load(&auth_failure_records[1]), atomic_load(&auth_throttle_entries));
 	sb_printf(&sb, "# HELP tollgate_policy_decisions_total Cedar policy decisions (token issuance "
 		       "scope checks and /v1/authorize).\n"
 		       "# TYPE tollgate_policy_decisions_total counter\n"

@@ -14,6 +14,12 @@ int metrics_route(const char *name); /* returns an index, or -1 */
 void metrics_request(int route, int status, double seconds);
 void metrics_token_issued(void);
 void metrics_auth_failure(const char *reason_class);
+/* An authentication attempt refused with 429 before it was checked. */
+void metrics_auth_throttled(void);
+/* An auth.failed audit record written: for one failure, or aggregated. */
+void metrics_auth_failure_record(bool aggregated);
+/* Entries in the failed-authentication table (gauge). */
+void metrics_auth_throttle_entries(size_t n);
 /* One Cedar decision (issuance scope checks and /v1/authorize). */
 void metrics_policy_decision(bool allow);
 /* The versions of the installed policy set and entity set (gauges). */

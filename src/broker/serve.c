@@ -5,6 +5,7 @@
  * accepting, finish in-flight requests, flush the store's commit queue,
  * wipe keys. */
 #include "broker/broker.h"
+#include "broker/auth_failures.h"
 #include "broker/client_auth.h"
 #include "broker/log.h"
 #include "broker/policy_state.h"
@@ -426,6 +427,8 @@ static int run(broker_t *b, const serve_opts_t *o)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
+	if (auth_failures_start(b) != 0) /* throttle table and audit flusher (auth_failures.h) */
+		goto out;
 	struct MHD_Daemon *d = http_start(b, b->cfg.listen, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	if (d == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
@@ -452,11 +455,13 @@ static int run(broker_t *b, const serve_opts_t *o)
 	}
 	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
 	http_stop(d);
+	auth_failures_stop(); /* record pending failures before the final checkpoint */
 	if (store_audit_checkpoint(b->store) != STORE_OK) /* sign the tail before leaving */
 		log_event(LOG_ERROR, "final audit checkpoint failed", NULL);
 	forwarder_stop(fwd);
 	rc = 0;
 out:
+	auth_failures_stop();
 	free(cert);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));

@@ -46,6 +46,13 @@ static const key_t_ keys[] = {
 	I(audit_checkpoint_every, 1000, 1, 1000000, "sign an audit checkpoint every this many records"),
 	I(audit_checkpoint_interval, 60, 1, 86400, "and at least this often while records arrive (s)"),
 	I(audit_retention, 0, 0, 100LL * 365 * 86400, "prune audit records older than this many seconds, keeping all from a checkpoint on (0 = keep all)"),
+	I(auth_throttle_client_failures, 10, 1, 1000000, "failed authentications per window from one address for one client_id before it gets 429"),
+	I(auth_throttle_source_failures, 100, 1, 1000000, "failed authentications per window from one address (any client_id) before it gets 429"),
+	I(auth_throttle_window, 60, 1, 86400, "the window those failures are counted in (s)"),
+	I(auth_throttle_block, 1, 1, 3600, "first 429 period; doubles with every block until a quiet window (s)"),
+	I(auth_throttle_block_max, 300, 1, 86400, "longest 429 period (s)"),
+	I(auth_throttle_table, 4096, 16, 1000000, "addresses and (address, client_id) pairs tracked; the least recent is evicted, its failures recorded"),
+	I(auth_failure_flush_interval, 1, 1, 3600, "a throttled key's failures become one auth.failed record this often (s)"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -205,6 +212,11 @@ int config_validate(const tg_config_t *c, char *err, size_t err_len)
 	}
 	if (c->client_ca[0] != '\0' && c->tls_cert[0] == '\0') {
 		snprintf(err, err_len, "client_ca (mTLS) needs tls_cert and tls_key");
+		return -1;
+	}
+	if (c->auth_throttle_block_max < c->auth_throttle_block) {
+		snprintf(err, err_len, "auth_throttle_block_max (%lld) is less than auth_throttle_block (%lld)",
+			 (long long)c->auth_throttle_block_max, (long long)c->auth_throttle_block);
 		return -1;
 	}
 	if (strcmp(c->audit, "on") != 0 && strcmp(c->audit, "off") != 0) {

@@ -36,6 +36,14 @@ typedef struct {
 	int64_t audit_checkpoint_every;
 	int64_t audit_checkpoint_interval;
 	int64_t audit_retention;
+	/* failed authentications (src/core/auth_throttle.h) */
+	int64_t auth_throttle_client_failures;
+	int64_t auth_throttle_source_failures;
+	int64_t auth_throttle_window;
+	int64_t auth_throttle_block;
+	int64_t auth_throttle_block_max;
+	int64_t auth_throttle_table;
+	int64_t auth_failure_flush_interval;
 } tg_config_t;
 
 void config_defaults(tg_config_t *c);

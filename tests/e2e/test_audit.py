@@ -175,7 +175,7 @@ def test_every_operation_is_recorded(ab, story):
     created = recs[0]["details"]
     assert created["kids"] == [a.key.thumbprint] and created["kind"] == "workload"
     assert recs[15]["details"] == {"purpose": "token", "kid": story.new_kid, "retired_kid": story.old_kid}
-    assert recs[16]["action"] == "admin_token" and recs[16]["details"] == {"reason": "no bearer token"}
+    assert recs[16]["action"] == "admin_token" and recs[16]["details"] == {"reason": "no bearer token", "count": 1}
 
 
 def test_no_secret_in_any_record(ab, story, tmp_path):

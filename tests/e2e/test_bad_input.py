@@ -20,7 +20,10 @@ MAX_BODY = 64 * 1024
 
 @pytest.fixture(scope="module")
 def bb(broker_factory):
-    b = broker_factory(name="badinput")
+    # Hundreds of bad admin tokens from 127.0.0.1 on purpose: no throttling
+    # here (test_auth_throttle.py tests it).
+    b = broker_factory(name="badinput", args=["--set", "auth_throttle_source_failures=1000000",
+                                              "--set", "auth_throttle_client_failures=1000000"])
     b.target = b.create_identity(TARGET, permit=["orders.read@Api:orders"], roles=["reader"], max_ttl=120)
     b.snapshot = b.identities()
     b.jwks = b.get("/.well-known/jwks.json").json()
