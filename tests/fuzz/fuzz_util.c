@@ -48,6 +48,42 @@ char *fz_sign_raw(const uint8_t *header, size_t header_len, const uint8_t *paylo
 	return out;
 }
 
+int fz_signed_parse(const uint8_t *data, size_t size, size_t n_fields, fz_signed_t *out)
+{
+	memset(out, 0, sizeof *out);
+	if (size == 0 || data[0] != '{' || n_fields > FZ_MAX_FIELDS)
+		return -1;
+	out->buf = fz_cstr(data, size);
+	char *header = out->buf, *payload = strchr(header, '\n');
+	if (payload == NULL || memchr(data, '\0', size) != NULL) {
+		fz_signed_free(out);
+		return -1;
+	}
+	*payload++ = '\0';
+	char *next = n_fields > 0 ? strchr(payload, '\n') : NULL;
+	if (next != NULL)
+		*next++ = '\0';
+	for (size_t i = 0; i < n_fields && next != NULL; i++) {
+		out->field[i] = next;
+		next = i + 1 < n_fields ? strchr(next, '\n') : NULL;
+		if (next != NULL)
+			*next++ = '\0';
+	}
+	out->header = header;
+	out->payload = payload;
+	out->token = fz_sign_raw((const uint8_t *)header, strlen(header), (const uint8_t *)payload,
+				 strlen(payload));
+	out->len = strlen(out->token);
+	return 0;
+}
+
+void fz_signed_free(fz_signed_t *s)
+{
+	free(s->token);
+	free(s->buf);
+	memset(s, 0, sizeof *s);
+}
+
 char *fz_cstr(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);

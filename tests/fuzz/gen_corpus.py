@@ -126,6 +126,82 @@ def dpop_proofs():
     }
 
 
+def signed(header, payload, *fields):
+    """The signed input form of the signature targets (fuzz_util.h):
+    header and payload JSON texts, then the binding fields, one a line;
+    the harness signs header and payload with the fixed key."""
+    def text(x):
+        return x if isinstance(x, str) else json.dumps(x, separators=(",", ":"))
+    return "\n".join([text(header), text(payload), *fields])
+
+
+def signed_jws():
+    p = {"sub": "x"}
+    return {
+        "signed-eddsa": signed({"alg": "EdDSA"}, p),
+        "signed-ed25519": signed({"alg": "Ed25519", "kid": "k"}, p),
+        "signed-crit": signed({"alg": "EdDSA", "crit": ["exp"]}, p),
+        "signed-dup-alg": signed('{"alg":"EdDSA","alg":"none"}', p),
+        "signed-alg-nul": signed('{"alg":"EdDSA\\u0000"}', p),
+        "signed-payload-array": signed({"alg": "EdDSA"}, "[1]"),
+    }
+
+
+def signed_access_tokens():
+    h = {"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"}
+    p = {"iss": ISSUER, "sub": "svc-a", "aud": "tollgate", "client_id": "svc-a",
+         "iat": NOW, "nbf": NOW, "exp": NOW + 300, "jti": "j1",
+         "scope": "modbus.read@Zone:line-3"}
+    return {
+        "signed-valid": signed(h, p, ISSUER, "tollgate"),
+        "signed-ed25519-typ": signed(with_(h, alg="Ed25519", typ="application/at+jwt"), p),
+        "signed-cnf-jkt": signed(h, with_(p, cnf={"jkt": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"})),
+        "signed-cnf-x5t": signed(h, with_(p, cnf={"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"})),
+        "signed-cnf-empty": signed(h, with_(p, cnf={})),
+        "signed-aud-array": signed(h, with_(p, aud=["a", "rs"]), ISSUER, "rs"),
+        "signed-other-issuer": signed(h, p, "https://other.example", "tollgate"),
+        "signed-nbf-future": signed(h, with_(p, nbf=NOW + 3600)),
+        "signed-iat-string": signed(h, with_(p, iat=str(NOW))),
+        "signed-kid-k0": signed(with_(h, kid="k0"), p),
+    }
+
+
+def signed_assertions():
+    h = {"alg": "EdDSA", "kid": "key-1"}
+    p = {"iss": "svc-a", "sub": "svc-a", "aud": TOKEN_URL, "jti": "a1",
+         "iat": NOW, "exp": NOW + 60}
+    return {
+        "signed-valid": signed(h, p, "svc-a", TOKEN_URL),
+        "signed-no-client-id": signed(with_(h, alg="Ed25519"), p, ""),
+        "signed-other-client": signed(h, p, "svc-b"),
+        "signed-aud-issuer": signed(h, with_(p, aud=[ISSUER]), "svc-a"),
+        "signed-aud-custom": signed(h, with_(p, aud="https://edge.example/token"), "svc-a",
+                                    "https://edge.example/token"),
+        "signed-exp-far": signed(h, with_(p, exp=NOW + 86400), "svc-a"),
+        "signed-kid-number": signed(with_(h, kid=7), p, "svc-a"),
+    }
+
+
+def signed_dpop_proofs():
+    h = {"typ": "dpop+jwt", "alg": "EdDSA", "jwk": JWK}
+    ath = b64u(hashlib.sha256(ACCESS_TOKEN.encode()).digest())
+    p = {"jti": "p1", "htm": "POST", "htu": TOKEN_URL, "iat": NOW, "ath": ath}
+    rs = "https://rs.example/api"
+    at2 = "other-access-token"
+    ath2 = b64u(hashlib.sha256(at2.encode()).digest())
+    return {
+        "signed-valid": signed(h, p, "POST", TOKEN_URL, ACCESS_TOKEN),
+        "signed-no-token": signed(with_(h, alg="Ed25519"), with_(p, ath=None), "POST", TOKEN_URL, ""),
+        "signed-get-rs": signed(h, with_(p, htm="GET", htu=rs + "?q=1#f", ath=ath2), "GET", rs, at2),
+        "signed-htm-mismatch": signed(h, p, "GET", TOKEN_URL, ACCESS_TOKEN),
+        "signed-htu-prefix": signed(h, with_(p, htu=TOKEN_URL + "x"), "POST", TOKEN_URL),
+        "signed-ath-other": signed(h, p, "POST", TOKEN_URL, at2),
+        "signed-old-iat": signed(h, with_(p, iat=NOW - 61)),
+        "signed-jwk-other": signed(with_(h, jwk=dict(JWK, x=b64u(bytes(32)))), p),
+        "signed-typ-case": signed(with_(h, typ="DPoP+JWT"), p),
+    }
+
+
 def claims():
     """HEADER-JSON\nPAYLOAD-JSON pairs for fuzz_claims (it signs them)."""
     def raw(t):
@@ -193,11 +269,16 @@ def keys():
     }
 
 
+def write_signature_targets():
+    """Compact seeds and signed-form seeds of the four signature targets."""
+    write("fuzz_jws", {**generic_jws(), **signed_jws()})
+    write("fuzz_access_token", {**access_tokens(), **signed_access_tokens()})
+    write("fuzz_client_assertion", {**assertions(), **signed_assertions()})
+    write("fuzz_dpop", {**dpop_proofs(), **signed_dpop_proofs()})
+
+
 def main():
-    write("fuzz_jws", generic_jws())
-    write("fuzz_access_token", access_tokens())
-    write("fuzz_client_assertion", assertions())
-    write("fuzz_dpop", dpop_proofs())
+    write_signature_targets()
     write("fuzz_claims", claims())
     write("fuzz_form", forms())
     write("fuzz_scope", scopes())
