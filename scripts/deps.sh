@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Build, plus what `make run` and `make demo` call (curl).
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
-            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev)
+            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev curl ca-certificates)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
            python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl)
 
@@ -31,8 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  log=$(mktemp)
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "deps: apt-get could not install: ${missing[*]} (output above)" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
 fi
 
 if [ "${1:-}" = "--test" ] && { [ ! -d tests/e2e/node_modules/jose ] || [ ! -d tests/e2e/node_modules/@cedar-policy/cedar-wasm ] || [ ! -d tests/e2e/node_modules/oauth4webapi ]; }; then

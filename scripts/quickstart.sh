@@ -1,45 +1,59 @@
 #!/usr/bin/env bash
 # `make run`: start the broker in --dev mode on the embedded SQLite store
-# (./var), print a quickstart that works when pasted in another terminal,
-# and keep the broker in the foreground until Ctrl-C.
+# (./var), and once it answers /healthz print the README's quickstart (the
+# one source of it) to paste in another terminal. The broker stays in the
+# foreground; Ctrl-C stops it and is a normal end (exit 0).
+#   scripts/quickstart.sh [BINARY]      LISTEN=HOST:PORT picks the address
 set -euo pipefail
 bin=${1:-build/tollgate}
 cd "$(dirname "$0")/.."
-addr=127.0.0.1:8420
+listen=${LISTEN:-127.0.0.1:8420}
+default_listen=127.0.0.1:8420
+url=http://$listen
 
-if curl -fsS "http://$addr/healthz" >/dev/null 2>&1; then
-  echo "A broker already answers on $addr; stop it first (or use it: see the quickstart in README.md)." >&2
-  exit 1
-fi
+# The README's Quickstart block: the first ```sh block after "## Quickstart".
+readme_quickstart() {
+  awk '/^## Quickstart/ {inside = 1; next}
+       inside && /^```sh$/ {block = 1; next}
+       block && /^```$/ {exit}
+       block {print}' README.md
+}
 
-"$bin" serve --dev &
+"$bin" serve --dev --listen "$listen" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' INT TERM EXIT
-for _ in $(seq 1 50); do
-  curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break
+stopping=0
+stop() {
+  stopping=1
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  echo "tollgate: broker stopped"
+  exit 0
+}
+trap stop INT TERM
+
+# Wait for the broker to answer, or for it to exit (address in use, bad
+# configuration): it has then said why on stderr.
+until curl -fsS "$url/healthz" >/dev/null 2>&1; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" || true
+    echo "make run: the broker did not start (see the message above)." >&2
+    echo "  Another broker on $listen? Stop it, or pick another address: make run LISTEN=127.0.0.1:8421" >&2
+    exit 1
+  fi
   sleep 0.1
 done
 
-cat <<QS
+echo
+echo "Tollgate broker (dev mode) is running on $url with its store in ./var"
+echo "Paste this in another terminal in $(pwd):"
+echo
+[ "$listen" = "$default_listen" ] || echo "export TOLLGATE_ADDR=$url"
+readme_quickstart
+echo
+echo "Press Ctrl-C here to stop the broker. \`make demo\` runs the whole story by itself."
 
-Tollgate broker (dev mode) is running on http://$addr with its store in ./var
-Paste this in another terminal in $(pwd):
-
-  export PATH=\$PWD/build:\$PATH TOLLGATE_TOKEN=\$(cat var/admin.token)
-  tollgate keys gen --out var/orders-svc.key
-  printf '%s\\n' '@id("orders-readers")' '@max_ttl("600")' \\
-      'permit(principal in Role::"orders-readers", action == Action::"orders.read", resource == Api::"orders");' \\
-      > var/tollgate.cedar
-  tollgate policy set var/tollgate.cedar --comment quickstart
-  tollgate identity create orders-svc --kind workload --owner team-payments \\
-      --public-key var/orders-svc.key.pub --role orders-readers
-  TOKEN=\$(tollgate token issue --identity orders-svc --key var/orders-svc.key \\
-      --scope orders.read@Api:orders --ttl 120)
-  tollgate token inspect "\$TOKEN"
-  tollgate token introspect "\$TOKEN"
-  tollgate token revoke "\$TOKEN"
-  tollgate token introspect "\$TOKEN"     # now {"active": false}
-
-Press Ctrl-C here to stop the broker. \`make demo\` runs the whole story by itself.
-QS
-wait $pid
+set +e
+wait "$pid"
+rc=$?
+[ "$stopping" = 1 ] && exit 0
+exit "$rc"

@@ -4,14 +4,17 @@
  * Phases of one request: headers -> body (capped at max_body, or at the
  * route's own limit for an administrator; an announced oversize body is
  * refused before it is read) -> route -> handler ->
- * completion (metrics, free). */
+ * completion (metrics, free). Connections (admission, timeouts) are
+ * http_conn.c's. */
 #include "broker/http.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
+#include "broker/http_conn.h"
 #include "broker/log.h"
 #include "broker/metrics.h"
 #include "core/b64url.h"
 #include "core/limits.h"
+#include "core/media_type.h"
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <gnutls/gnutls.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 static double mono_now(void)
 {
@@ -162,16 +166,39 @@ int http_query_int(req_t *r, const char *name, long long lo, long long hi, long 
 	return -1;
 }
 
+bool http_content_type_is(req_t *r, const char *type)
+{
+	const char *ct = NULL;
+	size_t n = 0;
+	if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE,
+					  strlen(MHD_HTTP_HEADER_CONTENT_TYPE), &ct, &n) != MHD_YES)
+		return false;
+	return n <= TG_MAX_HEADER_VALUE && media_type_is(ct, n, type);
+}
+
 bool http_require_content_type(req_t *r, const char *type)
 {
-	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n = strlen(type);
-	if (ct != NULL && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+	if (http_content_type_is(r, type))
 		return true;
 	char msg[160];
-	snprintf(msg, sizeof msg, "send the body as Content-Type: %s", type);
+	snprintf(msg, sizeof msg, "send the body as Content-Type: %s (charset, if given, utf-8)", type);
 	http_problem(r, 415, NULL, msg);
 	return false;
+}
+
+bool http_require_no_body(req_t *r)
+{
+	bool typed = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE) != NULL;
+	if ((typed || r->body_len > 0) && !http_require_content_type(r, "application/json"))
+		return false;
+	if (r->body_len == 0)
+		return true;
+	json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+	bool empty = json_is_object(j) && json_object_size(j) == 0;
+	json_decref(j);
+	if (!empty)
+		http_problem(r, 400, NULL, "this endpoint takes no request body (or an empty JSON object)");
+	return empty;
 }
 
 /* Nesting depth, giving up once past the limit (jansson bounds recursion
@@ -332,6 +359,33 @@ static void peer_certificate(req_t *r)
 	hex_encode_to(d, sizeof d, r->tls_fp);
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	size_t *n = cls;
+	*n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	return MHD_YES;
+}
+
+/* 414 and 431 for what fits in the library's buffer but exceeds the
+ * broker's limits (larger ones the library answers itself, docs/api.md). */
+static bool head_too_large(req_t *r)
+{
+	size_t n = 0;
+	if (http_conn_uri_len(r->conn) > TG_MAX_URI) {
+		r->route = metrics_route("too_large");
+		http_problem(r, 414, NULL, "the request target (path and query) is too long");
+		return true;
+	}
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header_size, &n);
+	if (n > TG_MAX_REQUEST_HEADERS) {
+		r->route = metrics_route("too_large");
+		http_problem(r, 431, NULL, "the request headers are too large");
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -348,6 +402,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->route = -1;
 		r->started = mono_now();
 		*con_cls = r;
+		if (head_too_large(r))
+			return MHD_YES;
 		r->max_body = body_limit(r);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)r->max_body) {
@@ -397,6 +453,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	req_t *r = *con_cls;
+	http_conn_request_done(c);
 	if (r == NULL)
 		return;
 	metrics_request(r->route, r->status, mono_now() - r->started);
@@ -415,59 +472,30 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_event(LOG_WARN, "http server", "detail", msg, NULL);
 }
 
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t err_len)
-{
-	char host[128];
-	const char *colon = strrchr(addr, ':');
-	char *end = NULL;
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof host)
-		goto bad;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65535)
-		goto bad;
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	memset(ss, 0, sizeof *ss);
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		host[strlen(host) - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			goto bad;
-		return 0;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-		goto bad;
-	return 0;
-bad:
-	snprintf(err, err_len, "listen address '%s' is not HOST:PORT with a numeric IPv4 or [IPv6] host", addr);
-	return -1;
-}
-
-struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const char *cert_pem,
+struct MHD_Daemon *http_start(broker_t *b, int listen_fd, int threads, const char *cert_pem,
 			      const char *key_pem, const char *ca_pem, char *err, size_t err_len)
 {
-	struct sockaddr_storage ss;
-	if (parse_addr(addr, &ss, err, err_len) != 0)
-		return NULL;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if (cert_pem != NULL)
 		flags |= MHD_USE_TLS;
+	unsigned max_conn = http_conn_init(&b->cfg, err, err_len);
+	if (max_conn == 0)
+		return NULL;
 	struct MHD_OptionItem opts[] = {
 		/* First, or MHD warns that earlier options may log through its default logger. */
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
 		{MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
-		{MHD_OPTION_SOCK_ADDR, 0, &ss},
+		{MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
+		/* Admission is http_conn_accept's; the library's own limit sits
+		 * above it (by what concurrent accepts may overshoot), and every
+		 * connection starts with the short timeout (http_conn.c). */
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_conn_notify, NULL},
+		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)http_conn_uri, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)b->cfg.header_timeout, NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn + threads + 16, NULL},
 		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, TG_HTTP_CONNECTION_MEMORY, NULL},
 		{cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem},
 		{cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key_pem},
 		{ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, (void *)ca_pem},
@@ -479,10 +507,13 @@ struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const 
 		if (opts[i].option != MHD_OPTION_END)
 			opts[w++] = opts[i];
 	opts[w].option = MHD_OPTION_END;
-	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, b,
+	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, http_conn_accept, NULL, on_request, b,
 						MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	if (d == NULL)
-		snprintf(err, err_len, "cannot listen on %s (in use, or TLS files invalid?)", addr);
+	if (d == NULL) {
+		http_conn_fini();
+		snprintf(err, err_len, "cannot start the HTTP server on %s (invalid TLS certificate or key?)",
+			 b->cfg.listen);
+	}
 	return d;
 }
 
@@ -491,7 +522,7 @@ void http_stop(struct MHD_Daemon *d)
 	if (d == NULL)
 		return;
 	/* Stop accepting, give in-flight requests up to 2 s, then close. */
-	MHD_quiesce_daemon(d);
+	MHD_socket listen_fd = MHD_quiesce_daemon(d);
 	for (int i = 0; i < 20; i++) {
 		const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (info == NULL || info->num_connections == 0)
@@ -500,4 +531,7 @@ void http_stop(struct MHD_Daemon *d)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
+	http_conn_fini();
+	if (listen_fd != MHD_INVALID_SOCKET) /* quiescing handed it back to us */
+		close(listen_fd);
 }

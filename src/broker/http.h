@@ -42,9 +42,10 @@ typedef struct {
 			      * to requests with a valid admin bearer token */
 } route_t;
 
-/* Starts the daemon on addr ("host:port") with the given routes. TLS when
- * cert_pem/key_pem are set; mTLS client authentication when ca_pem is too. */
-struct MHD_Daemon *http_start(broker_t *b, const char *addr, int threads, const char *cert_pem,
+/* Starts the daemon on listen_fd (listener_open; the daemon owns it from
+ * then on) with the given routes. TLS when cert_pem/key_pem are set; mTLS
+ * client authentication when ca_pem is too. */
+struct MHD_Daemon *http_start(broker_t *b, int listen_fd, int threads, const char *cert_pem,
 			      const char *key_pem, const char *ca_pem, char *err, size_t err_len);
 void http_stop(struct MHD_Daemon *d);
 
@@ -69,8 +70,15 @@ int http_query_int(req_t *r, const char *name, long long lo, long long hi, long 
 /* Parses the body as a JSON object (bounded depth/size); sends a problem
  * and returns NULL when it is not one. */
 json_t *http_json_body(req_t *r);
-/* Sends 415 and returns false unless Content-Type starts with type. */
+/* True when Content-Type is type (core/media_type.h: parameters allowed,
+ * charset only utf-8, no control characters). */
+bool http_content_type_is(req_t *r, const char *type);
+/* Sends 415 and returns false unless http_content_type_is(r, type). */
 bool http_require_content_type(req_t *r, const char *type);
+/* For the POST routes that take no body: true when there is none (or it is
+ * {}) and Content-Type, if sent, is application/json; otherwise answers 415
+ * (another Content-Type, or a body without one) or 400 and returns false. */
+bool http_require_no_body(req_t *r);
 /* The URL of this broker for path (issuer + path). */
 void http_self_url(req_t *r, const char *path, char *out, size_t len);
 

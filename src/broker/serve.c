@@ -7,11 +7,13 @@
 #include "broker/broker.h"
 #include "broker/auth_failures.h"
 #include "broker/client_auth.h"
+#include "broker/listener.h"
 #include "broker/log.h"
 #include "broker/policy_state.h"
 #include "broker/serve.h"
 #include "broker/syslog_forwarder.h"
 #include "core/b64url.h"
+#include "core/listen_addr.h"
 #include "core/timefmt.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -411,16 +413,52 @@ static void harden_process(void)
 	umask(077);
 }
 
-static int run(broker_t *b, const serve_opts_t *o)
+/* Plain HTTP only where nobody else can listen in: a non-loopback address
+ * needs TLS, or tls_disable = true when TLS is terminated in front (as
+ * Vault's listener). Plain HTTP on loopback outside --dev is allowed with
+ * a warning. Returns -1 (having said why) when the start is refused. */
+static int check_transport(const tg_config_t *c, bool dev)
+{
+	struct sockaddr_storage ss;
+	char err[300];
+	if (c->tls_cert[0] != '\0')
+		return 0;
+	if (listen_addr_parse(c->listen, &ss, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	if (!listen_addr_is_loopback(&ss) && !c->tls_disable) {
+		fprintf(stderr,
+			"tollgate serve: refusing to serve plain HTTP on %s, a non-loopback address: tokens "
+			"and admin credentials would cross the network in clear text.\n"
+			"  Give it a certificate (--tls-cert FILE --tls-key FILE), or, when TLS is terminated "
+			"in front of the broker, set tls_disable = true (--set tls_disable=true).\n",
+			c->listen);
+		return -1;
+	}
+	if (!listen_addr_is_loopback(&ss))
+		log_event(LOG_WARN, "serving plain HTTP on a non-loopback address (tls_disable = true)",
+			  "listen", c->listen, NULL);
+	else if (!dev)
+		log_event(LOG_WARN, "serving plain HTTP on loopback: only clients on this machine can reach "
+				    "the broker; configure tls_cert and tls_key before exposing it",
+			  "listen", c->listen, NULL);
+	return 0;
+}
+
+static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 {
 	char err[400];
 	sigset_t set;
 	int rc = 1;
 	char *cert = read_pem(b->cfg.tls_cert), *key = read_pem(b->cfg.tls_key), *ca = read_pem(b->cfg.client_ca);
-	if ((b->cfg.tls_cert[0] && !cert) || (b->cfg.tls_key[0] && !key) || (b->cfg.client_ca[0] && !ca))
+	if ((b->cfg.tls_cert[0] && !cert) || (b->cfg.tls_key[0] && !key) || (b->cfg.client_ca[0] && !ca)) {
+		close(listen_fd);
 		goto out;
+	}
 	if ((o->dev || o->bootstrap_admin) && write_admin_token(b) != 0) {
 		fprintf(stderr, "tollgate serve: cannot write the admin token\n");
+		close(listen_fd);
 		goto out;
 	}
 	sigemptyset(&set);
@@ -429,7 +467,7 @@ static int run(broker_t *b, const serve_opts_t *o)
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
 	if (auth_failures_start(b) != 0) /* throttle table and audit flusher (auth_failures.h) */
 		goto out;
-	struct MHD_Daemon *d = http_start(b, b->cfg.listen, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
+	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	if (d == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		goto out;
@@ -496,10 +534,22 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
+	if (check_transport(&b.cfg, o.dev) != 0)
+		return 2;
+	/* The address is held before anything is written: a broker that
+	 * cannot listen leaves the data directory and admin token alone. */
+	char err[400];
+	int listen_fd = listener_open(b.cfg.listen, err, sizeof err);
+	if (listen_fd < 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return 1;
+	}
 	harden_process();
 	derive_urls(&b);
 	if (prepare_data_dir(&b, o.dev, master) == 0)
-		rc = run(&b, &o);
+		rc = run(&b, &o, listen_fd);
+	else
+		close(listen_fd);
 	sodium_memzero(master, sizeof master);
 	policy_state_close(&b);
 	signer_close(b.audit_signer);

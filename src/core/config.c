@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_STR, K_INT } kind_t;
+typedef enum { K_STR, K_INT, K_BOOL } kind_t;
 
 typedef struct {
 	const char *name;
@@ -19,6 +19,8 @@ typedef struct {
 
 #define S(f, d, h) {#f, K_STR, offsetof(tg_config_t, f), d, 0, 0, 0, h}
 #define I(f, d, lo, hi, h) {#f, K_INT, offsetof(tg_config_t, f), NULL, d, lo, hi, h}
+/* A boolean (true or false), held as an int64_t 0 or 1. */
+#define B(f, d, h) {#f, K_BOOL, offsetof(tg_config_t, f), NULL, d, 0, 1, h}
 
 static const key_t_ keys[] = {
 	S(listen, "127.0.0.1:8420", "address and port the broker listens on"),
@@ -29,6 +31,7 @@ static const key_t_ keys[] = {
 	S(tls_cert, "", "PEM certificate chain; enables HTTPS"),
 	S(tls_key, "", "PEM private key for tls_cert"),
 	S(client_ca, "", "PEM CA bundle; enables mTLS client authentication (RFC 8705)"),
+	B(tls_disable, 0, "serve plain HTTP on a non-loopback address (TLS terminated in front); refused otherwise"),
 	S(sqlite_synchronous, "full", "SQLite durability: full (fsync every commit group) or normal"),
 	S(log_level, "info", "debug, info, warn or error"),
 	S(audit, "on", "the audit chain: on; off is refused outside --dev (benchmark comparisons only)"),
@@ -43,6 +46,10 @@ static const key_t_ keys[] = {
 	I(admin_token_ttl, 8 * 3600, 60, 7 * 86400, "lifetime of the admin token written by --dev or --bootstrap-admin (s)"),
 	I(threads, 16, 1, 64, "HTTP worker threads (a request waiting for its durable write holds one)"),
 	I(max_body, TG_MAX_BODY, 1024, TG_MAX_BODY, "largest accepted request body (bytes)"),
+	I(max_connections, 4096, 16, 65536, "open client connections at most (lowered to fit the open-files limit)"),
+	I(max_connections_per_ip, 256, 0, 65536, "open connections from one client address at most (0 = no limit)"),
+	I(header_timeout, 10, 1, 3600, "idle seconds before closing a connection whose request is incomplete"),
+	I(idle_timeout, 30, 1, 3600, "idle seconds before closing a kept-alive connection between requests"),
 	I(audit_checkpoint_every, 1000, 1, 1000000, "sign an audit checkpoint every this many records"),
 	I(audit_checkpoint_interval, 60, 1, 86400, "and at least this often while records arrive (s)"),
 	I(audit_retention, 0, 0, 100LL * 365 * 86400, "prune audit records older than this many seconds, keeping all from a checkpoint on (0 = keep all)"),
@@ -65,6 +72,8 @@ void config_key_value(const tg_config_t *c, size_t i, char *buf, size_t len)
 	const char *base = (const char *)c + keys[i].offset;
 	if (keys[i].kind == K_STR)
 		snprintf(buf, len, "%s", base);
+	else if (keys[i].kind == K_BOOL)
+		snprintf(buf, len, "%s", *(const int64_t *)base ? "true" : "false");
 	else
 		snprintf(buf, len, "%lld", (long long)*(const int64_t *)base);
 }
@@ -81,6 +90,16 @@ void config_defaults(tg_config_t *c)
 	}
 }
 
+static int set_bool(int64_t *out, const char *key, const char *value, char *err, size_t err_len)
+{
+	if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+		*out = value[0] == 't';
+		return 0;
+	}
+	snprintf(err, err_len, "%s: expected true or false", key);
+	return -1;
+}
+
 int config_set(tg_config_t *c, const char *key, const char *value, char *err, size_t err_len)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {
@@ -95,6 +114,8 @@ int config_set(tg_config_t *c, const char *key, const char *value, char *err, si
 			snprintf(base, TG_CFG_STR, "%s", value);
 			return 0;
 		}
+		if (keys[i].kind == K_BOOL)
+			return set_bool((int64_t *)base, key, value, err, err_len);
 		char *end = NULL;
 		errno = 0;
 		long long v = strtoll(value, &end, 10);

@@ -24,6 +24,7 @@ typedef struct {
 	char audit_syslog[TG_CFG_STR];
 	char audit[TG_CFG_STR];
 	char token_alg_name[TG_CFG_STR];
+	int64_t tls_disable; /* boolean */
 	int64_t token_default_ttl;
 	int64_t token_max_ttl;
 	int64_t clock_leeway;
@@ -33,6 +34,10 @@ typedef struct {
 	int64_t admin_token_ttl;
 	int64_t threads;
 	int64_t max_body;
+	int64_t max_connections;
+	int64_t max_connections_per_ip;
+	int64_t header_timeout;
+	int64_t idle_timeout;
 	int64_t audit_checkpoint_every;
 	int64_t audit_checkpoint_interval;
 	int64_t audit_retention;
