@@ -280,7 +280,7 @@ void handle_identity_update(req_t *r)
 void handle_identity_offboard(req_t *r)
 {
 	identity_t id;
-	if (!require_admin(r))
+	if (!require_admin(r) || !http_require_no_body(r))
 		return;
 	char res[TG_MAX_ID_LEN + 16];
 	audit_event_t ev = identity_event(r, "identity.offboarded", r->param, res, sizeof res, NULL);

@@ -1,4 +1,5 @@
-/* keys_api.c - /v1/keys: list the broker's signing keys, rotate now. */
+/* keys_api.c - /v1/keys: list the broker's signing keys, rotate now (a
+ * POST without a body). */
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/handlers.h"
@@ -14,7 +15,7 @@ void handle_keys_list(req_t *r)
 void handle_keys_rotate(req_t *r)
 {
 	char kid[TG_MAX_KID_LEN + 1];
-	if (!require_admin(r))
+	if (!require_admin(r) || !http_require_no_body(r))
 		return;
 	if (signer_rotate(r->b->signer, broker_now(), broker_key_retention(r->b), "admin", kid) != 0) {
 		http_problem(r, 503, NULL, "could not rotate the signing key (store unavailable or too many "

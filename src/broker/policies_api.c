@@ -30,22 +30,15 @@ typedef struct {
 	json_t *doc;      /* the JSON body, when it was one */
 } policy_body_t;
 
-static bool content_type_is(req_t *r, const char *type)
-{
-	const char *ct = http_header(r, "Content-Type");
-	size_t n = strlen(type);
-	return ct != NULL && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Reads either body form; answers and returns -1 when it is neither. */
 static int read_body(req_t *r, policy_body_t *pb)
 {
 	memset(pb, 0, sizeof *pb);
-	if (content_type_is(r, "text/plain") || content_type_is(r, "application/cedar")) {
+	if (http_content_type_is(r, "text/plain") || http_content_type_is(r, "application/cedar")) {
 		pb->text = r->body ? r->body : "";
 		pb->len = r->body_len;
 		pb->comment = http_query(r, "comment");
-	} else if (content_type_is(r, "application/json")) {
+	} else if (http_content_type_is(r, "application/json")) {
 		json_error_t e;
 		pb->doc = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &e);
 		if (!json_is_object(pb->doc)) {

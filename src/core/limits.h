@@ -9,6 +9,12 @@
 #define TG_MAX_FORM_FIELDS       32
 #define TG_MAX_FORM_VALUE        (16 * 1024)
 #define TG_MAX_HEADER_VALUE      8192
+#define TG_MAX_URI               8192         /* request-target (path and query): else 414 */
+#define TG_MAX_REQUEST_HEADERS   (16 * 1024)  /* all header names and values: else 431 */
+/* libmicrohttpd's per-connection memory: a request line and headers up to
+ * this size reach the broker (which answers 414/431 past the two limits
+ * above); larger ones get the library's own answer. */
+#define TG_HTTP_CONNECTION_MEMORY (64 * 1024)
 #define TG_MAX_JSON_DEPTH        16           /* checked by tg_json_depth() */
 
 /* JWS / JWT */
