@@ -9,7 +9,9 @@
 # POLICY_SIZES (default "10,1000,100000"), POLICY_SECONDS (s per size and
 # phase for Tollgate's engine, 3), REF_SECONDS (s per size for cedar-wasm,
 # 10). The policy section needs node and tests/e2e/node_modules
-# (scripts/deps.sh --test).
+# (scripts/deps.sh --test). The failed-authentication flood
+# (bench/auth_flood_bench.py, python3 with cryptography) sends FLOOD
+# (default 10000) bad assertions from 127.0.0.2, for at most 40 s.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -20,6 +22,7 @@ VERIFY_N=${VERIFY_N:-10000}
 POLICY_SIZES=${POLICY_SIZES:-10,1000,100000}
 POLICY_SECONDS=${POLICY_SECONDS:-3}
 REF_SECONDS=${REF_SECONDS:-10}
+FLOOD=${FLOOD:-10000}
 BAR_TOKENS=5000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -249,6 +252,25 @@ compares the allow/deny of every request both decided.
 
 EOF
 		"$BUILD/bench/policy_bench" -R "$WORK/policy_tollgate.txt" "$WORK/policy_reference.txt"
+		cat <<EOF
+
+## Failed-authentication flood
+
+\`bench/auth_flood_bench.py\` against \`tollgate serve --dev\` (fresh data
+directory, defaults). 8 issuing clients (2 processes of 4 threads, python3,
+each a keep-alive connection from 127.0.0.1) sign a fresh private_key_jwt
+assertion and request a token, back to back. After 1 s of warm-up, 5 s
+without a flood give the baseline; then 2 connections from 127.0.0.2 send
+$FLOOD pre-generated assertions for an existing identity, signed with a key
+it does not have, as fast as the broker answers (at most 40 s), and the
+issuers' tokens/s is taken over the flood's duration. The last column
+reads the \`auth.failed\` records from 127.0.0.2 back through
+\`GET /v1/audit\` and adds up their \`details.count\` (1 for a record
+without one): every failure sent is recorded. The flooding and the
+issuing clients share the $(nproc) cores with the broker.
+
+EOF
+		python3 bench/auth_flood_bench.py --report "$WORK/flood.txt"
 	} >"$out"
 	mv "$out" docs/benchmarks.md
 }
@@ -268,6 +290,9 @@ main() {
 	issuance full+audit
 	issuance full+no-audit --set audit=off
 	issuance normal+audit --set sqlite_synchronous=normal
+	say "failed-authentication flood: $FLOOD bad assertions from 127.0.0.2"
+	run timeout 180 python3 bench/auth_flood_bench.py --bin "$BUILD/tollgate" --label "$(commit)" \
+		--flood "$FLOOD" --out "$WORK/flood.txt"
 	write_doc
 	say "wrote docs/benchmarks.md"
 	cat docs/benchmarks.md
