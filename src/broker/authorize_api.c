@@ -8,7 +8,7 @@
  * introspection does - signature, time, issuer, audience, recorded, not
  * revoked, identity active - and take its sub) -> action, resource,
  * context with defaults (now, hour, weekday, src_ip, token_age_s) -> with a
- * token, scope coverage (DESIGN.md §3.3: some scope token's action is the
+ * token, scope coverage (docs/architecture.md, Scope: some scope token's action is the
  * request's or an action group containing it, and the request's resource is
  * the scope's resource or a descendant of it) -> policy -> record -> answer.
  * Sender binding (DPoP, mTLS) is for the enforcement point that saw the
@@ -204,7 +204,7 @@ static void deny_early(req_t *r, const authz_t *z, const char *reason, json_t *t
 	http_json(r, 200, out);
 }
 
-/* DESIGN.md §3.3: is the request inside one of the token's scope tokens? */
+/* docs/architecture.md, Scope: is the request inside one of the token's scope tokens? */
 static bool scope_covers(const authz_t *z)
 {
 	scope_set_t set;

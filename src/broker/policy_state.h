@@ -100,7 +100,7 @@ char *policy_uid_text(const char *type, const char *id);
 
 /* ---- requests ---- */
 
-/* Adds the context keys every enforcement point supplies (DESIGN.md §3.4)
+/* Adds the context keys every enforcement point supplies (docs/policy.md, Context)
  * to ctx where the caller did not: now (Unix seconds), hour (0-23, UTC),
  * weekday (ISO 8601: 1 Monday .. 7 Sunday, UTC), src_ip (an ip value) when
  * src_ip is not NULL or empty, and token_age_s when it is >= 0. */

@@ -1,4 +1,4 @@
-/* audit.h - the tamper-evident audit chain (DESIGN.md §3.6), pure: building
+/* audit.h - the tamper-evident audit chain (docs/audit.md), pure: building
  * records and their hashes, checkpoint messages and signatures, and the
  * streaming verifier that names the first record that does not fit.
  *

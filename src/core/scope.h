@@ -1,4 +1,4 @@
-/* scope.h - the scope algebra of DESIGN.md §3.3. A scope string is a
+/* scope.h - the scope algebra of docs/architecture.md (Scope). A scope string is a
  * space-separated list of scope tokens ACTION@Type:id; every token names a
  * resource (there is no wildcard). Parsing is strict and bounded. */
 #ifndef TG_SCOPE_H

@@ -1,6 +1,6 @@
 /* store.h - Tollgate's persistent state behind one interface. Callers speak
  * in domain records; every SQL dialect detail stays inside a backend
- * (sqlite.c today; PostgreSQL next, DESIGN.md §4). Writes are group-committed:
+ * (sqlite.c today; PostgreSQL planned, docs/architecture.md). Writes are group-committed:
  * concurrent callers' writes share one transaction and one fsync, and each
  * call returns only after its write is durable. Time is passed in. */
 #ifndef TG_STORE_H

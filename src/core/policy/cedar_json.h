@@ -42,7 +42,7 @@
 json_t *pol_json_parse(const char *text, size_t len, char *err, size_t errsize);
 
 /* Text forms: Cedar's Type::"id" (Ns::Type::"id", escapes allowed in the
- * id) and the compact Type:id of DESIGN.md §3.3 (id is the rest of the
+ * id) and the compact Type:id of docs/architecture.md, Scope (id is the rest of the
  * text, verbatim). */
 int pol_euid_parse_text(pol_arena_t *a, const char *s, size_t len, pol_euid_t *out, char *err,
 			size_t errsize);

@@ -4,7 +4,7 @@
  * The decision follows Cedar exactly (default deny, a satisfied forbid
  * wins, a policy whose condition errors is skipped and reported), so with
  * obligations off it is comparable with the reference. Obligations
- * (DESIGN.md §3.4) ride on annotations Cedar ignores: a satisfied permit
+ * (docs/policy.md, Obligations) ride on annotations Cedar ignores: a satisfied permit
  * counts only when its @requires_grant and @requires_mfa are met by the
  * request's facts; @max_ttl caps token lifetimes and @audit asks for a full
  * audit record.

@@ -1,4 +1,4 @@
-/* policy.h - the Cedar policy language (DESIGN.md §3.4): the AST of a policy
+/* policy.h - the Cedar policy language (docs/policy.md): the AST of a policy
  * set and its parser. Pure: text in, tree out, no I/O.
  *
  * A parsed set owns one arena (policy/arena.c) that holds every node,
