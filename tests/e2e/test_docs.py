@@ -24,8 +24,9 @@
 #   revoked token, which exits 1) starts with `! ` and says why in a
 #   comment:  `! tollgate token issue ... --scope orders.write@Api:orders
 #   # refused: no policy permits it`. bash inverts its status, so a pasted
-#   block goes on; here the command must fail (set -e alone ignores `!`),
-#   or the test fails.
+#   block goes on; here the command must fail with an ordinary error (exit
+#   status 1 to 125: not 0, not "command not found", not a crash), or the
+#   test fails (set -e alone ignores `!`).
 # * Everything that is not pasted as it is uses another fence language and
 #   is not run: ```console for a transcript (`$ command` lines and their
 #   output), ```text for synopses, sample output and commands that cannot
@@ -44,10 +45,10 @@ from pathlib import Path
 
 import pytest
 
-from tollgate_e2e import BIN, REPO, SLOW, Broker
+from tollgate_e2e import BIN, REPO, SLOW, Broker, sanitizer_findings
 
 DOCS = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md"))
-FENCE = re.compile(r"^```(\S*)(.*)$")
+FENCE = re.compile(r"^(\s*)```(\S*)(.*)$")  # indented ones too (blocks inside list items)
 REFUSED_SHELLS = {"bash", "shell", "zsh", "console-sh"}
 MARK = "@@tollgate-docs-block"
 DOC_TIMEOUT = 120 * SLOW
@@ -55,16 +56,17 @@ DOC_TIMEOUT = 120 * SLOW
 
 def blocks(path: Path):
     """[(line, language, attrs, text)] of every fenced block, in order."""
-    out, open_at, lang, attrs, body = [], None, None, None, []
+    out, open_at, lang, attrs, body, indent = [], None, None, None, [], ""
     for n, line in enumerate(path.read_text().splitlines(), 1):
         m = FENCE.match(line)
         if open_at is None and m:
-            open_at, lang, attrs, body = n, m.group(1), dict(re.findall(r"(\w+)=(\S+)", m.group(2))), []
+            indent, lang, attrs = m.group(1), m.group(2), dict(re.findall(r"(\w+)=(\S+)", m.group(3)))
+            open_at, body = n, []
         elif open_at is not None and line.strip() == "```":
             out.append((open_at, lang, attrs, "\n".join(body) + "\n"))
             open_at = None
         elif open_at is not None:
-            body.append(line)
+            body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
     assert open_at is None, f"{path.name}:{open_at}: fenced block never closed"
     return out
 
@@ -77,7 +79,9 @@ def as_script_lines(text: str):
 
 def session_script(path: Path, steps) -> str:
     lines = ["set -euo pipefail",
-             "tg_must_fail() { if \"$@\"; then echo \"documented to fail, but it succeeded: $*\" >&2; exit 1; fi; }"]
+             # a refusal is an ordinary failure (exit 1 to 125), not "command not found" or a crash
+             'tg_must_fail() { local rc=0; "$@" || rc=$?; if [ "$rc" -eq 0 ] || [ "$rc" -gt 125 ]; then '
+             'echo "documented to fail, but it exited $rc: $*" >&2; exit 1; fi; }']
     if path.name != "README.md":
         lines.append('export PATH="$PWD/build:$PATH" TOLLGATE_TOKEN="$(cat var/admin.token)"')
     for i, (line, lang, attrs, text) in enumerate(steps):
@@ -144,6 +148,8 @@ def test_doc_blocks_run(doc, tmp_path):
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "/usr/bin:/bin")]))
         out, rc = run_session(session_script(doc, steps), work, env, tmp_path / "session.out")
         done = f"{MARK} end@@" in out
+        found = sanitizer_findings(out)
+        assert not found, f"sanitizer reported {found} while running {doc.name}:\n{out[-20000:]}"
         if rc != 0 or not done:
             marks = re.findall(rf"^{MARK} (\d+)@@$", out, re.M)
             i = int(marks[-1]) if marks else None
