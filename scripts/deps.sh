@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
             libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev curl ca-certificates)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
-           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl)
+           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
