@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 sqlite3_stmt *sq_prepare(sq_conn_t *c, const char *sql)
@@ -328,6 +329,20 @@ static sqlite3 *open_db(const char *path, int flags, bool sync_full, char *err, 
 	return db;
 }
 
+/* Starts the writer thread with every signal blocked: the store may be
+ * opened before the caller blocks the signals it waits for (SIGTERM), and
+ * a process-directed signal must never be delivered to, and end the
+ * process from, this thread. */
+static int start_writer(store_t *s)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&s->writer, NULL, writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 store_t *store_open(const char *url, bool sync_full, char *err, size_t err_len)
 {
 	const char *path;
@@ -363,7 +378,7 @@ store_t *store_open(const char *url, bool sync_full, char *err, size_t err_len)
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
-	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+	if (start_writer(s) != 0) {
 		snprintf(err, err_len, "cannot start the store writer thread");
 		goto fail;
 	}

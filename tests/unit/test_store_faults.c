@@ -8,10 +8,13 @@
  * nothing); whenever it did not, the result must be complete. A failing
  * jansson allocator (json_set_alloc_funcs) makes json_dumps fail inside
  * the writer thread; rows the broker never writes are put in with a raw
- * SQLite connection. */
+ * SQLite connection. And a SIGTERM sent while the caller blocks it (as
+ * `tollgate serve` does between opening the store and waiting for it) must
+ * stay pending for the caller, never be taken by the store's thread. */
 #include "store/store.h"
 #include "test_util.h"
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -707,6 +710,25 @@ static void test_corrupt_rows_are_errors(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The broker opens the store, then blocks SIGTERM and waits for it with
+ * sigtimedwait; whatever it is doing meanwhile, the signal must wait for
+ * it. A thread of the store that did not block it would take it, and its
+ * default action would end the process here. */
+static void test_sigterm_is_left_to_the_caller(void **state)
+{
+	fixture_t *fx = *state;
+	sigset_t term, old;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	/* The store keeps working, and the signal is still pending for us. */
+	cold_cache(fx, 1);
+	struct timespec none = {0, 0};
+	assert_int_equal(sigtimedwait(&term, NULL, &none), SIGTERM);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
 int main(void)
 {
 	json_set_alloc_funcs(json_malloc, free);
@@ -717,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_read_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roles_serialization_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_rows_are_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_is_left_to_the_caller, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, tu_setup, NULL);
 }
