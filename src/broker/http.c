@@ -108,7 +108,8 @@ void http_problem_ext(req_t *r, int status, const char *title, const char *detai
 	 * (json_string refuses it) is left out rather than losing the answer. */
 	json_t *p = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title",
 			      title ? title : MHD_get_reason_phrase_for((unsigned int)status), "status", status);
-	json_object_set_new(p, "instance", json_string(r->path));
+	if (strlen(r->path) <= TG_MAX_URI) /* a 414's path is not echoed */
+		json_object_set_new(p, "instance", json_string(r->path));
 	if (detail != NULL)
 		json_object_set_new(p, "detail", json_string(detail));
 	if (ext != NULL)
@@ -166,6 +167,40 @@ int http_query_int(req_t *r, const char *name, long long lo, long long hi, long 
 	return -1;
 }
 
+typedef struct {
+	const char *value; /* the header value whose successor is wanted */
+	const char *next_key;
+	bool seen;
+} next_header_t;
+
+static enum MHD_Result find_next_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	next_header_t *nh = cls;
+	if (nh->seen) {
+		nh->next_key = key;
+		return MHD_NO;
+	}
+	nh->seen = value == nh->value;
+	return MHD_YES;
+}
+
+/* libmicrohttpd 0.9.75 parses header lines in place and ends a value at
+ * its first NUL byte, so "application/json\0; charset=utf-16" reads as
+ * "application/json". Bytes left in the line after the terminating NUL
+ * (other than trailing blanks) reveal such a value: the line's own end (CR
+ * or LF, zeroed or not) or the next header's name must follow. */
+static bool value_hides_bytes(req_t *r, const char *v, size_t n)
+{
+	const char *p = v + n + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '\r' || *p == '\n')
+		return false;
+	next_header_t nh = {.value = v};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, find_next_header, &nh);
+	return p != nh.next_key;
+}
+
 bool http_content_type_is(req_t *r, const char *type)
 {
 	const char *ct = NULL;
@@ -173,7 +208,7 @@ bool http_content_type_is(req_t *r, const char *type)
 	if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE,
 					  strlen(MHD_HTTP_HEADER_CONTENT_TYPE), &ct, &n) != MHD_YES)
 		return false;
-	return n <= TG_MAX_HEADER_VALUE && media_type_is(ct, n, type);
+	return n <= TG_MAX_HEADER_VALUE && media_type_is(ct, n, type) && !value_hides_bytes(r, ct, n);
 }
 
 bool http_require_content_type(req_t *r, const char *type)

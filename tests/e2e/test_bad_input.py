@@ -365,3 +365,163 @@ def test_non_utf8_path_still_gets_an_answer(bb, path):
     out = _raw(bb, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert out.startswith((b"HTTP/1.1 404", b"HTTP/1.1 401")), out[:200]
     assert b"application/problem+json" in out, out[:400]
+
+
+# ---- Content-Type: a media type, charset UTF-8 only, no control bytes ----
+
+JSON_ROUTES = [("POST", "/v1/identities"), ("PATCH", f"/v1/identities/{TARGET}"), ("POST", "/v1/authorize"),
+               ("PUT", "/v1/entities"), ("POST", "/v1/entities"), ("PUT", "/v1/policies")]
+
+
+@pytest.mark.parametrize("method, path", JSON_ROUTES)
+@pytest.mark.parametrize("ctype", ["application/json; charset=utf-16", "application/json; charset=\"UTF-16LE\"",
+                                   "application/json; charset=iso-8859-1", "application/json; charset",
+                                   "application/json garbage"])
+def test_json_routes_refuse_other_charsets_with_415(bb, method, path, ctype):
+    assert_problem(send(bb, method, path, b'{"x": 1}', ctype=ctype), 415)
+
+
+@pytest.mark.parametrize("method, path", JSON_ROUTES)
+def test_json_routes_take_charset_utf8(bb, method, path):
+    # Past the Content-Type check: the body ({"x": 1}) is what is wrong.
+    r = send(bb, method, path, b'{"x": 1}', ctype="application/json; charset=UTF-8")
+    assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_oauth_form_with_another_charset_is_415(bb, endpoint):
+    r = send(bb, "POST", endpoint, b"token=x", ctype="application/x-www-form-urlencoded; charset=utf-16")
+    assert_oauth_error(r, 415, "invalid_request")
+
+
+def _raw_request(bb, method, path, headers: bytes, body: bytes = b"") -> bytes:
+    """A request with raw header bytes (client libraries refuse NUL and
+    control characters); returns the whole answer."""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Authorization: Bearer {bb.admin_token}\r\nContent-Length: {len(body)}\r\n").encode()
+    with socket.create_connection(("127.0.0.1", bb.port), timeout=10) as s:
+        s.sendall(head + headers + b"\r\n" + body)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("ctype", [b"application/json\x00; charset=utf-16", b"application/json\x00 x",
+                                   b"application/json;\x01charset=utf-8", b"application/json\x7f"],
+                         ids=["NUL then charset", "NUL then text", "SOH", "DEL"])
+def test_content_type_with_control_characters_is_415(bb, ctype):
+    out = _raw_request(bb, "PATCH", f"/v1/identities/{TARGET}", b"Content-Type: " + ctype + b"\r\n",
+                       b'{"description": "changed through a NUL"}')
+    assert out.startswith(b"HTTP/1.1 415 "), out[:300]
+    assert b"application/problem+json" in out, out[:300]
+    assert bb.api("GET", f"/v1/identities/{TARGET}").json()["description"] != "changed through a NUL"
+
+
+# ---- POST routes without a body: /v1/keys/rotate and .../offboard ----
+
+@pytest.mark.parametrize("path", ["/v1/keys/rotate", f"/v1/identities/{TARGET}/offboard"])
+@pytest.mark.parametrize("body, ctype, status", [
+    (b"", "text/plain", 415), (b"", "application/x-www-form-urlencoded", 415),
+    (b"kid=x", None, 415), (b"kid=x", "application/x-www-form-urlencoded", 415),
+    (b'{"kid": "x"}', "application/json", 400), (b"[]", "application/json", 400),
+    (b"{}", "application/json; charset=utf-16", 415)])
+def test_bodiless_posts_refuse_a_body_or_another_type(bb, path, body, ctype, status):
+    assert_problem(send(bb, "POST", path, body, ctype=ctype), status)
+    assert bb.get("/.well-known/jwks.json").json() == bb.jwks  # no rotation
+    assert bb.api("GET", f"/v1/identities/{TARGET}").json()["status"] == "active"  # no offboarding
+
+
+@pytest.mark.parametrize("body, ctype", [(None, None), (b"{}", "application/json"), (b" { } ", "application/json"),
+                                         (b"", "application/json")])
+def test_offboard_takes_no_body_or_an_empty_object(bb, body, ctype):
+    ident = bb.create_identity()
+    r = send(bb, "POST", f"/v1/identities/{ident.id}/offboard", body, ctype=ctype)
+    assert r.status_code == 200 and r.json()["status"] == "offboarded", r.text
+
+
+# ---- errors for a request's head: ours as problem+json, the library's documented ----
+
+def _answer(bb, data: bytes) -> bytes:
+    """Sends data and reads the whole answer (the broker closes after an
+    error); b"" when it only closed."""
+    with socket.create_connection(("127.0.0.1", bb.port), timeout=10) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except ConnectionResetError:
+            pass
+    return out
+
+
+def _head_and_body(out: bytes):
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(b":") for ln in lines[1:])}
+    return lines[0], headers, body
+
+
+@pytest.mark.parametrize("path, form", [("/v1/identities?q=" + "a" * 9000, "problem"),
+                                         ("/" + "b" * 20000, "problem"),
+                                         ("/oauth/token?x=" + "c" * 9000, "oauth")], ids=["query", "path", "oauth"])
+def test_uri_too_long_is_414_json(bb, path, form):
+    status, headers, body = _head_and_body(_answer(bb, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
+    assert status.startswith(b"HTTP/1.1 414 "), status
+    doc = json.loads(body)
+    if form == "problem":
+        assert headers[b"content-type"] == b"application/problem+json"
+        assert doc["status"] == 414 and len(doc.get("instance", "")) <= 8192  # a long path is not echoed
+    else:
+        assert headers[b"content-type"] == b"application/json" and doc["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("headers", [b"X-Big: " + b"a" * 20000 + b"\r\n",
+                                     b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 100) for i in range(200))])
+def test_headers_too_large_is_431_json(bb, headers):
+    out = _answer(bb, b"GET /v1/identities HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+    status, hdrs, body = _head_and_body(out)
+    assert status.startswith(b"HTTP/1.1 431 "), status
+    assert hdrs[b"content-type"] == b"application/problem+json"
+    assert json.loads(body)["status"] == 431
+
+
+# What libmicrohttpd answers itself, before the broker sees the request
+# (docs/api.md, "Errors the HTTP library answers itself"): the status, no
+# Content-Type, no JSON. A negative or malformed Content-Length gets the
+# library's status line and headers twice (a libmicrohttpd 0.9.75 defect).
+LIBRARY_ERRORS = {
+    "URI past the buffer": (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "headers past the buffer": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", 431),
+    "HTTP/2.5": (b"GET /healthz HTTP/2.5\r\nHost: x\r\n\r\n", 505),
+    "HTTP/0.9": (b"GET /healthz\r\n\r\n", 400),
+    "negative Content-Length": (b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400),
+    "malformed Content-Length": (b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400),
+    "Content-Length past 2^64": (b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999"
+                                 b"\r\n\r\n", 413),
+}
+
+
+@pytest.mark.parametrize("case", list(LIBRARY_ERRORS))
+def test_library_errors_are_as_documented_and_the_broker_stays_up(bb, case):
+    data, want = LIBRARY_ERRORS[case]
+    status, headers, body = _head_and_body(_answer(bb, data))
+    assert status.startswith(f"HTTP/1.1 {want} ".encode()), status
+    assert b"content-type" not in headers and not body.lstrip().startswith(b"{"), (headers, body[:200])
+    # The next request, on a new connection, is served normally.
+    assert bb.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("crlf", [b"\r\n", b"\n"], ids=["CRLF", "LF"])
+@pytest.mark.parametrize("ctype_line", [b"Content-Type: application/json", b"Content-Type:application/json  ",
+                                        b"Content-Type: application/json; charset=utf-8\t"])
+@pytest.mark.parametrize("last", [True, False], ids=["last header", "not last"])
+def test_plain_content_type_lines_are_accepted(bb, crlf, ctype_line, last):
+    # The NUL detection must not mistake ordinary line ends for hidden bytes.
+    body = b'{"x": 1}'
+    lines = [b"PATCH /v1/identities/" + TARGET.encode() + b" HTTP/1.1", b"Host: x", b"Connection: close",
+             b"Authorization: Bearer " + bb.admin_token.encode(), b"Content-Length: %d" % len(body)]
+    lines.insert(len(lines) if last else 2, ctype_line)
+    out = _answer(bb, crlf.join(lines) + crlf + crlf + body)
+    assert out.startswith(b"HTTP/1.1 400 "), out[:300]  # the member x is what is refused
