@@ -63,7 +63,7 @@ static const char eval_usage[] =
 	"         --principal P --action A --resource R [--context JSON] [--json]\n"
 	"       tollgate policy eval --policies FILE.cedar [--entities FILE.json]\n"
 	"         --requests FILE.jsonl\n"
-	"       [--grant-approvals N] [--mfa-age S] [--obligations]\n"
+	"       [--grant-approvals N] [--mfa-age S] [--obligations] [--cedar-entities]\n"
 	"\n"
 	"Decides requests against local policy and entity files with Tollgate's\n"
 	"engine (the one the broker and the edges run), offline, and says why:\n"
@@ -79,6 +79,10 @@ static const char eval_usage[] =
 	"                      or {\"entities\": [...]}; uids and parents also as\n"
 	"                      Type::\"id\" or Type:id; attrs and parents may be\n"
 	"                      left out (default: no entities)\n"
+	"  --cedar-entities    read --entities exactly as the Cedar reference does\n"
+	"                      instead (uid, attrs and parents required, the same\n"
+	"                      entity twice allowed): for comparing with the\n"
+	"                      reference, as tests/diff does\n"
 	"One request:\n"
 	"  --principal P       Workload::\"x\" (Cedar), Workload:x (compact) or\n"
 	"                      '{\"type\": \"Workload\", \"id\": \"x\"}'\n"
@@ -606,7 +610,7 @@ int policy_check_main(int argc, char **argv)
 
 typedef struct {
 	const char *policies, *entities, *principal, *action, *resource, *context, *requests;
-	bool json, obligations;
+	bool json, obligations, cedar_entities;
 	pol_facts_t facts;
 } eval_opts_t;
 
@@ -962,10 +966,12 @@ static int eval_requests(const eval_opts_t *o, const pol_engine_t *eng, const po
 
 static int eval_parse(int argc, char **argv, eval_opts_t *o)
 {
-	enum { O_POL = 1, O_ENT, O_PRIN, O_ACT, O_RES, O_CTX, O_REQ, O_JSON, O_GRANT, O_MFA, O_OBL, O_HELP };
+	enum { O_POL = 1, O_ENT, O_CEDAR_ENT, O_PRIN, O_ACT, O_RES, O_CTX, O_REQ, O_JSON, O_GRANT, O_MFA, O_OBL,
+	       O_HELP };
 	static const struct option longs[] = {
 		{"policies", required_argument, NULL, O_POL},
 		{"entities", required_argument, NULL, O_ENT},
+		{"cedar-entities", no_argument, NULL, O_CEDAR_ENT},
 		{"principal", required_argument, NULL, O_PRIN},
 		{"action", required_argument, NULL, O_ACT},
 		{"resource", required_argument, NULL, O_RES},
@@ -984,6 +990,7 @@ static int eval_parse(int argc, char **argv, eval_opts_t *o)
 		switch (ch) {
 		case O_POL: o->policies = optarg; break;
 		case O_ENT: o->entities = optarg; break;
+		case O_CEDAR_ENT: o->cedar_entities = true; break;
 		case O_PRIN: o->principal = optarg; break;
 		case O_ACT: o->action = optarg; break;
 		case O_RES: o->resource = optarg; break;
@@ -1046,7 +1053,8 @@ int policy_eval_main(int argc, char **argv)
 		char *text = cli_read_file(o.entities, TG_MAX_ENTITIES_TEXT, &len);
 		if (text == NULL)
 			goto out;
-		int r = pol_entities_load_input(text, len, &es, err, sizeof err);
+		int r = o.cedar_entities ? pol_json_entities(text, len, &es, err, sizeof err)
+					 : pol_entities_load_input(text, len, &es, err, sizeof err);
 		free(text);
 		if (r != 0) {
 			fprintf(stderr, "tollgate policy eval: %s: %s\n", o.entities, err);

@@ -5,7 +5,7 @@
 // batch of requests) the reference decides every request (isAuthorized on
 // the policy set pre-parsed with preparsePolicySet) and Tollgate decides the
 // same requests in one run of
-//   $TOLLGATE_BIN policy eval --json --policies P --entities E --requests R
+//   $TOLLGATE_BIN policy eval --json --cedar-entities --policies P --entities E --requests R
 // and the two must agree on: whether the policy set parses; per request,
 // whether the request can be decided at all; the decision; the set of
 // determining policies; the set of policies that errored. Policy ids are
@@ -149,7 +149,8 @@ function writeCaseFiles(dir, c) {
 function tollgateDecide(bin, work, c) {
 	writeCaseFiles(work, c);
 	const P = path.join(work, 'policies.cedar');
-	const res = spawnSync(bin, ['policy', 'eval', '--json', '--policies', P, '--entities', path.join(work, 'entities.json'),
+	// --cedar-entities: the entities as the reference reads them (not the broker's defaults).
+	const res = spawnSync(bin, ['policy', 'eval', '--json', '--cedar-entities', '--policies', P, '--entities', path.join(work, 'entities.json'),
 		'--requests', path.join(work, 'requests.jsonl')], { encoding: 'utf8', timeout: 20000, maxBuffer: 64 << 20 });
 	if (res.error && res.error.code === 'ENOENT') {
 		process.stderr.write(`cedar_diff: ${bin} not found: build Tollgate or set TOLLGATE_BIN\n`);

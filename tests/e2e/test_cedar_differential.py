@@ -34,8 +34,8 @@ def read_jsonl(path):
 
 def policy_eval(case):
     return subprocess.run(
-        [str(BIN), "policy", "eval", "--json", "--policies", str(case / "policies.cedar"), "--entities",
-         str(case / "entities.json"), "--requests", str(case / "requests.jsonl")],
+        [str(BIN), "policy", "eval", "--json", "--cedar-entities", "--policies", str(case / "policies.cedar"),
+         "--entities", str(case / "entities.json"), "--requests", str(case / "requests.jsonl")],
         capture_output=True, text=True, timeout=60 * SLOW)
 
 

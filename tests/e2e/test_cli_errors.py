@@ -134,8 +134,8 @@ def doc_example(heading: str):
     """The cedar and json blocks under a heading of docs/policy.md."""
     text = (REPO / "docs" / "policy.md").read_text()
     part = text.split(heading, 1)[1].split("\n### ", 1)[0]
-    cedar = re.search(r"```cedar\n(.*?)```", part, re.S).group(1)
-    entities = re.search(r"```json\n(.*?)```", part, re.S).group(1)
+    cedar = re.search(r"```cedar[^\n]*\n(.*?)```", part, re.S).group(1)
+    entities = re.search(r"```json[^\n]*\n(.*?)```", part, re.S).group(1)
     return cedar, entities
 
 
