@@ -8,7 +8,13 @@
 set -euo pipefail
 bin=$(realpath "${1:-build/tollgate}")
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A port nobody listens on (bash's /dev/tcp connects when one does).
+port=
+for _ in $(seq 1 50); do
+  p=$(( 20000 + RANDOM % 40000 ))
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { port=$p; break; }
+done
+[ -n "$port" ] || { echo "demo: no free port found on 127.0.0.1" >&2; exit 1; }
 export TOLLGATE_ADDR=http://127.0.0.1:$port
 cleanup() { [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
@@ -26,7 +32,10 @@ fail() { printf '\033[31mdemo failed: %s\033[0m\n' "$*"; exit 1; }
 say "1. Start a broker (dev mode, throw-away store in $work)"
 "$bin" serve --dev --data "$work/data" --listen "127.0.0.1:$port" 2>"$work/broker.log" &
 pid=$!
-for _ in $(seq 1 50); do curl -fsS "$TOLLGATE_ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+until curl -fsS --max-time 2 "$TOLLGATE_ADDR/healthz" >/dev/null 2>&1; do
+  kill -0 "$pid" 2>/dev/null || { cat "$work/broker.log" >&2; fail "the broker did not start"; }
+  sleep 0.1
+done
 export TOLLGATE_TOKEN=$(cat "$work/data/admin.token")
 echo "broker up at $TOLLGATE_ADDR"
 

@@ -19,11 +19,22 @@ readme_quickstart() {
        block {print}' README.md
 }
 
+in_use() {
+  echo "make run: $listen is in use: $1." >&2
+  echo "  Stop it, or pick another address: make run LISTEN=127.0.0.1:8421" >&2
+  exit 1
+}
+# A broker already there would answer the health check below for ours.
+curl -fsS --max-time 2 "$url/healthz" >/dev/null 2>&1 && in_use "a Tollgate broker already answers there"
+
+# On a terminal the broker runs as a job of its own (set -m) and is brought
+# to the foreground once it is up, so that Ctrl-C reaches the broker (which
+# stops cleanly) and not make (which would report an error).
+interactive=0
+[ -t 0 ] && interactive=1 && set -m
 "$bin" serve --dev --listen "$listen" &
 pid=$!
-stopping=0
 stop() {
-  stopping=1
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   echo "tollgate: broker stopped"
@@ -33,11 +44,10 @@ trap stop INT TERM
 
 # Wait for the broker to answer, or for it to exit (address in use, bad
 # configuration): it has then said why on stderr.
-until curl -fsS "$url/healthz" >/dev/null 2>&1; do
+until curl -fsS --max-time 2 "$url/healthz" >/dev/null 2>&1; do
   if ! kill -0 "$pid" 2>/dev/null; then
     wait "$pid" || true
-    echo "make run: the broker did not start (see the message above)." >&2
-    echo "  Another broker on $listen? Stop it, or pick another address: make run LISTEN=127.0.0.1:8421" >&2
+    echo "make run: the broker did not start (it said why above)." >&2
     exit 1
   fi
   sleep 0.1
@@ -53,7 +63,7 @@ echo
 echo "Press Ctrl-C here to stop the broker. \`make demo\` runs the whole story by itself."
 
 set +e
-wait "$pid"
+if [ "$interactive" = 1 ]; then fg %1 >/dev/null; else wait "$pid"; fi
 rc=$?
-[ "$stopping" = 1 ] && exit 0
+[ "$rc" = 0 ] && echo "tollgate: broker stopped"
 exit "$rc"
