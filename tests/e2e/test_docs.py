@@ -142,7 +142,8 @@ def test_doc_blocks_run(doc, tmp_path):
     broker.data = work / "var"  # the make-run layout: ./var
     broker.start()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_")}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TOLLGATE_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
         # python3 is the one running the tests (it has the peers: PyJWT, cryptography)
         env.update(TOLLGATE_ADDR=broker.url, HOME=str(tmp_path), LC_ALL="C.UTF-8",
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "/usr/bin:/bin")]))
