@@ -9,7 +9,8 @@
 #
 # Run as a script, it measures how many of 20 /healthz and 20 token
 # requests succeed within 5 s under a flood (docs/benchmarks.md):
-#   python3 tests/e2e/test_connection_flood.py [BINARY]
+#   python3 tests/e2e/test_connection_flood.py [--keep-up] [BINARY]
+# (--keep-up: the flood reopens what the broker closes, before each pair).
 import errno
 import resource
 import select
@@ -106,21 +107,46 @@ def token_request(b, http, ident, timeout):
     return http.post(b.token_endpoint, data=form, timeout=timeout)
 
 
-def count_answered(b, ident, n=20, timeout=5):
+def _answered(call):
+    try:
+        return call().status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def refill(flood, port):
+    """Reopens the flood's connections that the server closed, as an
+    attacker keeping up a flood does; returns how many it reopened."""
+    n = 0
+    for i, s in enumerate(flood):
+        if closed_by_server(s):
+            s.close()
+            flood[i] = socket.socket()
+            flood[i].setblocking(False)
+            flood[i].connect_ex(("127.0.0.1", port))
+            n += 1
+    return n
+
+
+def count_answered(b, ident, n=20, timeout=5, trace=None, before_each=None):
     """How many of n /healthz and of n token requests from OTHER succeed,
-    each within timeout seconds (a new connection for each)."""
+    each within timeout seconds (a new connection for each). trace, when
+    given, collects "h"/"t" (answered) or "H"/"T" (not) in order;
+    before_each() runs before each pair."""
     ok_health = ok_token = 0
     for _ in range(n):
+        if before_each is not None:
+            before_each()
         with session_from(OTHER) as http:
-            try:
-                ok_health += http.get(b.url + "/healthz", timeout=timeout).status_code == 200
-            except requests.RequestException:
-                pass
+            ok = _answered(lambda: http.get(b.url + "/healthz", timeout=timeout))
+            ok_health += ok
+        if trace is not None:
+            trace.append("h" if ok else "H")
         with session_from(OTHER) as http:
-            try:
-                ok_token += token_request(b, http, ident, timeout).status_code == 200
-            except requests.RequestException:
-                pass
+            ok = _answered(lambda: token_request(b, http, ident, timeout))
+            ok_token += ok
+        if trace is not None:
+            trace.append("t" if ok else "T")
     return ok_health, ok_token
 
 
@@ -246,10 +272,12 @@ def test_incomplete_requests_time_out_before_established_connections(broker_fact
         close_all([established, silent, partial])
 
 
-def _measure(binary):
+def _measure(binary, keep_up):
     """Before/after figures for docs/benchmarks.md: a broker with the
     default configuration, FLOOD idle connections from 127.0.0.1, then 20
-    /healthz and 20 token requests from 127.0.0.2 with a 5 s timeout."""
+    /healthz and 20 token requests from 127.0.0.2 with a 5 s timeout
+    (keep_up: the flood's closed connections are reopened before each
+    pair)."""
     import tempfile
     from pathlib import Path
 
@@ -264,16 +292,24 @@ def _measure(binary):
             t0 = time.monotonic()
             flood = open_flood(b.port, raise_fd_limit(FLOOD))
             t1 = time.monotonic()
-            health, tokens = count_answered(b, ident, timeout=5)
+            trace = []
+            reopened = [0]
+
+            def keep():
+                reopened[0] += refill(flood, b.port)
+
+            health, tokens = count_answered(b, ident, timeout=5, trace=trace, before_each=keep if keep_up else None)
             t2 = time.monotonic()
             open_now = sum(not closed_by_server(s) for s in flood)
             close_all(flood)
-            print(f"{binary}: flood of {len(flood)} opened in {t1 - t0:.1f} s, {open_now} still open after "
+            print(f"{binary}: flood of {len(flood)} opened in {t1 - t0:.1f} s"
+                  f"{f', {reopened[0]} reopened' if keep_up else ''}, {open_now} still open after "
                   f"the requests: /healthz {health}/20, token {tokens}/20 within 5 s each "
-                  f"({t2 - t1:.1f} s in all)")
+                  f"({t2 - t1:.1f} s in all; in order, upper case = failed: {''.join(trace)})")
         finally:
             b.kill()
 
 
 if __name__ == "__main__":
-    _measure(sys.argv[1] if len(sys.argv) > 1 else "build/tollgate")
+    args = [a for a in sys.argv[1:] if a != "--keep-up"]
+    _measure(args[0] if args else "build/tollgate", "--keep-up" in sys.argv)
