@@ -4,7 +4,8 @@
 # /oauth/token; the flooding address is refused beyond
 # max_connections_per_ip; a connection that has not sent a complete request
 # is closed after header_timeout while a kept-alive one stays for
-# idle_timeout. Only loopback: the flood comes from 127.0.0.1, the other
+# idle_timeout; the connection limit is sized to the open-files limit.
+# Only loopback: the flood comes from 127.0.0.1, the other
 # client binds 127.0.0.2 (all of 127/8 is loopback on Linux).
 #
 # Run as a script, it measures how many of 20 /healthz and 20 token
@@ -17,11 +18,12 @@ import select
 import socket
 import sys
 import time
+from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from tollgate_e2e import ASSERTION_TYPE, SLOW, session, wait_for
+from tollgate_e2e import ASSERTION_TYPE, SLOW, Broker, session, wait_for
 
 FLOOD = 4300
 OTHER = "127.0.0.2"
@@ -279,7 +281,6 @@ def _measure(binary, keep_up):
     (keep_up: the flood's closed connections are reopened before each
     pair)."""
     import tempfile
-    from pathlib import Path
 
     import tollgate_e2e
 
@@ -313,3 +314,23 @@ def _measure(binary, keep_up):
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a != "--keep-up"]
     _measure(args[0] if args else "build/tollgate", "--keep-up" in sys.argv)
+
+
+def test_connection_limit_fits_the_open_files_limit(tmp_path):
+    # Started with a soft limit of 300 open files and a hard one of 600: the
+    # broker raises its soft limit to 600 and lowers max_connections (4096)
+    # to what fits beside its own descriptors.
+    class Limited(Broker):
+        def command(self):
+            return ["prlimit", "--nofile=300:600", "--"] + super().command()
+
+    b = Limited(tmp_path / "nofile").start()
+    try:
+        limits = Path(f"/proc/{b.proc.pid}/limits").read_text()
+        soft = int(next(ln for ln in limits.splitlines() if ln.startswith("Max open files")).split()[3])
+        assert soft == 600, limits
+        ev = next(e for e in b.log_events() if e.get("msg") == "max_connections lowered to fit the open-files limit")
+        assert ev["max_connections"] == "4096" and 16 < int(ev["lowered_to"]) < 600, ev
+        assert b.get("/healthz").json() == {"status": "ok"}
+    finally:
+        b.stop()
