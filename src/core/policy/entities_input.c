@@ -66,7 +66,10 @@ static json_t *normalize_uid(pol_arena_t *a, const json_t *j, const char *what, 
 		set_err(err, errsize, "%s: entity types and ids may not contain NUL", what);
 		return NULL;
 	}
-	return json_pack("{s:s%, s:s%}", "type", u.type.p, u.type.len, "id", u.id.p, u.id.len);
+	json_t *out = json_pack("{s:s%, s:s%}", "type", u.type.p, u.type.len, "id", u.id.p, u.id.len);
+	if (out == NULL)
+		set_err(err, errsize, "%s: out of memory", what);
+	return out;
 }
 
 static bool known_member(const char *k)
@@ -216,26 +219,32 @@ static json_t *values_of(const json_t *map)
 	return arr;
 }
 
-int pol_entities_load_input(const char *text, size_t len, pol_entities_t **out, char *err,
-			    size_t errsize)
+/* The normalised entities of a document's text, as an array; NULL with err. */
+static json_t *normalised_array(const char *text, size_t len, char *err, size_t errsize)
 {
 	char why[400];
-	int rc = -1;
-	*out = NULL;
-	json_t *doc = pol_json_parse(text, len, why, sizeof why), *arr = NULL, *map = NULL, *norm = NULL;
-	if (doc == NULL)
+	json_t *doc = pol_json_parse(text, len, why, sizeof why), *arr = NULL, *map = NULL, *out = NULL;
+	if (doc == NULL) {
 		set_err(err, errsize, "not JSON: %s", why);
-	else if ((arr = pol_entities_of_doc(doc, false, err, errsize)) == NULL)
-		;
-	else if ((map = pol_entities_normalize_all(arr, err, errsize)) == NULL)
-		;
-	else if ((norm = values_of(map)) == NULL)
+		return NULL;
+	}
+	if ((arr = pol_entities_of_doc(doc, false, err, errsize)) != NULL &&
+	    (map = pol_entities_normalize_all(arr, err, errsize)) != NULL && (out = values_of(map)) == NULL)
 		set_err(err, errsize, "out of memory");
-	else
-		rc = pol_json_entities_from(norm, out, err, errsize);
-	json_decref(norm);
 	json_decref(map);
 	json_decref(arr);
 	json_decref(doc);
+	return out;
+}
+
+int pol_entities_load_input(const char *text, size_t len, pol_entities_t **out, char *err,
+			    size_t errsize)
+{
+	*out = NULL;
+	json_t *arr = normalised_array(text, len, err, errsize);
+	if (arr == NULL)
+		return -1;
+	int rc = pol_json_entities_from(arr, out, err, errsize);
+	json_decref(arr);
 	return rc;
 }
