@@ -262,8 +262,9 @@ each a keep-alive connection from 127.0.0.1) sign a fresh private_key_jwt
 assertion and request a token, back to back. After 1 s of warm-up, 5 s
 without a flood give the baseline; then 2 connections from 127.0.0.2 send
 $FLOOD pre-generated assertions for an existing identity, signed with a key
-it does not have, as fast as the broker answers (at most 40 s), and the
-issuers' tokens/s is taken over the flood's duration. The last column
+it does not have, 32 pipelined at a time, as fast as the broker answers
+(at most 40 s), and the issuers' tokens/s is taken over the flood's
+duration. The last column
 reads the \`auth.failed\` records from 127.0.0.2 back through
 \`GET /v1/audit\` and adds up their \`details.count\` (1 for a record
 without one): every failure sent is recorded. The flooding and the
