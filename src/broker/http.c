@@ -488,7 +488,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	req_t *r = *con_cls;
-	http_conn_request_done(c);
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* the connection stays for the next request */
+		http_conn_request_done(c);
 	if (r == NULL)
 		return;
 	metrics_request(r->route, r->status, mono_now() - r->started);
