@@ -4,7 +4,8 @@
 # /oauth/token; the flooding address is refused beyond
 # max_connections_per_ip; a connection that has not sent a complete request
 # is closed after header_timeout while a kept-alive one stays for
-# idle_timeout; the connection limit is sized to the open-files limit.
+# idle_timeout; the last 10 % of max_connections go to addresses below
+# their share; the connection limit is sized to the open-files limit.
 # Only loopback: the flood comes from 127.0.0.1, the other
 # client binds 127.0.0.2 (all of 127/8 is loopback on Linux).
 #
@@ -334,3 +335,38 @@ def test_connection_limit_fits_the_open_files_limit(tmp_path):
         assert b.get("/healthz").json() == {"status": "ok"}
     finally:
         b.stop()
+
+
+def _hold_while_admitted(port, source, at_most):
+    """Opens connections from source one at a time, each proving itself with
+    a request, until one is refused (closed unanswered); returns the held."""
+    held = []
+    for _ in range(at_most):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10 * SLOW, source_address=(source, 0))
+        if not _request_on(s):
+            s.close()
+            break
+        held.append(s)
+    return held
+
+
+def test_the_last_places_are_kept_for_new_addresses(broker_factory):
+    # max_connections 20 keeps 2 (10 %) as headroom: with no per-address
+    # limit, one address gets 18, a second address the last 2, a third none.
+    b = broker_factory(name="headroom", args=["--set", "max_connections=20", "--set", "max_connections_per_ip=0",
+                                              "--set", "header_timeout=60"])
+    b.http.close()
+    held = []
+    try:
+        first = _hold_while_admitted(b.port, "127.0.0.1", 40)
+        held += first
+        second = _hold_while_admitted(b.port, OTHER, 40)
+        held += second
+        third = _hold_while_admitted(b.port, "127.0.0.3", 40)
+        held += third
+        assert (len(first), len(second), len(third)) == (18, 2, 0)
+        log = b.log_text()
+        # The first refusal is logged (later ones are counted into the next line).
+        assert "near the connection limit, and the address holds its share" in log, log[-2000:]
+    finally:
+        close_all(held)
