@@ -4,6 +4,7 @@
  * own tokens; edges may introspect any; the admin token may do both.
  * Anything not active, or not the caller's to see, is {"active": false}. */
 #include "broker/audit_trail.h"
+#include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/log.h"
@@ -32,7 +33,12 @@ static int authenticate(req_t *r, form_t *f, caller_t *who)
 		return -1;
 	}
 	if (http_header(r, "Authorization") != NULL) {
+		if (auth_throttled(r, "admin_token", NULL)) {
+			form_free(f);
+			return -1;
+		}
 		if (!admin_token_valid(r)) {
+			auth_failed(r, "admin_token", NULL, "invalid or expired bearer token");
 			form_free(f);
 			http_oauth_error(r, 401, "invalid_client", "the bearer token is invalid or expired");
 			return -1;

@@ -180,3 +180,20 @@ def test_pending_failures_are_recorded_at_sigterm(broker_factory):
     b.start()
     records = failed_records(b)
     assert counted(records) == sent and len(records) == 2, records
+
+
+def test_bad_admin_bearer_at_introspect_and_revoke_is_recorded_and_throttled(broker_factory):
+    b = broker_factory(name="throttle-bearer", args=limits(source=4))
+    flood = session_from(FLOOD_SRC)
+    bad = {"Authorization": "Bearer " + "0" * 64}
+    for ep in (b.introspection_endpoint, b.revocation_endpoint, b.introspection_endpoint, b.revocation_endpoint):
+        assert_oauth_error(flood.post(ep, data={"token": "x"}, headers=bad, timeout=30), 401, "invalid_client")
+    r = flood.post(b.introspection_endpoint, data={"token": "x"}, headers=bad, timeout=30)
+    assert_oauth_error(r, 429, "temporarily_unavailable")
+    assert int(r.headers["Retry-After"]) >= 1
+    records = failed_records(b)
+    assert [(r["action"], r["actor"], r["details"]) for r in records[:4]] == [
+        ("admin_token", None, {"reason": "invalid or expired bearer token", "count": 1})] * 4
+    assert metrics(b)['tollgate_auth_failures_total{method="admin_token"}'] == 4
+    # The administrator on 127.0.0.1 is not affected.
+    assert b.introspect_response("x").status_code == 200
