@@ -260,7 +260,7 @@ EOF
 directory, defaults). 8 issuing clients (2 processes of 4 threads, python3,
 each a keep-alive connection from 127.0.0.1) sign a fresh private_key_jwt
 assertion and request a token, back to back. After 1 s of warm-up, 5 s
-without a flood give the baseline; then 2 connections from 127.0.0.2 send
+without a flood give the baseline; then 8 connections from 127.0.0.2 send
 $FLOOD pre-generated assertions for an existing identity, signed with a key
 it does not have, 32 pipelined at a time, as fast as the broker answers
 (at most 40 s), and the issuers' tokens/s is taken over the flood's
