@@ -16,7 +16,7 @@
  *   policy_bench -R TOLLGATE.txt REFERENCE.txt
  *       The markdown table of docs/benchmarks.md from the two result files
  *       (this program's and cedar_wasm_bench.mjs's), with the ratios and
- *       the bars of DESIGN.md section 8. */
+ *       the bars in docs/architecture.md. */
 #include "bench_util.h"
 #include "core/limits.h"
 #include "core/policy/cedar_json.h"

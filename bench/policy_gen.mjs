@@ -2,7 +2,7 @@
 // by both bench/policy_bench (Tollgate's engine) and bench/cedar_wasm_bench.mjs
 // (the reference), so both decide exactly the same requests.
 //
-// Shape (DESIGN.md §3.3-3.4): workloads in roles, devices in zones in a site,
+// Shape (docs/architecture.md, "Scope" and "Policy"): workloads in roles, devices in zones in a site,
 // APIs; per-identity permits on Action::"modbus.read"/"modbus.write"/the
 // http actions with Device/Zone/Api resources, some with conditions on the
 // Modbus or HTTP context and @max_ttl; a few role permits; three forbids

@@ -2,7 +2,7 @@
 # principal or with an access token (verified as introspection does:
 # signature, expiry, revocation, identity status; the principal is its sub
 # and its scope must cover the request through the entity hierarchy and
-# action groups, DESIGN.md §3.3); decisions with determining and errored
+# action groups, docs/architecture.md, "Scope"); decisions with determining and errored
 # policy ids and unmet obligations; context defaults (now, hour, weekday,
 # src_ip, token_age_s) that the caller may override; authz.allow /
 # authz.deny audit records; malformed, wrong-typed and oversized requests.

@@ -1,4 +1,4 @@
-# test_log_secrets.py - no secret ever reaches the broker's log (DESIGN §6):
+# test_log_secrets.py - no secret ever reaches the broker's log (docs/architecture.md, "Invariants"):
 # after a run at log_level=debug that creates identities, issues tokens
 # (Bearer and DPoP), introspects, revokes, fails authentication, rotates
 # keys and offboards, stderr contains no access token (nor any of its parts),
