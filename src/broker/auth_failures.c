@@ -1,8 +1,10 @@
 /* auth_failures.c - the broker side of failed authentications
  * (auth_failures.h): the process's throttle table behind a mutex, the 429
- * answer, the auth.failed audit records (written outside the lock) and the
- * flusher thread that writes the aggregated ones every
- * auth_failure_flush_interval and everything pending at shutdown. */
+ * answer (at once, or after holding the suspended connection), the
+ * auth.failed audit records (written outside the lock) and the flusher
+ * thread that resumes held connections every HOLD_TICK_MS, writes the
+ * aggregated records every auth_failure_flush_interval and everything
+ * pending at shutdown. */
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/log.h"
@@ -16,6 +18,8 @@
 #include <time.h>
 
 #define DRAIN_BATCH 64
+#define HOLD_TICK_MS 100
+#define HOLD_MAX 4096 /* held connections at most; beyond, 429 at once */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -23,6 +27,14 @@ static throttle_t *table;   /* NULL: not started (failures are recorded one by o
 static broker_t *broker;
 static pthread_t flusher;
 static bool flusher_running, stopping;
+/* Held requests: their suspended connections and when to resume them. */
+static struct {
+	struct MHD_Connection *conn;
+	int64_t until_ms;
+} held[HOLD_MAX];
+static size_t n_held;
+static bool holding;        /* new holds allowed (started, not released) */
+static int64_t hold_ms;
 
 static int64_t now_ms(void)
 {
@@ -88,16 +100,40 @@ static void drain_locked(bool all)
 	} while (n == DRAIN_BATCH);
 }
 
+/* Resumes the held connections due at now (all with all); their handlers
+ * run again and answer. Called with mu held; returns with it held. */
+static void resume_locked(int64_t now, bool all)
+{
+	struct MHD_Connection *due[HOLD_MAX];
+	size_t n = 0, keep = 0;
+	for (size_t i = 0; i < n_held; i++) {
+		if (all || held[i].until_ms <= now)
+			due[n++] = held[i].conn;
+		else
+			held[keep++] = held[i];
+	}
+	n_held = keep;
+	pthread_mutex_unlock(&mu);
+	for (size_t i = 0; i < n; i++)
+		MHD_resume_connection(due[i]);
+	pthread_mutex_lock(&mu);
+}
+
 static void *flush_loop(void *arg)
 {
-	int64_t interval_ms = *(const int64_t *)arg * 1000;
+	int64_t interval_ms = *(const int64_t *)arg * 1000, last_drain = now_ms();
 	pthread_mutex_lock(&mu);
 	while (!stopping) {
-		int64_t until = now_ms() + interval_ms;
+		int64_t until = now_ms() + HOLD_TICK_MS;
 		struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000};
 		pthread_cond_timedwait(&wake, &mu, &ts);
-		if (!stopping)
+		if (stopping)
+			break;
+		resume_locked(now_ms(), false);
+		if (now_ms() - last_drain >= interval_ms) {
 			drain_locked(false);
+			last_drain = now_ms();
+		}
 	}
 	pthread_mutex_unlock(&mu);
 	return NULL;
@@ -123,6 +159,8 @@ int auth_failures_start(broker_t *b)
 	table = t;
 	broker = b;
 	stopping = false;
+	hold_ms = c->auth_throttle_hold * 1000;
+	holding = hold_ms > 0;
 	/* The flusher takes no signals: SIGTERM is for the main thread. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	flusher_running = pthread_create(&flusher, NULL, flush_loop, &b->cfg.auth_failure_flush_interval) == 0;
@@ -136,8 +174,17 @@ int auth_failures_start(broker_t *b)
 	return 0;
 }
 
+void auth_failures_release(void)
+{
+	pthread_mutex_lock(&mu);
+	holding = false;
+	resume_locked(0, true);
+	pthread_mutex_unlock(&mu);
+}
+
 void auth_failures_stop(void)
 {
+	auth_failures_release();
 	pthread_mutex_lock(&mu);
 	stopping = true;
 	pthread_cond_signal(&wake);
@@ -163,10 +210,41 @@ static throttle_attempt_t attempt(const req_t *r, const char *method, const char
 	return a;
 }
 
-bool auth_throttled(req_t *r, const char *method, const char *client)
+static void answer_throttled(req_t *r)
 {
 	char msg[160];
+	snprintf(msg, sizeof msg, "too many failed authentications from this address; retry after %lld s",
+		 (long long)r->retry_after);
+	if (strncmp(r->path, "/oauth/", 7) == 0)
+		http_oauth_error(r, 429, "temporarily_unavailable", msg);
+	else
+		http_problem(r, 429, NULL, msg);
+}
+
+/* Suspends r's connection until min(wait, hold_ms) from now; false when
+ * holding is off, released, or full. */
+static bool hold(req_t *r, int64_t wait_ms)
+{
+	bool ok = false;
+	pthread_mutex_lock(&mu);
+	if (holding && n_held < HOLD_MAX) {
+		MHD_suspend_connection(r->conn);
+		held[n_held].conn = r->conn;
+		held[n_held++].until_ms = now_ms() + (wait_ms < hold_ms ? wait_ms : hold_ms);
+		r->held = r->paced = true;
+		ok = true;
+	}
+	pthread_mutex_unlock(&mu);
+	return ok;
+}
+
+bool auth_throttled(req_t *r, const char *method, const char *client)
+{
 	int64_t wait_ms = 0;
+	if (r->paced) { /* resumed after its hold: counted then, answered now */
+		answer_throttled(r);
+		return true;
+	}
 	throttle_attempt_t a = attempt(r, method, client, NULL);
 	pthread_mutex_lock(&mu);
 	if (table != NULL)
@@ -176,12 +254,8 @@ bool auth_throttled(req_t *r, const char *method, const char *client)
 		return false;
 	metrics_auth_throttled();
 	r->retry_after = (wait_ms + 999) / 1000;
-	snprintf(msg, sizeof msg, "too many failed authentications from this address; retry after %lld s",
-		 (long long)r->retry_after);
-	if (strncmp(r->path, "/oauth/", 7) == 0)
-		http_oauth_error(r, 429, "temporarily_unavailable", msg);
-	else
-		http_problem(r, 429, NULL, msg);
+	if (!hold(r, wait_ms))
+		answer_throttled(r);
 	return true;
 }
 

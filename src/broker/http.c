@@ -327,8 +327,9 @@ static void dispatch(req_t *r)
 			http_problem(r, 413, NULL, "request body is too large");
 			return;
 		}
+		r->held = false;
 		rt->handler(r);
-		if (r->status == 0)
+		if (r->status == 0 && !r->held)
 			http_problem(r, 500, NULL, "the handler sent no response");
 		r->param = NULL;
 		return;
@@ -511,7 +512,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 struct MHD_Daemon *http_start(broker_t *b, int listen_fd, int threads, const char *cert_pem,
 			      const char *key_pem, const char *ca_pem, char *err, size_t err_len)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+			     MHD_ALLOW_SUSPEND_RESUME;
 	if (cert_pem != NULL)
 		flags |= MHD_USE_TLS;
 	unsigned max_conn = http_conn_init(&b->cfg, err, err_len);

@@ -26,6 +26,8 @@ typedef struct {
 	int status;              /* the status that was sent */
 	char allow[40];          /* Allow header of a 405 answer */
 	int64_t retry_after;     /* > 0: Retry-After seconds on the answer (429) */
+	bool held;               /* the handler suspended the connection; it answers once resumed */
+	bool paced;              /* this request was held once (auth_failures.c) */
 	int route;               /* metrics index */
 	double started;
 } req_t;

@@ -476,6 +476,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	if (b->cfg.audit_syslog[0] != '\0' &&
 	    (fwd = forwarder_start(b->store, b->cfg.audit_syslog, err, sizeof err)) == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
+		auth_failures_release();
 		http_stop(d);
 		goto out;
 	}
@@ -492,6 +493,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		maintain(b);
 	}
 	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
+	auth_failures_release(); /* answer held requests: the daemon cannot stop with them */
 	http_stop(d);
 	auth_failures_stop(); /* record pending failures before the final checkpoint */
 	if (store_audit_checkpoint(b->store) != STORE_OK) /* sign the tail before leaving */

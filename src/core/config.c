@@ -60,6 +60,7 @@ static const key_t_ keys[] = {
 	I(auth_throttle_block_max, 300, 1, 86400, "longest 429 period (s)"),
 	I(auth_throttle_table, 4096, 16, 1000000, "addresses and (address, client_id) pairs tracked; the least recent is evicted, its failures recorded"),
 	I(auth_failure_flush_interval, 1, 1, 3600, "a throttled key's failures become one auth.failed record this often (s)"),
+	I(auth_throttle_hold, 1, 0, 10, "hold a throttled request this long before its 429, without a worker thread (s; 0 = answer at once)"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 

@@ -49,6 +49,7 @@ typedef struct {
 	int64_t auth_throttle_block_max;
 	int64_t auth_throttle_table;
 	int64_t auth_failure_flush_interval;
+	int64_t auth_throttle_hold;
 } tg_config_t;
 
 void config_defaults(tg_config_t *c);

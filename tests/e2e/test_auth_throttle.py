@@ -7,6 +7,8 @@
 # details.count add up to exactly what was sent, also when the broker stops
 # before the flush interval. The flooding client sends from 127.0.0.2 (all
 # of 127.0.0.0/8 is local on Linux), the well-behaved one from 127.0.0.1.
+import threading
+
 import pytest
 import requests
 import requests.adapters
@@ -32,10 +34,13 @@ def session_from(ip: str) -> requests.Session:
     return s
 
 
-def limits(client=3, source=1000, block=1, block_max=8, flush=1, window=60):
+def limits(client=3, source=1000, block=1, block_max=8, flush=1, window=60, hold=0):
+    """Broker flags; hold=0: a throttled request is answered at once (the
+    tests of holding set it)."""
     return ["--set", f"auth_throttle_client_failures={client}", "--set", f"auth_throttle_source_failures={source}",
             "--set", f"auth_throttle_block={block}", "--set", f"auth_throttle_block_max={block_max}",
-            "--set", f"auth_failure_flush_interval={flush}", "--set", f"auth_throttle_window={window}"]
+            "--set", f"auth_failure_flush_interval={flush}", "--set", f"auth_throttle_window={window}",
+            "--set", f"auth_throttle_hold={hold}"]
 
 
 def bad_token_request(b, s, ident, key=None):
@@ -197,3 +202,29 @@ def test_bad_admin_bearer_at_introspect_and_revoke_is_recorded_and_throttled(bro
     assert metrics(b)['tollgate_auth_failures_total{method="admin_token"}'] == 4
     # The administrator on 127.0.0.1 is not affected.
     assert b.introspect_response("x").status_code == 200
+
+
+def test_held_request_keeps_no_worker_thread_and_is_answered_at_sigterm(broker_factory):
+    # One worker thread, a 10 s hold and a 60 s block: the blocked address's
+    # request is held while 127.0.0.1 is served by that same thread, and a
+    # graceful stop answers the held request (429) and still exits 0.
+    b = broker_factory(name="throttle-hold", args=limits(client=1, block=60, block_max=60, hold=10) +
+                       ["--set", "threads=1"])
+    ident = b.create_identity()
+    flood = session_from(FLOOD_SRC)
+    assert_oauth_error(bad_token_request(b, flood, ident), 401, "invalid_client")
+    answer = {}
+
+    def held_request():
+        answer["r"] = bad_token_request(b, flood, ident)
+
+    t = threading.Thread(target=held_request)
+    t.start()
+    wait_for("the request to be throttled", lambda: metrics(b)["tollgate_auth_throttled_total"] == 1, timeout=30)
+    assert b.token(ident).status_code == 200
+    assert t.is_alive(), "the held request was answered before its hold ended"
+    b.stop()
+    t.join(timeout=30)
+    r = answer["r"]
+    assert_oauth_error(r, 429, "temporarily_unavailable")
+    assert int(r.headers["Retry-After"]) > 10
