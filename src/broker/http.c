@@ -559,8 +559,9 @@ void http_stop(struct MHD_Daemon *d)
 {
 	if (d == NULL)
 		return;
-	/* Stop accepting, give in-flight requests up to 2 s, then close. */
-	MHD_socket listen_fd = MHD_quiesce_daemon(d);
+	/* Stop accepting, give in-flight requests up to 2 s, then close (the
+	 * daemon closes the listening socket too). */
+	http_conn_stop_accepting();
 	for (int i = 0; i < 20; i++) {
 		const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (info == NULL || info->num_connections == 0)
@@ -570,6 +571,4 @@ void http_stop(struct MHD_Daemon *d)
 	}
 	MHD_stop_daemon(d);
 	http_conn_fini();
-	if (listen_fd != MHD_INVALID_SOCKET) /* quiescing handed it back to us */
-		close(listen_fd);
 }

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,9 +127,18 @@ static void log_refusal(const conn_addr_t *k, conn_verdict_t v)
 	guard.last_log = now;
 }
 
+static atomic_bool stopping;
+
+void http_conn_stop_accepting(void)
+{
+	atomic_store(&stopping, true);
+}
+
 enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	conn_addr_t k;
+	if (atomic_load(&stopping))
+		return MHD_NO;
 	if (!addr_key(addr, &k))
 		return MHD_YES;
 	pthread_mutex_lock(&guard.mu);

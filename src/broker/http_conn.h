@@ -20,6 +20,11 @@ unsigned http_conn_init(const tg_config_t *cfg, char *err, size_t err_len);
 void http_conn_fini(void);
 
 enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* From now on every new connection is refused (closed as it is accepted):
+ * the graceful stop, instead of MHD_quiesce_daemon, whose epoll variant
+ * races with the worker threads in libmicrohttpd 0.9.75 and can abort the
+ * process ("Failed to remove listen FD from epoll set"). */
+void http_conn_stop_accepting(void);
 void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		      enum MHD_ConnectionNotificationCode code);
 void *http_conn_uri(void *cls, const char *uri, struct MHD_Connection *c);

@@ -14,6 +14,11 @@
 // Usage: TOLLGATE_ADMIN_TOKEN=... node oauth4webapi_peer.mjs ISSUER IDENTITY_ID SCOPE AUDIENCE
 // Prints one JSON object and exits 0, or prints {"step", "error"} and exits 1.
 import * as oauth from 'oauth4webapi';
+import { webcrypto } from 'node:crypto';
+
+// Node 18 (Debian 12's nodejs) has WebCrypto, Ed25519 included, but not yet
+// as the global `crypto` that oauth4webapi calls (Node 19 made it global).
+globalThis.crypto ??= webcrypto;
 
 const [issuerArg, identityId, scope, audience] = process.argv.slice(2);
 const adminToken = process.env.TOLLGATE_ADMIN_TOKEN;

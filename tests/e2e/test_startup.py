@@ -101,17 +101,12 @@ def test_production_mode_on_loopback_warns_about_plain_http(tmp_path):
                              str(key), "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL)
-    lines = []
+    out = ""
     try:
-        deadline = time.monotonic() + 10 * SLOW
-        while not any("tollgate broker ready" in l for l in lines):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
-            if select.select([proc.stdout], [], [], 0.2)[0]:
-                lines.append(proc.stdout.readline())
+        out = read_until(proc, "tollgate broker ready", 10 * SLOW)
     finally:
         proc.send_signal(signal.SIGTERM)
-        lines.append(proc.communicate(timeout=10 * SLOW)[0])
-    out = "".join(lines)
+        out += proc.communicate(timeout=10 * SLOW)[0]
     assert proc.returncode == 0, out
     assert "serving plain HTTP on loopback" in out and "tls_cert" in out, out
 
@@ -145,14 +140,19 @@ def start_make_run(root, listen):
 
 
 def read_until(proc, marker, timeout):
-    out, deadline = [], time.monotonic() + timeout
-    while not out or marker not in out[-1]:
-        assert time.monotonic() < deadline, f"no {marker!r} within {timeout}s:\n{''.join(out)}"
-        if proc.poll() is not None and not select.select([proc.stdout], [], [], 0)[0]:
-            pytest.fail(f"make run ended ({proc.returncode}):\n{''.join(out)}\n{proc.stderr.read()}")
-        if select.select([proc.stdout], [], [], 0.2)[0]:
-            out.append(proc.stdout.readline())
-    return "".join(out)
+    """stdout of proc up to and including marker (read from the descriptor
+    itself: select() does not see what a buffered readline kept)."""
+    fd, out, deadline = proc.stdout.fileno(), b"", time.monotonic() + timeout
+    while marker.encode() not in out:
+        assert time.monotonic() < deadline, f"no {marker!r} within {timeout}s:\n{out.decode()}"
+        if select.select([fd], [], [], 0.2)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                proc.wait(timeout=10 * SLOW)
+                err = proc.stderr.read() if proc.stderr else ""
+                pytest.fail(f"the process ended ({proc.returncode}):\n{out.decode()}\n{err}")
+            out += chunk
+    return out.decode()
 
 
 def test_make_run_prints_the_readme_quickstart_and_stops_cleanly(checkout):
