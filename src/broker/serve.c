@@ -465,8 +465,10 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
-	if (auth_failures_start(b) != 0) /* throttle table and audit flusher (auth_failures.h) */
+	if (auth_failures_start(b) != 0) { /* throttle table and audit flusher (auth_failures.h) */
+		close(listen_fd);
 		goto out;
+	}
 	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	if (d == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
