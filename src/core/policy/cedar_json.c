@@ -12,6 +12,7 @@
  * misspelt "parent" would silently drop a hierarchy edge). As in the
  * reference, an action's parents must be actions and a uid may appear
  * once. Everything is allocated in the store's arena. */
+#include "core/errbuf.h"
 #include "core/limits.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/ext.h"
@@ -19,19 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	if (err == NULL || errsize == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 static const char *json_kind(const json_t *j)
 {
@@ -88,39 +76,39 @@ static int load_entity(pol_entities_t *es, size_t i, const json_t *e, char *err,
 	size_t kl;
 	snprintf(head, sizeof head, "entity %zu", i);
 	if (!json_is_object(e)) {
-		set_err(err, errsize, "%s: expected an object {\"uid\", \"attrs\", \"parents\"}, got %s",
+		tg_errf(err, errsize, "%s: expected an object {\"uid\", \"attrs\", \"parents\"}, got %s",
 			head, json_kind(e));
 		return -1;
 	}
 	const json_t *uidj = json_object_get(e, "uid"), *attrsj = json_object_get(e, "attrs"),
 		     *parentsj = json_object_get(e, "parents"), *tagsj = json_object_get(e, "tags");
 	if (uidj == NULL) {
-		set_err(err, errsize, "%s: missing \"uid\"", head);
+		tg_errf(err, errsize, "%s: missing \"uid\"", head);
 		return -1;
 	}
 	pol_euid_t *uid = pol_arena_alloc(a, sizeof *uid);
 	if (uid == NULL) {
-		set_err(err, errsize, "%s: out of memory", head);
+		tg_errf(err, errsize, "%s: out of memory", head);
 		return -1;
 	}
 	if (pol_json_euid_at(a, uidj, head, "uid", uid, err, errsize) < 0)
 		return -1;
 	entity_where(where, sizeof where, i, uid);
 	if ((k = unknown_key(e, keys, &kl)) != NULL) {
-		set_err(err, errsize,
+		tg_errf(err, errsize,
 			"%s: unexpected key \"%.*s\" (an entity has \"uid\", \"attrs\", \"parents\" and "
 			"\"tags\")",
 			where, (int)(kl > 40 ? 40 : kl), k);
 		return -1;
 	}
 	if (attrsj == NULL || parentsj == NULL) {
-		set_err(err, errsize, "%s: missing \"%s\" (write %s if there are none)", where,
+		tg_errf(err, errsize, "%s: missing \"%s\" (write %s if there are none)", where,
 			attrsj == NULL ? "attrs" : "parents", attrsj == NULL ? "{}" : "[]");
 		return -1;
 	}
 	pol_value_t *attrs = pol_arena_alloc(a, sizeof *attrs), *tags = NULL;
 	if (attrs == NULL) {
-		set_err(err, errsize, "%s: out of memory", where);
+		tg_errf(err, errsize, "%s: out of memory", where);
 		return -1;
 	}
 	if (pol_json_record_at(a, attrsj, where, "attrs", attrs, err, errsize) < 0)
@@ -128,21 +116,21 @@ static int load_entity(pol_entities_t *es, size_t i, const json_t *e, char *err,
 	if (tagsj != NULL) {
 		tags = pol_arena_alloc(a, sizeof *tags);
 		if (tags == NULL) {
-			set_err(err, errsize, "%s: out of memory", where);
+			tg_errf(err, errsize, "%s: out of memory", where);
 			return -1;
 		}
 		if (pol_json_record_at(a, tagsj, where, "tags", tags, err, errsize) < 0)
 			return -1;
 	}
 	if (!json_is_array(parentsj)) {
-		set_err(err, errsize, "%s: parents: expected an array of entity references, got %s",
+		tg_errf(err, errsize, "%s: parents: expected an array of entity references, got %s",
 			where, json_kind(parentsj));
 		return -1;
 	}
 	size_t np = json_array_size(parentsj);
 	pol_euid_t *parents = pol_arena_alloc(a, (np ? np : 1) * sizeof *parents);
 	if (parents == NULL) {
-		set_err(err, errsize, "%s: out of memory", where);
+		tg_errf(err, errsize, "%s: out of memory", where);
 		return -1;
 	}
 	bool action = pol_euid_is_action(uid);
@@ -157,14 +145,14 @@ static int load_entity(pol_entities_t *es, size_t i, const json_t *e, char *err,
 			pol_value_t v = {.kind = PV_ENTITY};
 			v.u.e = parents[p];
 			pol_value_render(&v, r, sizeof r);
-			set_err(err, errsize, "%s: %s: the parent of an action must be an action, not %s",
+			tg_errf(err, errsize, "%s: %s: the parent of an action must be an action, not %s",
 				where, root, r);
 			return -1;
 		}
 	}
 	const char *why = NULL;
 	if (pol_entities_add(es, uid, attrs, tags, parents, np, &why) < 0) {
-		set_err(err, errsize, "%s: %s", where, why != NULL ? why : "refused");
+		tg_errf(err, errsize, "%s: %s", where, why != NULL ? why : "refused");
 		return -1;
 	}
 	return 0;
@@ -176,13 +164,13 @@ int pol_json_entities_from(const json_t *array, pol_entities_t **out, char *err,
 	if (err != NULL && errsize > 0)
 		err[0] = '\0';
 	if (array == NULL || !json_is_array(array)) {
-		set_err(err, errsize, "the entities document must be an array of entities, got %s",
+		tg_errf(err, errsize, "the entities document must be an array of entities, got %s",
 			array != NULL ? json_kind(array) : "nothing");
 		return -1;
 	}
 	pol_entities_t *es = pol_entities_new();
 	if (es == NULL) {
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < json_array_size(array); i++) {
@@ -200,7 +188,7 @@ int pol_json_entities_from(const json_t *array, pol_entities_t **out, char *err,
 			v.u.e = on_cycle->uid;
 			pol_value_render(&v, uid, sizeof uid);
 		}
-		set_err(err, errsize, "entities: %s%s%s", why != NULL ? why : "refused",
+		tg_errf(err, errsize, "entities: %s%s%s", why != NULL ? why : "refused",
 			on_cycle != NULL ? ", through " : "", uid);
 		pol_entities_free(es);
 		return -1;
@@ -248,21 +236,21 @@ json_t *pol_json_parse(const char *text, size_t len, char *err, size_t errsize)
 		err[0] = '\0';
 	/* Cheapest first: the size, then the decoder, then the walk. */
 	if (len > TG_MAX_ENTITIES_TEXT) {
-		set_err(err, errsize, "the text is larger than %d bytes", TG_MAX_ENTITIES_TEXT);
+		tg_errf(err, errsize, "the text is larger than %d bytes", TG_MAX_ENTITIES_TEXT);
 		return NULL;
 	}
 	json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
 			       &je);
 	if (j == NULL) {
 		if (je.line > 0)
-			set_err(err, errsize, "line %d, column %d: %s", je.line, je.column,
+			tg_errf(err, errsize, "line %d, column %d: %s", je.line, je.column,
 				je.text);
 		else
-			set_err(err, errsize, "%s", je.text);
+			tg_errf(err, errsize, "%s", je.text);
 		return NULL;
 	}
 	if (nests_deeper(j, POL_JSON_MAX_DEPTH)) {
-		set_err(err, errsize, "nested deeper than %d levels", POL_JSON_MAX_DEPTH);
+		tg_errf(err, errsize, "nested deeper than %d levels", POL_JSON_MAX_DEPTH);
 		json_decref(j);
 		return NULL;
 	}
@@ -274,14 +262,14 @@ int pol_json_entities(const char *text, size_t len, pol_entities_t **out, char *
 {
 	*out = NULL;
 	if (len > TG_MAX_ENTITIES_TEXT) {
-		set_err(err, errsize, "the entities document is larger than %d bytes",
+		tg_errf(err, errsize, "the entities document is larger than %d bytes",
 			TG_MAX_ENTITIES_TEXT);
 		return -1;
 	}
 	char jerr[256]; /* "line L, column C: " and jansson's 160 characters */
 	json_t *j = pol_json_parse(text, len, jerr, sizeof jerr);
 	if (j == NULL) {
-		set_err(err, errsize, "entities: %s", jerr);
+		tg_errf(err, errsize, "entities: %s", jerr);
 		return -1;
 	}
 	int rc = pol_json_entities_from(j, out, err, errsize);
@@ -301,12 +289,12 @@ int pol_json_request(pol_arena_t *a, const json_t *obj, pol_request_t *out, char
 	if (err != NULL && errsize > 0)
 		err[0] = '\0';
 	if (obj == NULL || !json_is_object(obj)) {
-		set_err(err, errsize, "a request must be an object, got %s",
+		tg_errf(err, errsize, "a request must be an object, got %s",
 			obj != NULL ? json_kind(obj) : "nothing");
 		return -1;
 	}
 	if ((k = unknown_key(obj, keys, &kl)) != NULL) {
-		set_err(err, errsize,
+		tg_errf(err, errsize,
 			"request: unexpected key \"%.*s\" (a request has \"principal\", \"action\", "
 			"\"resource\" and \"context\")",
 			(int)(kl > 40 ? 40 : kl), k);
@@ -315,7 +303,7 @@ int pol_json_request(pol_arena_t *a, const json_t *obj, pol_request_t *out, char
 	for (size_t i = 0; i < 3; i++) {
 		const json_t *j = json_object_get(obj, vars[i]);
 		if (j == NULL) {
-			set_err(err, errsize, "request: missing \"%s\"", vars[i]);
+			tg_errf(err, errsize, "request: missing \"%s\"", vars[i]);
 			return -1;
 		}
 		if (pol_json_euid_at(a, j, "request", vars[i], slot[i], err, errsize) < 0)
@@ -325,7 +313,7 @@ int pol_json_request(pol_arena_t *a, const json_t *obj, pol_request_t *out, char
 	if (ctx != NULL) {
 		pol_value_t *v = pol_arena_alloc(a, sizeof *v);
 		if (v == NULL) {
-			set_err(err, errsize, "request: out of memory");
+			tg_errf(err, errsize, "request: out of memory");
 			return -1;
 		}
 		/* The reference reads the context as a value that must be a
@@ -333,7 +321,7 @@ int pol_json_request(pol_arena_t *a, const json_t *obj, pol_request_t *out, char
 		if (pol_json_value_at(a, ctx, "request", "context", v, err, errsize) < 0)
 			return -1;
 		if (v->kind != PV_RECORD) {
-			set_err(err, errsize, "request: context: expected a record, got %s",
+			tg_errf(err, errsize, "request: context: expected a record, got %s",
 				pol_kind_name(v->kind));
 			return -1;
 		}

@@ -5,22 +5,11 @@
 #include "core/policy/entities_input.h"
 #include "core/policy/arena.h"
 #include "core/policy/cedar_json.h"
+#include "core/errbuf.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errsize, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	if (err == NULL || errsize == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 char *pol_entity_key(const char *type, const char *id)
 {
@@ -59,16 +48,16 @@ static json_t *normalize_uid(pol_arena_t *a, const json_t *j, const char *what, 
 	pol_euid_t u;
 	char why[200];
 	if (pol_json_euid(a, j, &u, why, sizeof why) != 0) {
-		set_err(err, errsize, "%s: %s", what, why);
+		tg_errf(err, errsize, "%s: %s", what, why);
 		return NULL;
 	}
 	if (memchr(u.type.p, '\0', u.type.len) != NULL || memchr(u.id.p, '\0', u.id.len) != NULL) {
-		set_err(err, errsize, "%s: entity types and ids may not contain NUL", what);
+		tg_errf(err, errsize, "%s: entity types and ids may not contain NUL", what);
 		return NULL;
 	}
 	json_t *out = json_pack("{s:s%, s:s%}", "type", u.type.p, u.type.len, "id", u.id.p, u.id.len);
 	if (out == NULL)
-		set_err(err, errsize, "%s: out of memory", what);
+		tg_errf(err, errsize, "%s: out of memory", what);
 	return out;
 }
 
@@ -86,16 +75,16 @@ static int normalize_rest(pol_arena_t *a, const json_t *e, json_t *out, char *er
 	size_t i;
 	json_t *v;
 	if ((attrs != NULL && !json_is_object(attrs)) || (tags != NULL && !json_is_object(tags))) {
-		set_err(err, errsize, "attrs and tags must be objects");
+		tg_errf(err, errsize, "attrs and tags must be objects");
 		return -1;
 	}
 	if (par != NULL && !json_is_array(par)) {
-		set_err(err, errsize, "parents must be an array of entity uids");
+		tg_errf(err, errsize, "parents must be an array of entity uids");
 		return -1;
 	}
 	json_t *parents = json_array();
 	if (parents == NULL || json_object_set_new(out, "parents", parents) != 0) {
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 		return -1;
 	}
 	json_array_foreach(par, i, v) {
@@ -108,7 +97,7 @@ static int normalize_rest(pol_arena_t *a, const json_t *e, json_t *out, char *er
 	}
 	if (json_object_set_new(out, "attrs", attrs ? json_deep_copy(attrs) : json_object()) != 0 ||
 	    (tags != NULL && json_object_set_new(out, "tags", json_deep_copy(tags)) != 0)) {
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -120,24 +109,24 @@ json_t *pol_entity_normalize(const json_t *e, const char **type, const char **id
 	const char *k;
 	json_t *v, *out = NULL;
 	if (!json_is_object(e)) {
-		set_err(err, errsize, "an entity must be an object with uid, attrs and parents");
+		tg_errf(err, errsize, "an entity must be an object with uid, attrs and parents");
 		return NULL;
 	}
 	json_object_foreach((json_t *)e, k, v) {
 		if (!known_member(k)) {
-			set_err(err, errsize, "unknown member \"%.64s\" (an entity has uid, attrs, parents, tags)",
+			tg_errf(err, errsize, "unknown member \"%.64s\" (an entity has uid, attrs, parents, tags)",
 				k);
 			return NULL;
 		}
 	}
 	pol_arena_t *a = pol_arena_new();
 	if (a == NULL) {
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 		return NULL;
 	}
 	json_t *uid = normalize_uid(a, json_object_get(e, "uid"), "uid", err, errsize);
 	if (uid != NULL && (out = json_pack("{s:o}", "uid", uid)) == NULL)
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 	if (out != NULL && normalize_rest(a, e, out, err, errsize) != 0) {
 		json_decref(out);
 		out = NULL;
@@ -158,7 +147,7 @@ json_t *pol_entities_of_doc(const json_t *doc, bool single_ok, char *err, size_t
 		return json_incref(json_object_get(doc, "entities"));
 	if (single_ok && json_is_object(doc) && json_object_get(doc, "uid") != NULL)
 		return json_pack("[O]", doc);
-	set_err(err, errsize, single_ok ? "send a Cedar entities array, {\"entities\": [...]}, or one entity "
+	tg_errf(err, errsize, single_ok ? "send a Cedar entities array, {\"entities\": [...]}, or one entity "
 					  "{\"uid\", \"attrs\", \"parents\"}"
 					: "send a Cedar entities array or {\"entities\": [...]}");
 	return NULL;
@@ -173,13 +162,13 @@ static int add_one(json_t *map, size_t i, const json_t *v, char *err, size_t err
 	char *key = e != NULL ? pol_entity_key(type, id) : NULL;
 	int rc = -1;
 	if (e == NULL || key == NULL) {
-		set_err(err, errsize, "entity %zu: %s", i, e != NULL ? "out of memory" : why);
+		tg_errf(err, errsize, "entity %zu: %s", i, e != NULL ? "out of memory" : why);
 	} else if (json_object_get(map, key) != NULL) {
 		char *t = pol_uid_text(type, id);
-		set_err(err, errsize, "entity %zu: %.200s appears twice", i, t != NULL ? t : "uid");
+		tg_errf(err, errsize, "entity %zu: %.200s appears twice", i, t != NULL ? t : "uid");
 		free(t);
 	} else if (json_object_set(map, key, e) != 0) {
-		set_err(err, errsize, "entity %zu: out of memory", i);
+		tg_errf(err, errsize, "entity %zu: out of memory", i);
 	} else {
 		rc = 0;
 	}
@@ -193,7 +182,7 @@ json_t *pol_entities_normalize_all(const json_t *arr, char *err, size_t errsize)
 	size_t i;
 	json_t *v, *map = json_object();
 	if (map == NULL) {
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 		return NULL;
 	}
 	json_array_foreach(arr, i, v) {
@@ -225,12 +214,12 @@ static json_t *normalised_array(const char *text, size_t len, char *err, size_t 
 	char why[400];
 	json_t *doc = pol_json_parse(text, len, why, sizeof why), *arr = NULL, *map = NULL, *out = NULL;
 	if (doc == NULL) {
-		set_err(err, errsize, "not JSON: %s", why);
+		tg_errf(err, errsize, "not JSON: %s", why);
 		return NULL;
 	}
 	if ((arr = pol_entities_of_doc(doc, false, err, errsize)) != NULL &&
 	    (map = pol_entities_normalize_all(arr, err, errsize)) != NULL && (out = values_of(map)) == NULL)
-		set_err(err, errsize, "out of memory");
+		tg_errf(err, errsize, "out of memory");
 	json_decref(map);
 	json_decref(arr);
 	json_decref(doc);
