@@ -8,16 +8,11 @@
 # their share; the connection limit is sized to the open-files limit.
 # Only loopback: the flood comes from 127.0.0.1, the other
 # client binds 127.0.0.2 (all of 127/8 is loopback on Linux).
-#
-# Run as a script, it measures how many of 20 /healthz and 20 token
-# requests succeed within 5 s under a flood (docs/benchmarks.md):
-#   python3 tests/e2e/test_connection_flood.py [--keep-up] [BINARY]
-# (--keep-up: the flood reopens what the broker closes, before each pair).
+# bench/conn_flood_bench.py measures the same flood with these helpers.
 import errno
 import resource
 import select
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -115,20 +110,6 @@ def _answered(call):
         return call().status_code == 200
     except requests.RequestException:
         return False
-
-
-def refill(flood, port):
-    """Reopens the flood's connections that the server closed, as an
-    attacker keeping up a flood does; returns how many it reopened."""
-    n = 0
-    for i, s in enumerate(flood):
-        if closed_by_server(s):
-            s.close()
-            flood[i] = socket.socket()
-            flood[i].setblocking(False)
-            flood[i].connect_ex(("127.0.0.1", port))
-            n += 1
-    return n
 
 
 def count_answered(b, ident, n=20, timeout=5, trace=None, before_each=None):
@@ -273,48 +254,6 @@ def test_incomplete_requests_time_out_before_established_connections(broker_fact
         assert _request_on(established).startswith(b"HTTP/1.1 200")
     finally:
         close_all([established, silent, partial])
-
-
-def _measure(binary, keep_up):
-    """Before/after figures for docs/benchmarks.md: a broker with the
-    default configuration, FLOOD idle connections from 127.0.0.1, then 20
-    /healthz and 20 token requests from 127.0.0.2 with a 5 s timeout
-    (keep_up: the flood's closed connections are reopened before each
-    pair)."""
-    import tempfile
-
-    import tollgate_e2e
-
-    tollgate_e2e.BIN = Path(binary).resolve()
-    with tempfile.TemporaryDirectory() as d:
-        b = tollgate_e2e.Broker(Path(d)).start()
-        try:
-            ident = b.create_identity()
-            b.http.close()
-            t0 = time.monotonic()
-            flood = open_flood(b.port, raise_fd_limit(FLOOD))
-            t1 = time.monotonic()
-            trace = []
-            reopened = [0]
-
-            def keep():
-                reopened[0] += refill(flood, b.port)
-
-            health, tokens = count_answered(b, ident, timeout=5, trace=trace, before_each=keep if keep_up else None)
-            t2 = time.monotonic()
-            open_now = sum(not closed_by_server(s) for s in flood)
-            close_all(flood)
-            print(f"{binary}: flood of {len(flood)} opened in {t1 - t0:.1f} s"
-                  f"{f', {reopened[0]} reopened' if keep_up else ''}, {open_now} still open after "
-                  f"the requests: /healthz {health}/20, token {tokens}/20 within 5 s each "
-                  f"({t2 - t1:.1f} s in all; in order, upper case = failed: {''.join(trace)})")
-        finally:
-            b.kill()
-
-
-if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--keep-up"]
-    _measure(args[0] if args else "build/tollgate", "--keep-up" in sys.argv)
 
 
 def test_connection_limit_fits_the_open_files_limit(tmp_path):
