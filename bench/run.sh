@@ -334,7 +334,7 @@ main() {
 	run timeout 180 /usr/bin/python3 bench/conn_flood_bench.py --bin "$BUILD/tollgate" --label "$(commit)" \
 		--out "$WORK/connflood.txt"
 	say "failed-authentication flood: $FLOOD bad assertions from 127.0.0.2"
-	run timeout 180 python3 bench/auth_flood_bench.py --bin "$BUILD/tollgate" --label "$(commit)" \
+	run timeout 180 /usr/bin/python3 bench/auth_flood_bench.py --bin "$BUILD/tollgate" --label "$(commit)" \
 		--flood "$FLOOD" --out "$WORK/flood.txt"
 	write_doc
 	say "wrote docs/benchmarks.md"
