@@ -17,8 +17,10 @@ import * as oauth from 'oauth4webapi';
 import { webcrypto } from 'node:crypto';
 
 // Node 18 (Debian 12's nodejs) has WebCrypto, Ed25519 included, but not yet
-// as the global `crypto` that oauth4webapi calls (Node 19 made it global).
+// as the globals `crypto` and `CryptoKey` that oauth4webapi uses (Node 19
+// made them global).
 globalThis.crypto ??= webcrypto;
+globalThis.CryptoKey ??= webcrypto.CryptoKey;
 
 const [issuerArg, identityId, scope, audience] = process.argv.slice(2);
 const adminToken = process.env.TOLLGATE_ADMIN_TOKEN;
