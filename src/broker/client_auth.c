@@ -1,5 +1,5 @@
 /* client_auth.c - client authentication for the OAuth endpoints and the
- * admin bearer token for /v1. Failure details go to the log, metrics and
+ * admin bearer token (checked for /v1 at dispatch, access.c). Failure details go to the log, metrics and
  * audit (auth_failures.c, which also throttles: a throttled caller gets
  * 429 before any signature check or store read); the client gets a clear
  * but non-revealing reason. */
@@ -77,7 +77,7 @@ static int by_assertion(req_t *r, const form_t *f, client_t *out)
 	}
 	http_self_url(r, r->path, self, sizeof self);
 	auds[2] = self;
-	assertion_opts_t o = {auds, 3, broker_now(), r->b->cfg.clock_leeway, r->b->cfg.assertion_max_lifetime};
+	assertion_opts_t o = {auds, 3, r->now, r->b->cfg.clock_leeway, r->b->cfg.assertion_max_lifetime};
 	if (assertion_parse(jwt, strlen(jwt), form_get(f, "client_id"), &o, &a, &why) != 0)
 		return fail(r, "client_assertion", form_get(f, "client_id"), why, NULL);
 	if (auth_throttled(r, "client_assertion", a.client_id)) { /* the client_id it claims */
@@ -100,9 +100,10 @@ static int by_assertion(req_t *r, const form_t *f, client_t *out)
 		return -1;
 	}
 	out->method = "private_key_jwt";
+	actor_identity(&r->actor, out->identity.id, out->identity.kind);
 	snprintf(out->assertion_jti, sizeof out->assertion_jti, "%s|%s", a.client_id, a.jti);
 	/* the jti stays used until no assertion accepted now can still be valid */
-	out->assertion_exp = broker_now() + r->b->cfg.assertion_max_lifetime + 2 * r->b->cfg.clock_leeway;
+	out->assertion_exp = r->now + r->b->cfg.assertion_max_lifetime + 2 * r->b->cfg.clock_leeway;
 	assertion_free(&a);
 	return 0;
 }
@@ -127,6 +128,7 @@ static int by_certificate(req_t *r, const form_t *f, client_t *out)
 	if (require_active(r, "mtls", &out->identity) != 0)
 		return -1;
 	out->method = "tls_client_auth";
+	actor_identity(&r->actor, out->identity.id, out->identity.kind);
 	b64url_encode_to(der_hash, sizeof der_hash, out->cnf_x5t);
 	return 0;
 }
@@ -170,28 +172,14 @@ int client_consume_assertion(req_t *r, const client_t *c)
 	return -1;
 }
 
-bool admin_token_valid(req_t *r)
+bool admin_token_valid(req_t *r, int64_t now)
 {
 	const char *auth = http_header(r, "Authorization");
 	uint8_t h[crypto_hash_sha256_BYTES];
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) > 256)
 		return false;
 	crypto_hash_sha256(h, (const uint8_t *)auth + 7, strlen(auth + 7));
-	return store_admin_token_check(r->b->store, h, broker_now()) == STORE_OK;
-}
-
-bool require_admin(req_t *r)
-{
-	if (auth_throttled(r, "admin_token", NULL))
-		return false;
-	if (admin_token_valid(r))
-		return true;
-	auth_failed(r, "admin_token", NULL,
-		    http_header(r, "Authorization") == NULL ? "no bearer token" : "invalid or expired bearer token");
-	http_problem(r, 401, NULL, http_header(r, "Authorization") == NULL
-		? "send Authorization: Bearer <token> (set TOLLGATE_TOKEN; in --dev mode it is in <data>/admin.token)"
-		: "the bearer token is invalid or expired");
-	return false;
+	return store_admin_token_check(r->b->store, h, now) == STORE_OK;
 }
 
 int admin_token_create(broker_t *b, int64_t ttl, char out[65])

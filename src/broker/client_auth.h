@@ -16,8 +16,8 @@ typedef struct {
 	char cnf_x5t[JKT_LEN + 1];                 /* mTLS binding, "" otherwise */
 } client_t;
 
-/* Authenticates the caller from the form (and TLS session). On failure it
- * has already answered 401 invalid_client (or 400 invalid_request) and
+/* Authenticates the caller from the form (and TLS session) and sets
+ * r->actor to its identity. On failure it has already answered 401 invalid_client (or 400 invalid_request) and
  * returns -1. */
 int client_authenticate(req_t *r, const form_t *f, client_t *out) __attribute__((warn_unused_result));
 void client_release(client_t *c);
@@ -25,10 +25,9 @@ void client_release(client_t *c);
  * returns -1 on replay. Issuance does this atomically with the token write. */
 int client_consume_assertion(req_t *r, const client_t *c) __attribute__((warn_unused_result));
 
-/* True when the request carries a valid, unexpired admin bearer token. */
-bool admin_token_valid(req_t *r);
-/* Answers 401 problem and returns false unless admin_token_valid(). */
-bool require_admin(req_t *r);
+/* True when the request carries a valid admin bearer token, unexpired at
+ * now. /v1 routes check it at dispatch (access.h). */
+bool admin_token_valid(req_t *r, int64_t now);
 /* Creates a random admin token, stores its hash, returns it (hex, 64
  * chars, caller wipes). */
 int admin_token_create(broker_t *b, int64_t ttl, char out[65]) __attribute__((warn_unused_result));

@@ -3,10 +3,12 @@
  * client address and mTLS certificate extraction, response helpers.
  * Phases of one request: headers -> body (capped at max_body, or at the
  * route's own limit for an administrator; an announced oversize body is
- * refused before it is read) -> route -> handler ->
+ * refused before it is read) -> route -> request time -> access (the
+ * caller authenticated once, r->actor; access.h) -> handler ->
  * completion (metrics, free). Connections (admission, timeouts) are
  * http_conn.c's. */
 #include "broker/http.h"
+#include "broker/access.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/http_conn.h"
@@ -302,10 +304,21 @@ static bool route_matches(const route_t *rt, const char *path, const char **para
 	return true;
 }
 
+/* The request time every handler reads (r->now, r->now_ms): one reading
+ * of the clock per dispatch. */
+static void stamp_time(req_t *r)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->now = (int64_t)ts.tv_sec;
+	r->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void dispatch(req_t *r)
 {
 	bool path_known = false;
 	char param[TG_MAX_ID_LEN + 1];
+	stamp_time(r);
 	for (const route_t *rt = broker_routes; rt->method != NULL; rt++) {
 		const char *p = NULL;
 		size_t plen = 0;
@@ -328,7 +341,8 @@ static void dispatch(req_t *r)
 			return;
 		}
 		r->held = false;
-		rt->handler(r);
+		if (access_admit(r, rt->access))
+			rt->handler(r);
 		if (r->status == 0 && !r->held)
 			http_problem(r, 500, NULL, "the handler sent no response");
 		r->param = NULL;
@@ -344,7 +358,9 @@ static void dispatch(req_t *r)
 /* The body limit of the route for method and path: its own max_body when
  * it has one and the caller holds a valid admin token (checked before any
  * of the body is read, so that only an administrator can make the broker
- * buffer a large body), else the configured max_body. */
+ * buffer a large body), else the configured max_body. This runs before
+ * dispatch (so before the request time is stamped) and only sizes the
+ * buffer: access is decided at dispatch. */
 static size_t body_limit(req_t *r)
 {
 	for (const route_t *rt = broker_routes; rt->method != NULL; rt++) {
@@ -353,7 +369,7 @@ static size_t body_limit(req_t *r)
 		if (rt->max_body == 0 || strcmp(rt->method, r->method) != 0 ||
 		    !route_matches(rt, r->path, &p, &plen))
 			continue;
-		if (rt->max_body > (size_t)r->b->cfg.max_body && admin_token_valid(r))
+		if (rt->max_body > (size_t)r->b->cfg.max_body && admin_token_valid(r, broker_now()))
 			return rt->max_body;
 		break;
 	}

@@ -3,6 +3,7 @@
  * speaks (JSON, RFC 9457 problem+json, RFC 6749 OAuth error JSON). */
 #ifndef TG_HTTP_H
 #define TG_HTTP_H
+#include "broker/actor.h"
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdbool.h>
@@ -30,6 +31,9 @@ typedef struct {
 	bool paced;              /* this request was held once (auth_failures.c) */
 	int route;               /* metrics index */
 	double started;
+	actor_t actor;           /* who is calling (actor.h), set at dispatch */
+	int64_t now;             /* the request time, stamped once at dispatch (seconds) */
+	int64_t now_ms;          /* the same in milliseconds */
 } req_t;
 
 typedef void (*handler_fn)(req_t *r);
@@ -39,6 +43,7 @@ typedef struct {
 	const char *prefix;  /* path, or prefix up to {id} when suffix is set */
 	const char *suffix;  /* NULL = exact path; "" = /prefix{id}; "/x" = /prefix{id}/x */
 	handler_fn handler;
+	unsigned access;     /* who may call it (access.h), checked at dispatch */
 	const char *name;    /* metrics label */
 	size_t max_body;     /* 0: the configured max_body; larger limits apply only
 			      * to requests with a valid admin bearer token */

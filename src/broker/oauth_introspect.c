@@ -12,20 +12,27 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef enum { CALLER_NONE, CALLER_ADMIN, CALLER_EDGE, CALLER_IDENTITY } caller_kind_t;
+/* The admin bearer token, answered in the RFC 6749 form (these routes are
+ * ACCESS_PUBLIC: dispatch authenticates nobody here). */
+static int admin_caller(req_t *r)
+{
+	if (auth_throttled(r, "admin_token", NULL))
+		return -1;
+	if (!admin_token_valid(r, r->now)) {
+		auth_failed(r, "admin_token", NULL, "invalid or expired bearer token");
+		http_oauth_error(r, 401, "invalid_client", "the bearer token is invalid or expired");
+		return -1;
+	}
+	actor_admin(&r->actor);
+	return 0;
+}
 
-typedef struct {
-	caller_kind_t kind;
-	char id[TG_MAX_ID_LEN + 1];
-} caller_t;
-
-/* Parses the form and authenticates the caller; answers and returns -1 on
- * failure. On success the caller frees f. */
-static int authenticate(req_t *r, form_t *f, caller_t *who)
+/* Parses the form and authenticates the caller into r->actor; answers and
+ * returns -1 on failure. On success the caller frees f. */
+static int authenticate(req_t *r, form_t *f)
 {
 	const char *why = NULL;
 	client_t c;
-	memset(who, 0, sizeof *who);
 	if (!http_require_content_type(r, "application/x-www-form-urlencoded"))
 		return -1;
 	if (form_parse(r->body ? r->body : "", r->body_len, f, &why) != 0) {
@@ -33,27 +40,17 @@ static int authenticate(req_t *r, form_t *f, caller_t *who)
 		return -1;
 	}
 	if (http_header(r, "Authorization") != NULL) {
-		if (auth_throttled(r, "admin_token", NULL)) {
-			form_free(f);
-			return -1;
-		}
-		if (!admin_token_valid(r)) {
-			auth_failed(r, "admin_token", NULL, "invalid or expired bearer token");
-			form_free(f);
-			http_oauth_error(r, 401, "invalid_client", "the bearer token is invalid or expired");
-			return -1;
-		}
-		who->kind = CALLER_ADMIN;
-		return 0;
+		if (admin_caller(r) == 0)
+			return 0;
+		form_free(f);
+		return -1;
 	}
 	if (client_authenticate(r, f, &c) != 0 || client_consume_assertion(r, &c) != 0) {
 		client_release(&c);
 		form_free(f);
 		return -1;
 	}
-	who->kind = strcmp(c.identity.kind, "edge") == 0 ? CALLER_EDGE : CALLER_IDENTITY;
-	snprintf(who->id, sizeof who->id, "%s", c.identity.id);
-	client_release(&c);
+	client_release(&c); /* r->actor is the client's identity (client_authenticate) */
 	return 0;
 }
 
@@ -70,8 +67,7 @@ static json_t *active_response(const broker_t *b, const tok_claims_t *c)
 	return o;
 }
 
-typedef void (*token_action_fn)(req_t *r, const caller_t *who, token_state_t st, tok_claims_t *claims,
-				const char *why);
+typedef void (*token_action_fn)(req_t *r, token_state_t st, tok_claims_t *claims, const char *why);
 
 /* The shared phases of both endpoints: authenticate the caller, read the
  * token parameter, evaluate the token; a store failure is answered 503 (not
@@ -79,10 +75,9 @@ typedef void (*token_action_fn)(req_t *r, const caller_t *who, token_state_t st,
 static void with_token(req_t *r, token_action_fn act)
 {
 	form_t f;
-	caller_t who;
 	tok_claims_t claims;
 	const char *why = "";
-	if (authenticate(r, &f, &who) != 0)
+	if (authenticate(r, &f) != 0)
 		return;
 	const char *token = form_get(&f, "token");
 	if (token == NULL) {
@@ -90,26 +85,26 @@ static void with_token(req_t *r, token_action_fn act)
 		form_free(&f);
 		return;
 	}
-	token_state_t st = token_state(r->b, token, &claims, &why);
+	token_state_t st = token_state(r->b, token, r->now, &claims, &why);
 	if (st == TOKEN_ERROR)
 		http_oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable; retry");
 	else
-		act(r, &who, st, &claims, why);
+		act(r, st, &claims, why);
 	if (st != TOKEN_INVALID)
 		tok_claims_free(&claims);
 	form_free(&f);
 }
 
-static void do_introspect(req_t *r, const caller_t *who, token_state_t st, tok_claims_t *claims,
-		       const char *why)
+static void do_introspect(req_t *r, token_state_t st, tok_claims_t *claims, const char *why)
 {
+	const actor_t *who = &r->actor;
 	bool visible = st == TOKEN_ACTIVE &&
-		       (who->kind != CALLER_IDENTITY || strcmp(claims->sub, who->id) == 0);
+		       (who->kind != ACTOR_WORKLOAD || strcmp(claims->sub, who->id) == 0);
 	if (visible)
 		http_json(r, 200, active_response(r->b, claims));
 	else
 		http_json(r, 200, json_pack("{s:b}", "active", 0));
-	const char *caller = who->kind == CALLER_ADMIN ? "admin" : who->id;
+	const char *caller = who->id;
 	const char *jti = st != TOKEN_INVALID ? claims->jti : NULL;
 	log_event(LOG_INFO, "token introspected", "caller", caller, "jti", jti, "active",
 		  visible ? "true" : "false", "reason", visible ? NULL : why, NULL);
@@ -127,18 +122,19 @@ static void do_introspect(req_t *r, const caller_t *who, token_state_t st, tok_c
 }
 
 /* RFC 7009 §2.2: invalid tokens and tokens of others get 200 too. */
-static void do_revoke(req_t *r, const caller_t *who, token_state_t st, tok_claims_t *claims, const char *why)
+static void do_revoke(req_t *r, token_state_t st, tok_claims_t *claims, const char *why)
 {
+	const actor_t *who = &r->actor;
 	(void)why;
-	if (st == TOKEN_ACTIVE && (who->kind == CALLER_ADMIN || strcmp(claims->sub, who->id) == 0)) {
-		const char *by = who->kind == CALLER_ADMIN ? "admin" : who->id;
+	if (st == TOKEN_ACTIVE && (who->kind == ACTOR_ADMIN || strcmp(claims->sub, who->id) == 0)) {
+		const char *by = who->id;
 		json_t *details = json_pack("{s:s, s:I}", "sub", claims->sub, "exp", (json_int_t)claims->exp);
 		audit_event_t ev = audit_event(r, "token.revoked", by);
 		ev.action = "oauth.revoke";
 		ev.jti = claims->jti;
 		ev.decision = "allow";
 		ev.details = details;
-		store_rc rc = store_token_revoke(r->b->store, claims->jti, broker_now(), &ev);
+		store_rc rc = store_token_revoke(r->b->store, claims->jti, r->now, &ev);
 		json_decref(details);
 		if (rc == STORE_ERROR) {
 			broker_store_failed(r->b, "token revocation");
@@ -146,7 +142,7 @@ static void do_revoke(req_t *r, const caller_t *who, token_state_t st, tok_claim
 					 "the store cannot record the revocation; retry");
 			return;
 		}
-		log_event(LOG_INFO, "token revoked", "by", who->kind == CALLER_ADMIN ? "admin" : who->id,
+		log_event(LOG_INFO, "token revoked", "by", who->id,
 			  "sub", claims->sub, "jti", claims->jti, NULL);
 	}
 	http_json(r, 200, json_object());

@@ -100,7 +100,7 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_re
 		http_oauth_error(r, 400, "invalid_scope", why);
 		return -1;
 	}
-	if (permission_check(r->b, id, &g->scope, r->client_ip, broker_now(), &pm) != 0) {
+	if (permission_check(r->b, id, &g->scope, r->client_ip, r->now, &pm) != 0) {
 		permission_release(&pm);
 		log_event(LOG_ERROR, "policy evaluation failed: refusing the token", "client_id", id->id, NULL);
 		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, "policy evaluation failed");
@@ -158,7 +158,7 @@ static int check_dpop(req_t *r, const identity_t *id, grant_req_t *g)
 		return refuse_dpop(r, id, "DPoP proof is too large");
 	if (proof == NULL)
 		return 0;
-	dpop_opts_t o = {"POST", r->b->token_endpoint, broker_now(), r->b->cfg.clock_leeway,
+	dpop_opts_t o = {"POST", r->b->token_endpoint, r->now, r->b->cfg.clock_leeway,
 			 r->b->cfg.dpop_max_age, NULL};
 	if (dpop_check(proof, strlen(proof), &o, &g->dpop, &why) != 0)
 		return refuse_dpop(r, id, why);
@@ -169,12 +169,10 @@ static int check_dpop(req_t *r, const identity_t *id, grant_req_t *g)
 /* 48-bit milliseconds then 80 random bits: unique and unguessable, and
  * time-ordered so that the store's token index grows at its end instead of
  * at random pages. */
-static void new_jti(char out[23])
+static void new_jti(int64_t now_ms, char out[23])
 {
 	uint8_t raw[16];
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	uint64_t ms = (uint64_t)now_ms;
 	for (int i = 0; i < 6; i++)
 		raw[i] = (uint8_t)(ms >> (40 - 8 * i));
 	randombytes_buf(raw + 6, sizeof raw - 6);
@@ -267,8 +265,8 @@ static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const 
 static void issue(req_t *r, const client_t *c, grant_req_t *g)
 {
 	char jti[23], ttl_s[24], hash[65];
-	int64_t now = broker_now();
-	new_jti(jti);
+	int64_t now = r->now;
+	new_jti(r->now_ms, jti);
 	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = c->identity.id,
 			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
 			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,

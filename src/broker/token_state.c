@@ -55,12 +55,11 @@ static token_state_t check_identity(broker_t *b, const tok_claims_t *claims, con
 	return st;
 }
 
-token_state_t token_state(broker_t *b, const char *token, tok_claims_t *claims, const char **why)
+token_state_t token_state(broker_t *b, const char *token, int64_t now, tok_claims_t *claims, const char **why)
 {
 	tok_key_t keys[MAX_VERIFY_KEYS];
 	char kids[MAX_VERIFY_KEYS][TG_MAX_KID_LEN + 1];
 	size_t n = signer_public_keys(b->signer, keys, kids, MAX_VERIFY_KEYS);
-	int64_t now = broker_now();
 	tok_verify_opts_t o = {b->issuer, b->cfg.audience, now, b->cfg.clock_leeway, keys, n};
 	if (tok_verify(token, strlen(token), &o, claims, why) != 0)
 		return TOKEN_INVALID;

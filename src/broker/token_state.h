@@ -17,7 +17,9 @@ typedef enum {
 	TOKEN_ERROR,    /* store failure: treat as inactive (fail closed) */
 } token_state_t;
 
-/* On TOKEN_ACTIVE and TOKEN_INACTIVE, claims are filled (tok_claims_free). */
-token_state_t token_state(broker_t *b, const char *token, tok_claims_t *claims, const char **why);
+/* The token's state at now (the request time, r->now). On TOKEN_ACTIVE and
+ * TOKEN_INACTIVE, claims are filled (tok_claims_free). */
+token_state_t token_state(broker_t *b, const char *token, int64_t now, tok_claims_t *claims,
+			  const char **why);
 
 #endif

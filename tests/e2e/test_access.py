@@ -1,0 +1,102 @@
+# test_access.py - who may call a route is a column of the route table
+# (src/broker/routes.c, access.h), checked once at dispatch: every /v1 route
+# refuses a missing or wrong bearer token with 401 problem+json and
+# WWW-Authenticate before its handler runs (so before the body is looked
+# at), accepts the admin token, and the audit records of an admin's actions
+# carry the actor dispatch set (r->actor: "admin" for the admin token).
+import re
+
+import pytest
+
+from tollgate_e2e import DEFAULT_SCOPES, REPO, assert_problem, audit_records, scope_permit, unique
+
+# Every /v1 route (method, path with {id} filled in) as routes.c lists them.
+V1_ROUTES = [
+    ("GET", "/v1/identities"),
+    ("POST", "/v1/identities"),
+    ("GET", "/v1/identities/x"),
+    ("PATCH", "/v1/identities/x"),
+    ("POST", "/v1/identities/x/offboard"),
+    ("GET", "/v1/keys"),
+    ("POST", "/v1/keys/rotate"),
+    ("GET", "/v1/audit"),
+    ("GET", "/v1/audit/checkpoints"),
+    ("GET", "/v1/policies"),
+    ("PUT", "/v1/policies"),
+    ("GET", "/v1/policies/x"),
+    ("GET", "/v1/entities"),
+    ("PUT", "/v1/entities"),
+    ("POST", "/v1/entities"),
+    ("DELETE", "/v1/entities/x"),
+    ("POST", "/v1/authorize"),
+]
+
+ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+),')
+
+
+def table_routes():
+    """(method, path, access) of every route in routes.c, {id} as x."""
+    out = []
+    for m in ROUTE_LINE.finditer((REPO / "src" / "broker" / "routes.c").read_text()):
+        method, prefix, suffix, access = m.groups()
+        path = prefix if suffix == "NULL" else prefix + "x" + suffix.strip('"')
+        out.append((method, path, access))
+    return out
+
+
+@pytest.fixture(scope="module")
+def b(broker_factory):
+    # Enough failures allowed that this module's 401s are never throttled.
+    return broker_factory(args=["--set", "auth_throttle_client_failures=100000",
+                                "--set", "auth_throttle_source_failures=100000"])
+
+
+def test_every_v1_route_is_admin_only_in_the_table():
+    routes = table_routes()
+    assert len(routes) > 20
+    v1 = [(m, p) for m, p, _ in routes if p.startswith("/v1/")]
+    assert sorted(v1) == sorted(V1_ROUTES)
+    for m, p, access in routes:
+        assert access == ("ACCESS_ADMIN" if p.startswith("/v1/") else "ACCESS_PUBLIC"), (m, p)
+
+
+@pytest.mark.parametrize("method,path", V1_ROUTES)
+@pytest.mark.parametrize("token", ["", "wrong-token", "0" * 64])
+def test_refused_without_a_valid_token(b, method, path, token):
+    # A body the handler would refuse (400/415) if it ran: the 401 comes first.
+    r = b.api(method, path, token=token, data=b"{not json", headers={"Content-Type": "text/plain"})
+    body = assert_problem(r, 401)
+    assert r.headers.get("WWW-Authenticate") == 'Bearer realm="tollgate"', r.headers
+    assert body["instance"] == path
+    assert ("invalid or expired" in body["detail"]) == (token != ""), body
+
+
+@pytest.mark.parametrize("method,path", V1_ROUTES)
+def test_admin_token_admitted(b, method, path):
+    r = b.api(method, path, data=b"{not json", headers={"Content-Type": "text/plain"})
+    assert r.status_code not in (401, 403), (method, path, r.status_code, r.text)
+
+
+def test_refused_request_changes_nothing(b):
+    ident = unique("noauth")
+    doc = {"id": ident, "kind": "workload", "owner": "team-e2e", "roles": [], "public_keys": []}
+    assert_problem(b.api("POST", "/v1/identities", doc, token=""), 401)
+    assert_problem(b.api("POST", "/v1/identities", doc, token="wrong-token"), 401)
+    assert_problem(b.api("GET", f"/v1/identities/{ident}"), 404)
+    failed = [r for r in audit_records(b, type="auth.failed") if r["resource"] == "/v1/identities"]
+    assert len(failed) >= 2 and all(r["actor"] is None for r in failed), failed
+
+
+def test_admin_actions_carry_the_actor(b):
+    start = audit_records(b)[-1]["seq"]
+    ident = b.create_identity()
+    b.add_policy(scope_permit(f'== Workload::"{unique("nobody")}"', DEFAULT_SCOPES[0]))
+    b.set_entities([])
+    assert b.api("POST", "/v1/keys/rotate").status_code == 200
+    assert b.api("POST", f"/v1/identities/{ident.id}/offboard").status_code == 200
+    recs = audit_records(b, after=start)
+    by_type = {r["type"]: r for r in recs}
+    for t in ("identity.created", "policy.changed", "key.rotated", "identity.offboarded"):
+        assert by_type[t]["actor"] == "admin", by_type[t]
+    assert all(r["actor"] == "admin" for r in recs if r["type"] == "entities.changed")
+    assert b.get_policy()["actor"] == "admin"
