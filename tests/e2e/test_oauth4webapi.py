@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 from tollgate_e2e import DEFAULT_SCOPES, E2E_DIR, SLOW, jwt_parts, unique, verify_pyjwt
 
 SCOPE = DEFAULT_SCOPES[0]
@@ -77,7 +79,17 @@ def test_oauth4webapi_client_and_resource_server(broker):
     assert verify_pyjwt(broker, out["bearer"]["access_token"])["sub"] == ident_id
 
 
+def node_major():
+    out = subprocess.run([shutil.which("node") or "node", "--version"], capture_output=True, text=True).stdout
+    return int(out.strip().lstrip("v").split(".")[0])
+
+
 def test_oauth4webapi_with_tokens_issued_as_ed25519(broker_factory):
+    # Node 18's WebCrypto (Debian 12's nodejs) refuses to import a JWK whose
+    # alg is "Ed25519" (the RFC 9864 name); Node 20 accepts it. The peer,
+    # not the broker, decides this: docs/configuration.md says so.
+    if node_major() < 20:
+        pytest.skip("Node < 20: its WebCrypto refuses JWK alg Ed25519 (RFC 9864) on import")
     b = broker_factory(["--set", "token_alg_name=Ed25519"], name="o4w-ed25519")
     ident_id = unique("o4w")
     out = run_peer(b, ident_id)
