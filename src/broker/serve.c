@@ -452,24 +452,20 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	sigset_t set;
 	int rc = 1;
 	char *cert = read_pem(b->cfg.tls_cert), *key = read_pem(b->cfg.tls_key), *ca = read_pem(b->cfg.client_ca);
-	if ((b->cfg.tls_cert[0] && !cert) || (b->cfg.tls_key[0] && !key) || (b->cfg.client_ca[0] && !ca)) {
-		close(listen_fd);
+	if ((b->cfg.tls_cert[0] && !cert) || (b->cfg.tls_key[0] && !key) || (b->cfg.client_ca[0] && !ca))
 		goto out;
-	}
 	if ((o->dev || o->bootstrap_admin) && write_admin_token(b) != 0) {
 		fprintf(stderr, "tollgate serve: cannot write the admin token\n");
-		close(listen_fd);
 		goto out;
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
-	if (auth_failures_start(b) != 0) { /* throttle table and audit flusher (auth_failures.h) */
-		close(listen_fd);
+	if (auth_failures_start(b) != 0) /* throttle table and audit flusher (auth_failures.h) */
 		goto out;
-	}
 	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
+	listen_fd = -1; /* handed over: never closed here, even when the start failed (the process ends) */
 	if (d == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		goto out;
@@ -503,6 +499,8 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	forwarder_stop(fwd);
 	rc = 0;
 out:
+	if (listen_fd >= 0)
+		close(listen_fd);
 	auth_failures_stop();
 	free(cert);
 	if (key != NULL)
