@@ -55,6 +55,19 @@ static bool operator_session(req_t *r)
 	return true;
 }
 
+bool access_admin_bearer(req_t *r, int64_t now)
+{
+	if (admin_token_valid(r, now))
+		return true;
+	actor_t saved = r->actor;
+	int64_t saved_now = r->now;
+	r->now = now;
+	bool ok = operator_session(r) && (r->actor.roles & OP_ROLE_ADMIN);
+	r->actor = saved;
+	r->now = saved_now;
+	return ok;
+}
+
 static void unauthenticated(req_t *r)
 {
 	bool sent = http_header(r, "Authorization") != NULL;

@@ -25,5 +25,8 @@ enum {
  * missing or invalid token, 403 for a caller the route does not admit) and
  * returns false. */
 bool access_admit(req_t *r, unsigned access);
+/* True when r carries the admin token or the session token of an operator
+ * with role admin (the larger body limits; checked before dispatch). */
+bool access_admin_bearer(req_t *r, int64_t now);
 
 #endif

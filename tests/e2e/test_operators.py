@@ -172,6 +172,18 @@ def test_auditor_reads_audit_but_may_not_administer(b):
     assert_problem(b.api("GET", "/v1/operators", token=tok), 403)
 
 
+def test_large_bodies_for_admin_operators_only(b):
+    # PUT /v1/policies may exceed max_body (64 KiB) for admins only: an admin
+    # operator's oversized body reaches the handler (400: not a policy
+    # document), an auditor's is refused before it is read (413).
+    _, _, admin_tok = enrolled(b)
+    _, _, auditor_tok = enrolled(b, roles=("auditor",))
+    big = json.dumps({"junk": "x" * 100000})
+    hdrs = {"Content-Type": "application/json"}
+    assert_problem(b.api("PUT", "/v1/policies", data=big, headers=hdrs, token=admin_tok), 400)
+    assert_problem(b.api("PUT", "/v1/policies", data=big, headers=hdrs, token=auditor_tok), 413)
+
+
 def test_admin_operator_manages_operators(b):
     admin, _, tok = enrolled(b)
     r = b.api("POST", "/v1/operators", {"username": unique("op"), "roles": ["approver"],
@@ -265,6 +277,11 @@ def test_cli_contract(b):
     secret = secret_of(uri)
     p = run_cli(["operator", "list"], env)
     assert p.returncode == 0 and user in p.stdout and "pending_totp" in p.stdout, p.stdout
+    p = run_cli(["operator", "create", user + "-qr", "--role", "approver", "--password-stdin", "--qr"],
+                env, stdin=PASSWORD + "\n")
+    assert p.returncode == 0 and "otpauth://" in p.stdout, p.stderr
+    if "\u2580" not in p.stdout and "\u2584" not in p.stdout:
+        pytest.skip("built without libqrencode: no QR code")
     noenv = {"TOLLGATE_ADDR": b.url, "TOLLGATE_TOKEN": ""}
     p = run_cli(["login", user, "--password-stdin", "--totp", totp(secret)], noenv, stdin=PASSWORD + "\n")
     assert p.returncode == 1 and p.stderr.startswith("tollgate login:"), p.stderr
