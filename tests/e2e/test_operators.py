@@ -20,6 +20,7 @@ import time
 import urllib.parse
 
 import pytest
+import requests
 
 from tollgate_e2e import assert_problem, audit_records, run_cli, unique, wait_for
 
@@ -117,6 +118,23 @@ def test_replayed_code_refused(b):
     assert r.status_code == 200, r.text
     # The same code again: refused, though password and code are right.
     assert_problem(login(b, user, code=nxt), 401)
+
+
+def test_concurrent_logins_with_one_code_one_wins(b):
+    # The step is used and the session opened in one store write: of logins
+    # racing with the same right code, exactly one gets a session.
+    from concurrent.futures import ThreadPoolExecutor
+    user, secret = create(b)
+    confirm(b, user, secret)
+    code = totp(secret, "now + 30 seconds")
+
+    def one(_):
+        with requests.Session() as s:
+            return s.post(b.url + "/v1/login", json={"username": user, "password": PASSWORD, "totp": code}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(8)))
+    assert sorted(statuses) == [200] + [401] * 7, statuses
 
 
 def test_code_from_a_wrong_secret_refused(b):
