@@ -36,8 +36,8 @@ static const char operator_usage[] =
 	"(the admin token or an admin operator's session token from `tollgate login`).\n";
 
 /* Reads a secret: one line of stdin (newline stripped) when from_stdin,
- * else from the terminal without echo after prompt. Returns 0 or -1 (with
- * a message). */
+ * else from the terminal (/dev/tty) without echo after prompt, which goes
+ * to the terminal too. Returns 0 or -1 (with a message). */
 int cli_read_secret(const char *prompt, bool from_stdin, char *out, size_t cap)
 {
 	FILE *in = stdin;
@@ -49,23 +49,27 @@ int cli_read_secret(const char *prompt, bool from_stdin, char *out, size_t cap)
 			fprintf(stderr, "%s: no terminal to prompt on; use --password-stdin\n", cli_prefix());
 			return -1;
 		}
-		fputs(prompt, stderr);
-		fflush(stderr);
+		setvbuf(in, NULL, _IONBF, 0); /* no stdio buffer keeps a copy of the secret */
+		/* echo off before the prompt, so nothing typed after it shows */
 		if (tcgetattr(fileno(in), &old) == 0) {
 			quiet = old;
 			quiet.c_lflag &= ~(tcflag_t)ECHO;
 			restore = tcsetattr(fileno(in), TCSAFLUSH, &quiet) == 0;
 		}
+		/* on the terminal itself, as getpass does: stderr may be redirected */
+		if (write(fileno(in), prompt, strlen(prompt)) < 0)
+			fputs(prompt, stderr);
 	}
 	char *got = fgets(out, (int)cap, in);
 	if (restore) {
 		tcsetattr(fileno(in), TCSAFLUSH, &old);
-		fputc('\n', stderr);
+		if (write(fileno(in), "\n", 1) < 0)
+			fputc('\n', stderr);
 	}
 	if (in != stdin)
 		fclose(in);
 	if (got == NULL) {
-		fprintf(stderr, "%s: no password given\n", cli_prefix());
+		fprintf(stderr, "%s: nothing was entered at \"%s\"\n", cli_prefix(), prompt);
 		return -1;
 	}
 	size_t n = strcspn(out, "\r\n");

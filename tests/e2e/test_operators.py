@@ -22,7 +22,7 @@ import urllib.parse
 import pytest
 import requests
 
-from tollgate_e2e import assert_problem, audit_records, run_cli, unique, wait_for
+from tollgate_e2e import BIN, assert_problem, audit_records, run_cli, unique, wait_for
 
 PASSWORD = "correct horse battery"
 FAST_HASH = ["--set", "operator_pwhash_ops=1", "--set", "operator_pwhash_mem=8388608"]
@@ -334,3 +334,60 @@ def test_no_secrets_in_log_or_audit(b):
                     "session token": tok}.items():
         assert s not in log, f"{what} in the broker log"
         assert s not in records, f"{what} in the audit trail"
+
+
+def _on_a_terminal(args, env, answers, timeout=20):
+    """Runs the CLI with a pseudo-terminal as its controlling terminal (so
+    /dev/tty is the pty), answering each prompt in answers once it appears;
+    returns (exit status, everything the terminal showed)."""
+    import fcntl
+    import select
+    import termios
+    master, slave = os.openpty()
+
+    def ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([str(BIN)] + args, stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, **env),
+                         start_new_session=True, preexec_fn=ctty)
+    os.close(slave)
+    shown, pending, pos = b"", list(answers), 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        while pending and shown.find(pending[0][0].encode(), pos) >= 0:
+            pos = shown.find(pending[0][0].encode(), pos) + len(pending[0][0])
+            os.write(master, pending.pop(0)[1].encode() + b"\n")
+        if p.poll() is not None and not r:
+            break
+    p.wait(timeout=5)
+    os.close(master)
+    return p.returncode, shown.decode(errors="replace")
+
+
+def test_prompts_do_not_echo(b):
+    env = {"TOLLGATE_ADDR": b.url, "TOLLGATE_TOKEN": b.admin_token}
+    user, pw = unique("tty"), "typed-password-" + unique("x")
+    rc, shown = _on_a_terminal(["operator", "create", user, "--role", "admin"], env,
+                               [("Password: ", pw), ("Password again: ", pw)])
+    assert rc == 0, shown
+    assert pw not in shown, shown
+    [uri] = [l.strip() for l in shown.splitlines() if l.strip().startswith("otpauth://")]
+    assert "\u2580" in shown or "\u2584" in shown or "\u2588" in shown  # a QR code on a terminal
+    secret = secret_of(uri)
+    confirm(b, user, secret)
+    rc, shown = _on_a_terminal(["login", user], {"TOLLGATE_ADDR": b.url, "TOLLGATE_TOKEN": ""},
+                               [("Password: ", pw), ("TOTP code: ", totp(secret, "now + 30 seconds"))])
+    assert rc == 0, shown
+    assert pw not in shown, shown
+    rc, shown = _on_a_terminal(["operator", "create", unique("tty"), "--role", "admin"], env,
+                               [("Password: ", pw), ("Password again: ", pw + "x")])
+    assert rc == 1 and "the passwords differ" in shown and pw not in shown, shown
