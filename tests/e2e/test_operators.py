@@ -391,3 +391,30 @@ def test_prompts_do_not_echo(b):
     rc, shown = _on_a_terminal(["operator", "create", unique("tty"), "--role", "admin"], env,
                                [("Password: ", pw), ("Password again: ", pw + "x")])
     assert rc == 1 and "the passwords differ" in shown and pw not in shown, shown
+
+
+def test_guessing_one_user_from_many_addresses_throttled(broker_factory):
+    # Per (address, user) the limit is out of reach here; per user, from any
+    # address, it is 4 (auth_throttle_user_failures): the fifth address gets
+    # 429 for that user, while other users still get their answers.
+    import http.client
+    b = broker_factory(args=FAST_HASH + ["--set", "auth_throttle_client_failures=1000",
+                                         "--set", "auth_throttle_user_failures=4",
+                                         "--set", "auth_throttle_hold=0"], name="opusers")
+    user, secret = create(b)
+    confirm(b, user, secret)
+    other, other_secret = create(b)
+    confirm(b, other, other_secret)
+
+    def from_addr(i, username, password, code):
+        c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=10, source_address=(f"127.0.0.{i}", 0))
+        c.request("POST", "/v1/login", json.dumps({"username": username, "password": password, "totp": code}),
+                  {"Content-Type": "application/json"})
+        status = c.getresponse().status
+        c.close()
+        return status
+
+    statuses = [from_addr(10 + i, user, f"guess-{i}-xx", "123456") for i in range(6)]
+    assert statuses[:4] == [401] * 4 and statuses[4:] == [429, 429], statuses
+    # Another user is not affected, from any of those addresses.
+    assert from_addr(12, other, PASSWORD, totp(other_secret, "now + 30 seconds")) == 200
