@@ -25,12 +25,15 @@ static const char usage[] =
 	"  audit      tail, trace, verify and export the tamper-evident audit trail\n"
 	"  policy     set, get, diff and version the Cedar policies; check and eval offline\n"
 	"  entities   set, get, add and remove the entities policies are evaluated against\n"
+	"  operator   create (password + TOTP enrolment), confirm, list and disable operators\n"
+	"  login      log an operator in (password + TOTP code); prints a session token\n"
 	"  version    print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` (or `tollgate help <command>`) for a\n"
 	"command's options.\n"
 	"Environment: TOLLGATE_ADDR (broker URL, default http://127.0.0.1:8420),\n"
-	"TOLLGATE_TOKEN (admin token; in --dev mode, var/admin.token is used when unset),\n"
+	"TOLLGATE_TOKEN (admin token, or an operator session token from `tollgate login`;\n"
+	"in --dev mode, var/admin.token is used when unset),\n"
 	"TOLLGATE_CACERT, TOLLGATE_CLIENT_CERT, TOLLGATE_CLIENT_KEY (TLS to the broker).\n";
 
 typedef struct {
@@ -41,6 +44,7 @@ typedef struct {
 static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
+	{"operator", cmd_operator}, {"login", cmd_login},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

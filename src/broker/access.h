@@ -12,10 +12,10 @@
 
 enum {
 	ACCESS_PUBLIC = 0,
-	ACCESS_ADMIN = 1u << 0,    /* the admin bearer token */
-	ACCESS_APPROVER = 1u << 1, /* roles to come: operators approving grants, */
-	ACCESS_AUDITOR = 1u << 2,  /* reading the audit trail, */
-	ACCESS_WORKLOAD = 1u << 3, /* workloads and */
+	ACCESS_ADMIN = 1u << 0,    /* the admin bearer token; operators with role admin */
+	ACCESS_APPROVER = 1u << 1, /* operators with role approver (grants, to come) */
+	ACCESS_AUDITOR = 1u << 2,  /* operators with role auditor: reading the audit trail */
+	ACCESS_WORKLOAD = 1u << 3, /* roles to come: workloads and */
 	ACCESS_EDGE = 1u << 4,     /* edges calling /v1 */
 };
 
@@ -25,5 +25,8 @@ enum {
  * missing or invalid token, 403 for a caller the route does not admit) and
  * returns false. */
 bool access_admit(req_t *r, unsigned access);
+/* True when r carries the admin token or the session token of an operator
+ * with role admin (the larger body limits; checked before dispatch). */
+bool access_admin_bearer(req_t *r, int64_t now);
 
 #endif

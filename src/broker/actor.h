@@ -11,7 +11,7 @@
 typedef enum {
 	ACTOR_NONE,     /* not authenticated (public routes) */
 	ACTOR_ADMIN,    /* the admin bearer token */
-	ACTOR_OPERATOR, /* a human operator's session (not yet issued) */
+	ACTOR_OPERATOR, /* a human operator's session (POST /v1/login) */
 	ACTOR_WORKLOAD, /* an identity authenticated as an OAuth client */
 	ACTOR_EDGE,     /* an identity of kind "edge" */
 } actor_kind_t;
@@ -21,6 +21,7 @@ typedef struct {
 	char id[TG_MAX_ID_LEN + 1];      /* as audit records show it: "admin", identity id */
 	char session[TG_MAX_ID_LEN + 1]; /* the operator session, "" when none */
 	int64_t mfa_age;                 /* seconds since the caller's MFA, -1 when none */
+	unsigned roles;                  /* an operator's OP_ROLE_* (core/operator.h) */
 } actor_t;
 
 /* The unauthenticated caller. */
@@ -29,5 +30,8 @@ void actor_none(actor_t *a);
 void actor_admin(actor_t *a);
 /* An identity authenticated as an OAuth client (kind "edge" -> ACTOR_EDGE). */
 void actor_identity(actor_t *a, const char *id, const char *identity_kind);
+/* An operator's session: id the username, session its public id, MFA
+ * age now - auth_time. */
+void actor_operator(actor_t *a, const char *username, const char *session, unsigned roles, int64_t mfa_age);
 
 #endif

@@ -24,6 +24,10 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static throttle_t *table;   /* NULL: not started (failures are recorded one by one) */
+/* Failed operator logins per username from any address (POST /v1/login):
+ * its entries are (no source, username) and only throttle; the records are
+ * table's (its tallies are dropped). NULL when not started. */
+static throttle_t *users;
 static broker_t *broker;
 static pthread_t flusher;
 static bool flusher_running, stopping;
@@ -149,6 +153,15 @@ int auth_failures_start(broker_t *b)
 			     .flush_ms = c->auth_failure_flush_interval * 1000,
 			     .capacity = (size_t)c->auth_throttle_table};
 	throttle_t *t = throttle_new(&tc);
+	throttle_cfg_t uc = tc;
+	uc.client_limit = c->auth_throttle_user_failures;
+	uc.source_limit = INT64_MAX / 4; /* the no-source entry counts every user: never blocks */
+	throttle_t *u = t != NULL ? throttle_new(&uc) : NULL;
+	if (u == NULL) {
+		if (t != NULL)
+			throttle_free(t);
+		t = NULL;
+	}
 	if (t == NULL) {
 		log_event(LOG_ERROR, "cannot create the failed-authentication table", NULL);
 		return -1;
@@ -157,6 +170,7 @@ int auth_failures_start(broker_t *b)
 	sigfillset(&all);
 	pthread_mutex_lock(&mu);
 	table = t;
+	users = u;
 	broker = b;
 	stopping = false;
 	hold_ms = c->auth_throttle_hold * 1000;
@@ -198,6 +212,10 @@ void auth_failures_stop(void)
 		drain_locked(true);
 		throttle_free(table);
 		table = NULL;
+	}
+	if (users != NULL) {
+		throttle_free(users);
+		users = NULL;
 	}
 	pthread_mutex_unlock(&mu);
 }
@@ -246,9 +264,12 @@ bool auth_throttled(req_t *r, const char *method, const char *client)
 		return true;
 	}
 	throttle_attempt_t a = attempt(r, method, client, NULL);
+	throttle_attempt_t u = {"", client, method, r->path, NULL};
 	pthread_mutex_lock(&mu);
 	if (table != NULL)
 		wait_ms = throttle_admit(table, &a, now_ms());
+	if (wait_ms == 0 && users != NULL && client != NULL && strcmp(method, "login") == 0)
+		wait_ms = throttle_admit(users, &u, now_ms());
 	pthread_mutex_unlock(&mu);
 	if (wait_ms == 0)
 		return false;
@@ -271,8 +292,13 @@ void auth_failed(req_t *r, const char *method, const char *client, const char *w
 {
 	throttle_out_t out;
 	throttle_attempt_t a = attempt(r, method, client, why);
+	throttle_attempt_t u = {"", client, method, r->path, why};
 	metrics_auth_failure(method);
 	pthread_mutex_lock(&mu);
+	if (users != NULL && client != NULL && strcmp(method, "login") == 0) {
+		static throttle_out_t dropped; /* under mu */
+		throttle_fail(users, &u, now_ms(), &dropped);
+	}
 	if (table != NULL) {
 		throttle_fail(table, &a, now_ms(), &out);
 	} else { /* not started: recorded on its own */

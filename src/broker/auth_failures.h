@@ -26,7 +26,8 @@ void auth_failures_release(void);
  * call twice, or without a start. */
 void auth_failures_stop(void);
 /* True when r's source address, or the address with client (the client_id
- * claimed, NULL when none yet), is throttled: the attempt has been counted
+ * claimed, NULL when none yet), or, for method "login", the username
+ * client from any address (auth_throttle_user_failures), is throttled: the attempt has been counted
  * and answered 429 with Retry-After (the OAuth error form at /oauth/,
  * problem+json elsewhere), or held (r->held: the caller returns without
  * answering; once resumed, the handler runs again and this answers the

@@ -37,5 +37,11 @@ void handle_authorize(req_t *r);
 /* keys_api.c */
 void handle_keys_list(req_t *r);
 void handle_keys_rotate(req_t *r);
+/* operators_api.c */
+void handle_operator_create(req_t *r);
+void handle_operator_list(req_t *r);
+void handle_operator_confirm(req_t *r);
+void handle_operator_disable(req_t *r);
+void handle_login(req_t *r);
 
 #endif

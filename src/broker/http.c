@@ -369,7 +369,7 @@ static size_t body_limit(req_t *r)
 		if (rt->max_body == 0 || strcmp(rt->method, r->method) != 0 ||
 		    !route_matches(rt, r->path, &p, &plen))
 			continue;
-		if (rt->max_body > (size_t)r->b->cfg.max_body && admin_token_valid(r, broker_now()))
+		if (rt->max_body > (size_t)r->b->cfg.max_body && access_admin_bearer(r, broker_now()))
 			return rt->max_body;
 		break;
 	}

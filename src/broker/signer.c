@@ -37,16 +37,41 @@ static void key_wipe(live_key_t *k)
 	memset(k, 0, sizeof *k);
 }
 
+int signer_seal(signer_t *s, const char *aad, const uint8_t *pt, size_t len, uint8_t *out, size_t cap,
+		size_t *out_len)
+{
+	if (cap < SEAL_NONCE + len + SEAL_TAG)
+		return -1;
+	unsigned long long n = 0;
+	randombytes_buf(out, SEAL_NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_NONCE, &n, pt, len, (const uint8_t *)aad,
+						   strlen(aad), NULL, out, s->master);
+	*out_len = SEAL_NONCE + (size_t)n;
+	return 0;
+}
+
+int signer_unseal(signer_t *s, const char *aad, const uint8_t *sealed, size_t sealed_len, uint8_t *out,
+		  size_t cap, size_t *out_len)
+{
+	unsigned long long n = 0;
+	if (sealed_len < SEAL_NONCE + SEAL_TAG || cap < sealed_len - SEAL_NONCE - SEAL_TAG)
+		return -1;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &n, NULL, sealed + SEAL_NONCE, sealed_len - SEAL_NONCE,
+			(const uint8_t *)aad, strlen(aad), sealed, s->master) != 0)
+		return -1;
+	*out_len = (size_t)n;
+	return 0;
+}
+
 static int unseal(signer_t *s, const signing_key_t *stored, live_key_t *out)
 {
 	uint8_t seed[ED25519_SEED_LEN];
-	unsigned long long n = 0;
 	int rc = -1;
+	size_t n = 0;
 	if (stored->sealed_len != SEAL_NONCE + ED25519_SEED_LEN + SEAL_TAG)
 		goto out;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(seed, &n, NULL, stored->sealed + SEAL_NONCE,
-			stored->sealed_len - SEAL_NONCE, (const uint8_t *)stored->kid, strlen(stored->kid),
-			stored->sealed, s->master) != 0 || n != ED25519_SEED_LEN)
+	if (signer_unseal(s, stored->kid, stored->sealed, stored->sealed_len, seed, sizeof seed, &n) != 0 ||
+	    n != ED25519_SEED_LEN)
 		goto out;
 	if ((out->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
 		goto out;
@@ -85,9 +110,9 @@ static int generate(signer_t *s, int64_t now, live_key_t *out, const char *retir
 	ed_jwk_thumbprint(out->pk, thumb);
 	snprintf(out->kid, sizeof out->kid, "%s", thumb);
 	out->created_at = now;
-	randombytes_buf(sealed, SEAL_NONCE);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + SEAL_NONCE, NULL, seed, sizeof seed,
-		(const uint8_t *)out->kid, strlen(out->kid), NULL, sealed, s->master);
+	size_t sealed_len = 0;
+	if (signer_seal(s, out->kid, seed, sizeof seed, sealed, sizeof sealed, &sealed_len) != 0)
+		goto out;
 	signing_key_t stored = {.pk = {0}, .sealed = sealed, .sealed_len = sizeof sealed,
 				.created_at = now};
 	snprintf(stored.kid, sizeof stored.kid, "%s", out->kid);

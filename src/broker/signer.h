@@ -41,5 +41,15 @@ size_t signer_public_keys(signer_t *s, tok_key_t *out, char (*kids)[TG_MAX_KID_L
 json_t *signer_audit_checkpoint(void *signer, int64_t seq, const char *hash, const char *time);
 /* Current kid and creation time (for `tollgate keys list`). */
 json_t *signer_describe(signer_t *s);
+/* Seals a small secret under the master key (XChaCha20-Poly1305, random
+ * nonce, aad binding it to its owner: a kid, an operator) as nonce ||
+ * ciphertext || tag into out (cap bytes); the same sealing as the signing
+ * keys'. Returns 0, or -1 when it does not fit. */
+int signer_seal(signer_t *s, const char *aad, const uint8_t *pt, size_t len, uint8_t *out, size_t cap,
+		size_t *out_len);
+/* Opens what signer_seal sealed with the same aad: 0, or -1 (tampered,
+ * another master key, another aad, too small an out). */
+int signer_unseal(signer_t *s, const char *aad, const uint8_t *sealed, size_t sealed_len, uint8_t *out,
+		  size_t cap, size_t *out_len);
 
 #endif

@@ -57,5 +57,11 @@ int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_entities(int argc, char **argv);
+int cmd_operator(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+
+/* A secret from one line of stdin (from_stdin) or the terminal without
+ * echo after prompt; 0, or -1 with a message (cli/operator.c). */
+int cli_read_secret(const char *prompt, bool from_stdin, char *out, size_t cap);
 
 #endif

@@ -159,7 +159,7 @@ void cli_print_error(const char *what, const cli_response_t *r)
 	fprintf(stderr, "%s: %s failed (HTTP %ld)%s%s\n", cli_prefix(), what, r->status, text ? ": " : "",
 		text ? text : "");
 	free(text);
-	if (r->status == 401 && strstr(what, "token") == NULL)
+	if (r->status == 401 && strstr(what, "token") == NULL && strcmp(what, "login") != 0)
 		fprintf(stderr, "  set TOLLGATE_TOKEN to an admin token (dev mode: export "
 				"TOLLGATE_TOKEN=$(cat var/admin.token))\n");
 }

@@ -61,6 +61,10 @@ static const key_t_ keys[] = {
 	I(auth_throttle_table, 4096, 16, 1000000, "addresses and (address, client_id) pairs tracked; the least recent is evicted, its failures recorded"),
 	I(auth_failure_flush_interval, 1, 1, 3600, "a throttled key's failures become one auth.failed record this often (s)"),
 	I(auth_throttle_hold, 1, 0, 10, "hold a throttled request this long before its 429, without a worker thread (s; 0 = answer at once)"),
+	I(auth_throttle_user_failures, 20, 1, 1000000, "failed operator logins per window for one username from any address before that username gets 429"),
+	I(operator_session_ttl, 900, 10, 86400, "lifetime of an operator session from POST /v1/login (s)"),
+	I(operator_pwhash_ops, 2, 1, 100, "Argon2id passes for operator passwords (libsodium opslimit; 2 = INTERACTIVE)"),
+	I(operator_pwhash_mem, 64LL << 20, 8192, 4LL << 30, "Argon2id memory for operator passwords (bytes; 67108864 = INTERACTIVE)"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 

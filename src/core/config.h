@@ -50,6 +50,11 @@ typedef struct {
 	int64_t auth_throttle_table;
 	int64_t auth_failure_flush_interval;
 	int64_t auth_throttle_hold;
+	int64_t auth_throttle_user_failures;
+	/* operators (core/operator.h) */
+	int64_t operator_session_ttl;
+	int64_t operator_pwhash_ops;
+	int64_t operator_pwhash_mem;
 } tg_config_t;
 
 void config_defaults(tg_config_t *c);

@@ -92,6 +92,19 @@ static const char *const sqlite_migrations[] = {
 	"ALTER TABLE tokens ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
 	"UPDATE tokens SET sha256 = COALESCE((SELECT json_extract(a.record, '$.details.token_sha256')"
 	"  FROM audit a WHERE a.jti = tokens.jti AND a.type = 'token.issued' LIMIT 1), '');",
+	/* 7: operators (issue 9): people with a password (Argon2id string) and
+	 * TOTP (the secret sealed under the master key, the last step used for
+	 * replay refusal), and their sessions, stored by the SHA-256 of the
+	 * session token only. */
+	"CREATE TABLE operators (username TEXT PRIMARY KEY, roles INTEGER NOT NULL,"
+	"  status TEXT NOT NULL, pwhash TEXT NOT NULL, totp_sealed BLOB NOT NULL,"
+	"  last_step INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE operator_sessions (hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	"  username TEXT NOT NULL REFERENCES operators(username), created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL, auth_time INTEGER NOT NULL, amr TEXT NOT NULL);"
+	"CREATE INDEX operator_sessions_user ON operator_sessions(username);"
+	"CREATE INDEX operator_sessions_exp ON operator_sessions(expires_at);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

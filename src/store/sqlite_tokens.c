@@ -134,6 +134,7 @@ static store_rc apply_prune(sq_conn_t *c, const void *arg)
 		"DELETE FROM tokens WHERE exp < ?1 - ?2",
 		"DELETE FROM signing_keys WHERE retired_at != 0 AND drop_after < ?1",
 		"DELETE FROM admin_tokens WHERE expires_at < ?1",
+		"DELETE FROM operator_sessions WHERE expires_at < ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		sqlite3_stmt *st = sq_prepare(c, sql[i]);

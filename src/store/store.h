@@ -193,6 +193,51 @@ store_rc store_entities_remove(store_t *s, const entity_row_t *uids, size_t n, i
 store_rc store_entities_list(store_t *s, json_t **out, int64_t *version);
 store_rc store_entities_version(store_t *s, int64_t *version);
 
+/* ---- operators and their sessions (sqlite_operators.c) ---- */
+
+#define OP_PWHASH_LEN 128  /* crypto_pwhash_STRBYTES */
+#define OP_SEALED_MAX 128  /* nonce || sealed TOTP secret || tag */
+
+typedef struct {
+	char username[TG_MAX_ID_LEN + 1];
+	unsigned roles;        /* OP_ROLE_* (core/operator.h) */
+	char status[16];       /* pending_totp, active, disabled */
+	char pwhash[OP_PWHASH_LEN];
+	uint8_t sealed_totp[OP_SEALED_MAX];
+	size_t sealed_totp_len;
+	int64_t last_step;     /* last TOTP step used (enrolment or login), 0 = none */
+	int64_t created_at, updated_at;
+} operator_t;
+
+typedef struct {
+	char id[TG_MAX_ID_LEN + 1]; /* public session id (audit) */
+	char username[TG_MAX_ID_LEN + 1];
+	unsigned roles;
+	int64_t created_at, expires_at, auth_time;
+	char amr[32];          /* space-separated: "pwd otp" */
+} operator_session_t;
+
+/* STORE_CONFLICT when the username exists. */
+store_rc store_operator_create(store_t *s, const operator_t *op, const audit_event_t *ev);
+store_rc store_operator_get(store_t *s, const char *username, operator_t *out);
+/* Every operator ordered by username (*out malloc'd). */
+store_rc store_operator_list(store_t *s, operator_t **out, size_t *n);
+/* pending_totp -> active with last_step = step (STORE_CONFLICT when not
+ * pending_totp, or the step is not after last_step). */
+store_rc store_operator_confirm(store_t *s, const char *username, int64_t step, int64_t now,
+				const audit_event_t *ev);
+/* -> disabled, and every session of the operator deleted, together
+ * (STORE_CONFLICT when already disabled). */
+store_rc store_operator_disable(store_t *s, const char *username, int64_t now, const audit_event_t *ev);
+/* Uses a TOTP step and opens a session in one transaction: STORE_CONFLICT
+ * (nothing written) when the step is not after the last used one or the
+ * operator is no longer active. */
+store_rc store_operator_login(store_t *s, const char *username, int64_t step, const uint8_t hash[32],
+			      const operator_session_t *sess, const audit_event_t *ev);
+/* The live session with this token hash (operator active, not expired). */
+store_rc store_operator_session_check(store_t *s, const uint8_t hash[32], int64_t now,
+				      operator_session_t *out);
+
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */
 store_rc store_prune(store_t *s, int64_t now, int64_t keep_s);

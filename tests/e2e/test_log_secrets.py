@@ -2,10 +2,15 @@
 # after a run at log_level=debug that creates identities, issues tokens
 # (Bearer and DPoP), introspects, revokes, fails authentication, rotates
 # keys and offboards, stderr contains no access token (nor any of its parts),
-# client assertion, DPoP proof, admin token, master key or private key. The
-# store holds neither the admin token nor any token in the clear.
+# client assertion, DPoP proof, admin token, master key, private key,
+# operator password, TOTP secret or session token. The store holds neither
+# the admin token, an operator's password, TOTP secret or session token, nor
+# any token in the clear.
 import base64
 import re
+import secrets
+import subprocess
+import urllib.parse
 
 import pytest
 
@@ -81,6 +86,27 @@ def run(broker_factory):
     forged = 'x"}\n{"time":"0","level":"error","msg":"INJECTED'
     expect(b.token(None, form={"client_id": forged}), 401)
     expect(b.token(a, form={"client_id": forged}), 401)
+    # Operators (docs/operators.md): password, TOTP secret and codes, session
+    # token, and a wrong password, through create, confirm, login, a session
+    # call and failed logins.
+    pw = "operator-password-" + secrets.token_hex(8)
+    add("operator password", pw)
+    r = expect(b.api("POST", "/v1/operators", {"username": "logsecrets-op", "roles": ["admin"],
+                                                "password": pw}), 201)
+    op_secret = urllib.parse.parse_qs(urllib.parse.urlparse(r.json()["otpauth_uri"]).query)["secret"][0]
+    add("operator TOTP secret", op_secret)
+    oath = lambda *extra: subprocess.run(["oathtool", "--totp", "-b", op_secret, *extra], check=True,
+                                         capture_output=True, text=True).stdout.strip()
+    code = oath()
+    expect(b.api("POST", "/v1/operators/logsecrets-op/confirm", {"totp": code}), 200)
+    code = oath("-N", "now + 30 seconds")
+    r = expect(b.http.post(b.url + "/v1/login", json={"username": "logsecrets-op", "password": pw,
+                                                     "totp": code}), 200)
+    add("operator session token", r.json()["session_token"])
+    expect(b.api("GET", "/v1/identities", token=r.json()["session_token"]), 200)
+    add("wrong operator password", "wrong-operator-password-xyz")
+    expect(b.http.post(b.url + "/v1/login", json={"username": "logsecrets-op",
+                                                  "password": "wrong-operator-password-xyz", "totp": code}), 401)
     expect(b.api("POST", "/v1/keys/rotate"), 200)
     token_parts("access token", b.issue(a))
     expect(b.api("POST", f"/v1/identities/{c.id}/offboard"), 200)
@@ -119,7 +145,8 @@ def test_store_holds_no_plain_secrets(run):
     b, secret, _ = run
     blob = b"".join(p.read_bytes() for p in b.data.glob("tollgate.db*"))
     assert blob, "no store files"
-    for what in ("admin token", "access token", "master key", "private key seed (hex)"):
+    for what in ("admin token", "access token", "master key", "private key seed (hex)", "operator password",
+                 "operator TOTP secret", "operator session token"):
         for s in secret.get(what, []):
             assert s.encode() not in blob, f"{what} stored in the clear"
 

@@ -1,0 +1,325 @@
+/* operators_api.c - /v1/operators (create, list, confirm enrolment,
+ * disable) and POST /v1/login. Passwords are Argon2id strings (libsodium
+ * crypto_pwhash_str at operator_pwhash_ops/_mem); TOTP secrets are sealed
+ * under the master key (signer_seal, aad "operator:USER"); a session token
+ * is 256 random bits the store keeps only the SHA-256 of. A login that
+ * fails answers the same 401 whatever failed (unknown user, password,
+ * code, replayed code, unconfirmed or disabled operator), after the same
+ * Argon2id work, and goes through auth_failures.c (method "login", the
+ * username as the client), so that guessing is throttled per source and
+ * per (source, user) and audited in aggregate. Secrets never reach the log
+ * or the audit trail. */
+#include "broker/audit_trail.h"
+#include "broker/auth_failures.h"
+#include "broker/broker.h"
+#include "broker/handlers.h"
+#include "broker/log.h"
+#include "core/b64url.h"
+#include "core/operator.h"
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOGIN_FAILED "wrong username, password or TOTP code (or the operator is not active)"
+
+static void store_failed(req_t *r)
+{
+	broker_store_failed(r->b, r->path);
+	http_problem(r, 503, NULL, "the store is unavailable; retry");
+}
+
+static void aad_of(const char *username, char *aad, size_t len)
+{
+	snprintf(aad, len, "operator:%s", username);
+}
+
+static int pwhash(const broker_t *b, const char *password, char out[OP_PWHASH_LEN])
+{
+	return crypto_pwhash_str(out, password, strlen(password), (unsigned long long)b->cfg.operator_pwhash_ops,
+				 (size_t)b->cfg.operator_pwhash_mem);
+}
+
+/* A hash no password matches in practice, at the configured cost: an
+ * unknown user's login verifies against it so that it takes as long. */
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[OP_PWHASH_LEN];
+static const broker_t *dummy_broker;
+
+static void dummy_make(void)
+{
+	uint8_t raw[32];
+	char pw[65];
+	randombytes_buf(raw, sizeof raw);
+	hex_encode_to(raw, sizeof raw, pw);
+	if (pwhash(dummy_broker, pw, dummy_hash) != 0)
+		dummy_hash[0] = '\0';
+	sodium_memzero(pw, sizeof pw);
+}
+
+static const char *dummy(const broker_t *b)
+{
+	dummy_broker = b;
+	pthread_once(&dummy_once, dummy_make);
+	return dummy_hash;
+}
+
+static json_t *operator_json(const operator_t *o)
+{
+	return json_pack("{s:s, s:o, s:s, s:I, s:I}", "username", o->username, "roles",
+			 operator_roles_json(o->roles), "status", o->status, "created_at",
+			 (json_int_t)o->created_at, "updated_at", (json_int_t)o->updated_at);
+}
+
+static audit_event_t operator_event(const req_t *r, const char *type, const char *user, char *res,
+				    size_t res_len, const json_t *details)
+{
+	audit_event_t ev = audit_event(r, type, r->actor.id);
+	snprintf(res, res_len, "Operator:%s", user);
+	ev.action = type;
+	ev.resource = res;
+	ev.decision = "allow";
+	ev.details = details;
+	return ev;
+}
+
+void handle_operator_create(req_t *r)
+{
+	operator_create_t in;
+	operator_t op;
+	uint8_t secret[TOTP_SECRET_LEN];
+	char uri[TOTP_URI_MAX], aad[TG_MAX_ID_LEN + 16], res[TG_MAX_ID_LEN + 16];
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = operator_create_parse(doc, &in);
+	json_decref(doc);
+	memset(&op, 0, sizeof op);
+	if (why != NULL) {
+		http_problem(r, 400, "Invalid operator", why);
+		goto out;
+	}
+	snprintf(op.username, sizeof op.username, "%s", in.username);
+	op.roles = in.roles;
+	snprintf(op.status, sizeof op.status, "pending_totp");
+	op.created_at = op.updated_at = r->now;
+	if (pwhash(r->b, in.password, op.pwhash) != 0) {
+		http_problem(r, 503, NULL, "could not hash the password (out of memory at the configured "
+				 "operator_pwhash_mem); retry");
+		goto out;
+	}
+	randombytes_buf(secret, sizeof secret);
+	aad_of(op.username, aad, sizeof aad);
+	if (signer_seal(r->b->signer, aad, secret, sizeof secret, op.sealed_totp, sizeof op.sealed_totp,
+			&op.sealed_totp_len) != 0 ||
+	    totp_uri(op.username, secret, sizeof secret, uri, sizeof uri) != 0) {
+		http_problem(r, 500, NULL, "could not set up TOTP");
+		goto out;
+	}
+	json_t *details = json_pack("{s:o, s:s}", "roles", operator_roles_json(op.roles), "status", op.status);
+	audit_event_t ev = operator_event(r, "operator.created", op.username, res, sizeof res, details);
+	store_rc rc = store_operator_create(r->b->store, &op, &ev);
+	json_decref(details);
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, NULL, "an operator with this username exists");
+	} else if (rc != STORE_OK) {
+		store_failed(r);
+	} else {
+		log_event(LOG_INFO, "operator created", "username", op.username, "actor", r->actor.id, NULL);
+		json_t *body = operator_json(&op);
+		json_object_set_new(body, "otpauth_uri", json_string(uri));
+		http_json(r, 201, body);
+	}
+out:
+	sodium_memzero(&in, sizeof in);
+	sodium_memzero(secret, sizeof secret);
+	sodium_memzero(uri, sizeof uri);
+}
+
+void handle_operator_list(req_t *r)
+{
+	operator_t *ops;
+	size_t n;
+	if (store_operator_list(r->b->store, &ops, &n) != STORE_OK) {
+		store_failed(r);
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, operator_json(&ops[i]));
+	sodium_memzero(ops, n * sizeof *ops);
+	free(ops);
+	http_json(r, 200, json_pack("{s:o}", "operators", a));
+}
+
+/* Loads the operator named in the path; answers 404/503 and returns -1. */
+static int load(req_t *r, operator_t *op)
+{
+	store_rc rc = store_operator_get(r->b->store, r->param, op);
+	if (rc == STORE_OK)
+		return 0;
+	if (rc == STORE_NOT_FOUND)
+		http_problem(r, 404, NULL, "no operator with this username; list them with GET /v1/operators");
+	else
+		store_failed(r);
+	return -1;
+}
+
+/* The operator's TOTP code check: 0 and the step, or -1. */
+static int check_code(req_t *r, const operator_t *op, const char *code, int64_t *step)
+{
+	uint8_t secret[TOTP_SECRET_LEN + 16];
+	char aad[TG_MAX_ID_LEN + 16];
+	size_t n = 0;
+	int rc = -1;
+	aad_of(op->username, aad, sizeof aad);
+	if (signer_unseal(r->b->signer, aad, op->sealed_totp, op->sealed_totp_len, secret, sizeof secret, &n) == 0)
+		rc = totp_verify(secret, n, r->now, code, step);
+	sodium_memzero(secret, sizeof secret);
+	return rc;
+}
+
+void handle_operator_confirm(req_t *r)
+{
+	operator_t op;
+	char code[16], res[TG_MAX_ID_LEN + 16];
+	int64_t step = 0;
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = totp_request_parse(doc, code);
+	json_decref(doc);
+	if (why != NULL) {
+		http_problem(r, 400, "Invalid code", why);
+		return;
+	}
+	if (load(r, &op) != 0)
+		return;
+	if (strcmp(op.status, "pending_totp") != 0) {
+		http_problem(r, 409, NULL, "this operator's enrolment is not pending (already confirmed or disabled)");
+	} else if (check_code(r, &op, code, &step) != 0) {
+		http_problem(r, 400, "Invalid code", "the TOTP code does not match the operator's secret "
+				     "(use the current code of the otpauth URI printed at creation)");
+	} else {
+		json_t *details = json_pack("{s:s}", "status", "active");
+		audit_event_t ev = operator_event(r, "operator.confirmed", op.username, res, sizeof res, details);
+		store_rc rc = store_operator_confirm(r->b->store, op.username, step, r->now, &ev);
+		json_decref(details);
+		if (rc == STORE_CONFLICT) {
+			http_problem(r, 409, NULL, "this operator's enrolment is no longer pending, or the code was used");
+		} else if (rc != STORE_OK) {
+			store_failed(r);
+		} else {
+			log_event(LOG_INFO, "operator confirmed", "username", op.username, NULL);
+			snprintf(op.status, sizeof op.status, "active");
+			op.updated_at = r->now;
+			http_json(r, 200, operator_json(&op));
+		}
+	}
+	sodium_memzero(&op, sizeof op);
+	sodium_memzero(code, sizeof code);
+}
+
+void handle_operator_disable(req_t *r)
+{
+	operator_t op;
+	char res[TG_MAX_ID_LEN + 16];
+	if (!http_require_no_body(r) || load(r, &op) != 0)
+		return;
+	json_t *details = json_pack("{s:s, s:s}", "status", "disabled", "previous_status", op.status);
+	audit_event_t ev = operator_event(r, "operator.disabled", op.username, res, sizeof res, details);
+	store_rc rc = store_operator_disable(r->b->store, op.username, r->now, &ev);
+	json_decref(details);
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, NULL, "this operator is disabled already");
+	} else if (rc != STORE_OK) {
+		store_failed(r);
+	} else {
+		log_event(LOG_INFO, "operator disabled", "username", op.username, "actor", r->actor.id, NULL);
+		snprintf(op.status, sizeof op.status, "disabled");
+		op.updated_at = r->now;
+		http_json(r, 200, operator_json(&op));
+	}
+	sodium_memzero(&op, sizeof op);
+}
+
+static void login_failed(req_t *r, const char *username, const char *why)
+{
+	auth_failed(r, "login", username, why);
+	http_problem(r, 401, NULL, LOGIN_FAILED);
+}
+
+void handle_login(req_t *r)
+{
+	login_request_t in;
+	operator_t op;
+	operator_session_t sess;
+	uint8_t raw[32], h[crypto_hash_sha256_BYTES];
+	char token[65], res[TG_MAX_ID_LEN + 16];
+	memset(&op, 0, sizeof op);
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = login_request_parse(doc, &in);
+	json_decref(doc);
+	if (why != NULL) {
+		http_problem(r, 400, "Invalid login", why);
+		goto out;
+	}
+	if (auth_throttled(r, "login", in.username))
+		goto out;
+	store_rc got = store_operator_get(r->b->store, in.username, &op);
+	if (got != STORE_OK && got != STORE_NOT_FOUND) {
+		store_failed(r);
+		goto out;
+	}
+	login_facts_t f = {.found = got == STORE_OK, .status = op.status, .last_step = op.last_step};
+	const char *hash = f.found ? op.pwhash : dummy(r->b);
+	f.password_ok = hash[0] != '\0' &&
+			crypto_pwhash_str_verify(hash, in.password, strlen(in.password)) == 0 && f.found;
+	if (f.found && f.password_ok)
+		f.totp_ok = check_code(r, &op, in.totp, &f.step) == 0;
+	login_result_t res_ = login_decide(&f);
+	if (res_ != LOGIN_OK) {
+		login_failed(r, in.username, login_result_reason(res_));
+		goto out;
+	}
+	randombytes_buf(raw, sizeof raw);
+	hex_encode_to(raw, sizeof raw, token);
+	crypto_hash_sha256(h, (const uint8_t *)token, 64);
+	randombytes_buf(raw, 16);
+	memset(&sess, 0, sizeof sess);
+	hex_encode_to(raw, 16, sess.id);
+	snprintf(sess.username, sizeof sess.username, "%s", op.username);
+	sess.roles = op.roles;
+	sess.created_at = sess.auth_time = r->now;
+	sess.expires_at = r->now + r->b->cfg.operator_session_ttl;
+	snprintf(sess.amr, sizeof sess.amr, "pwd otp");
+	json_t *amr = json_pack("[s,s]", "pwd", "otp");
+	json_t *details = json_pack("{s:s, s:O, s:I, s:I}", "session", sess.id, "amr", amr, "auth_time",
+				    (json_int_t)sess.auth_time, "expires_at", (json_int_t)sess.expires_at);
+	audit_event_t ev = operator_event(r, "login", op.username, res, sizeof res, details);
+	ev.actor = op.username;
+	store_rc rc = store_operator_login(r->b->store, op.username, f.step, h, &sess, &ev);
+	json_decref(details);
+	if (rc == STORE_CONFLICT) {
+		json_decref(amr);
+		login_failed(r, in.username, login_result_reason(LOGIN_REPLAYED_TOTP));
+	} else if (rc != STORE_OK) {
+		json_decref(amr);
+		store_failed(r);
+	} else {
+		log_event(LOG_INFO, "operator logged in", "username", op.username, "session", sess.id, NULL);
+		http_json(r, 200, json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:s}", "session_token", token,
+					    "token_type", "Bearer", "expires_in",
+					    (json_int_t)r->b->cfg.operator_session_ttl, "auth_time",
+					    (json_int_t)sess.auth_time, "amr", amr, "session_id", sess.id,
+					    "username", op.username));
+	}
+out:
+	sodium_memzero(&in, sizeof in);
+	sodium_memzero(&op, sizeof op);
+	sodium_memzero(raw, sizeof raw);
+	sodium_memzero(token, sizeof token);
+}
