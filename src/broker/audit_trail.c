@@ -2,10 +2,23 @@
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/log.h"
+#include <stdio.h>
 
 audit_event_t audit_event(const req_t *r, const char *type, const char *actor)
 {
 	audit_event_t ev = {.type = type, .actor = actor, .src = r->client_ip[0] ? r->client_ip : NULL};
+	return ev;
+}
+
+audit_event_t audit_change_event(const req_t *r, const char *type, const char *rtype, const char *id,
+				 char *res, size_t res_len, const json_t *details)
+{
+	audit_event_t ev = audit_event(r, type, r->actor.id);
+	snprintf(res, res_len, "%s:%s", rtype, id);
+	ev.action = type;
+	ev.resource = res;
+	ev.decision = "allow";
+	ev.details = details;
 	return ev;
 }
 

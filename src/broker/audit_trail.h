@@ -9,6 +9,10 @@
 
 /* An event of type by actor, with the request's client address. */
 audit_event_t audit_event(const req_t *r, const char *type, const char *actor);
+/* An allowed change by the caller (r->actor) to the resource RTYPE:id
+ * (written into res), whose action is its type. */
+audit_event_t audit_change_event(const req_t *r, const char *type, const char *rtype, const char *id,
+				 char *res, size_t res_len, const json_t *details);
 /* Appends ev on its own; a failure is logged (the request it describes was
  * refused anyway, so nothing proceeds unaudited). */
 void audit_append(req_t *r, const audit_event_t *ev);

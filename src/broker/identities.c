@@ -62,19 +62,6 @@ static json_t *identity_details(const identity_t *id)
 			 id->mtls_fingerprint[0] ? id->mtls_fingerprint : NULL);
 }
 
-/* An identity change event: type, actor admin, resource Identity:id. */
-static audit_event_t identity_event(const req_t *r, const char *type, const char *id, char *res,
-				    size_t res_len, json_t *details)
-{
-	audit_event_t ev = audit_event(r, type, r->actor.id);
-	snprintf(res, res_len, "Identity:%s", id);
-	ev.action = type;
-	ev.resource = res;
-	ev.decision = "allow";
-	ev.details = details;
-	return ev;
-}
-
 void handle_identity_create(req_t *r)
 {
 	identity_t id;
@@ -88,7 +75,7 @@ void handle_identity_create(req_t *r)
 	} else {
 		char res[TG_MAX_ID_LEN + 16];
 		json_t *details = identity_details(&id);
-		audit_event_t ev = identity_event(r, "identity.created", id.id, res, sizeof res, details);
+		audit_event_t ev = audit_change_event(r, "identity.created", "Identity", id.id, res, sizeof res, details);
 		policy_writer_lock(r->b);
 		policy_pending_t *p = prepare_entities(r, id.id, &id);
 		bool prepared = p != NULL;
@@ -219,7 +206,7 @@ static const char *update_type(const char *status_before, const char *status_aft
 static void save_update(req_t *r, identity_t *id, const char *status_before, json_t *details, int64_t now)
 {
 	char res[TG_MAX_ID_LEN + 16];
-	audit_event_t ev = identity_event(r, update_type(status_before, id->status), id->id, res, sizeof res,
+	audit_event_t ev = audit_change_event(r, update_type(status_before, id->status), "Identity", id->id, res, sizeof res,
 					  details);
 	policy_writer_lock(r->b);
 	policy_pending_t *p = prepare_entities(r, id->id, id);
@@ -280,7 +267,7 @@ void handle_identity_offboard(req_t *r)
 	if (!http_require_no_body(r))
 		return;
 	char res[TG_MAX_ID_LEN + 16];
-	audit_event_t ev = identity_event(r, "identity.offboarded", r->param, res, sizeof res, NULL);
+	audit_event_t ev = audit_change_event(r, "identity.offboarded", "Identity", r->param, res, sizeof res, NULL);
 	policy_writer_lock(r->b);
 	policy_pending_t *p = prepare_entities(r, r->param, NULL);
 	bool prepared = p != NULL;

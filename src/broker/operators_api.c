@@ -72,18 +72,6 @@ static json_t *operator_json(const operator_t *o)
 			 (json_int_t)o->created_at, "updated_at", (json_int_t)o->updated_at);
 }
 
-static audit_event_t operator_event(const req_t *r, const char *type, const char *user, char *res,
-				    size_t res_len, const json_t *details)
-{
-	audit_event_t ev = audit_event(r, type, r->actor.id);
-	snprintf(res, res_len, "Operator:%s", user);
-	ev.action = type;
-	ev.resource = res;
-	ev.decision = "allow";
-	ev.details = details;
-	return ev;
-}
-
 void handle_operator_create(req_t *r)
 {
 	operator_create_t in;
@@ -118,7 +106,7 @@ void handle_operator_create(req_t *r)
 		goto out;
 	}
 	json_t *details = json_pack("{s:o, s:s}", "roles", operator_roles_json(op.roles), "status", op.status);
-	audit_event_t ev = operator_event(r, "operator.created", op.username, res, sizeof res, details);
+	audit_event_t ev = audit_change_event(r, "operator.created", "Operator", op.username, res, sizeof res, details);
 	store_rc rc = store_operator_create(r->b->store, &op, &ev);
 	json_decref(details);
 	if (rc == STORE_CONFLICT) {
@@ -203,7 +191,7 @@ void handle_operator_confirm(req_t *r)
 				     "(use the current code of the otpauth URI printed at creation)");
 	} else {
 		json_t *details = json_pack("{s:s}", "status", "active");
-		audit_event_t ev = operator_event(r, "operator.confirmed", op.username, res, sizeof res, details);
+		audit_event_t ev = audit_change_event(r, "operator.confirmed", "Operator", op.username, res, sizeof res, details);
 		store_rc rc = store_operator_confirm(r->b->store, op.username, step, r->now, &ev);
 		json_decref(details);
 		if (rc == STORE_CONFLICT) {
@@ -228,7 +216,7 @@ void handle_operator_disable(req_t *r)
 	if (!http_require_no_body(r) || load(r, &op) != 0)
 		return;
 	json_t *details = json_pack("{s:s, s:s}", "status", "disabled", "previous_status", op.status);
-	audit_event_t ev = operator_event(r, "operator.disabled", op.username, res, sizeof res, details);
+	audit_event_t ev = audit_change_event(r, "operator.disabled", "Operator", op.username, res, sizeof res, details);
 	store_rc rc = store_operator_disable(r->b->store, op.username, r->now, &ev);
 	json_decref(details);
 	if (rc == STORE_CONFLICT) {
@@ -299,7 +287,7 @@ void handle_login(req_t *r)
 	json_t *amr = json_pack("[s,s]", "pwd", "otp");
 	json_t *details = json_pack("{s:s, s:O, s:I, s:I}", "session", sess.id, "amr", amr, "auth_time",
 				    (json_int_t)sess.auth_time, "expires_at", (json_int_t)sess.expires_at);
-	audit_event_t ev = operator_event(r, "login", op.username, res, sizeof res, details);
+	audit_event_t ev = audit_change_event(r, "login", "Operator", op.username, res, sizeof res, details);
 	ev.actor = op.username;
 	store_rc rc = store_operator_login(r->b->store, op.username, f.step, h, &sess, &ev);
 	json_decref(details);
