@@ -146,7 +146,7 @@ static store_rc apply_disable(sq_conn_t *c, const void *arg)
 	store_rc rc = exec_changed(c, st);
 	if (rc != STORE_OK)
 		return rc;
-	return sq_exec_text_int(c, "DELETE FROM operator_sessions WHERE username = ?1 AND ?2 = ?2",
+	return sq_exec_text_int(c, "DELETE FROM operator_sessions WHERE username = ?1 AND created_at <= ?2",
 				a->username, a->now, NULL);
 }
 
