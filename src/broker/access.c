@@ -7,6 +7,7 @@
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
+#include "broker/workload_bearer.h"
 #include "core/operator.h"
 #include <sodium.h>
 #include <string.h>
@@ -85,7 +86,8 @@ bool access_admit(req_t *r, unsigned access)
 		return false;
 	if (admin_token_valid(r, r->now)) {
 		actor_admin(&r->actor);
-	} else if (!operator_session(r)) {
+	} else if (!operator_session(r) &&
+		   !((access & (ACCESS_WORKLOAD | ACCESS_EDGE)) != 0 && workload_bearer(r))) {
 		unauthenticated(r);
 		return false;
 	}

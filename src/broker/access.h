@@ -13,10 +13,10 @@
 enum {
 	ACCESS_PUBLIC = 0,
 	ACCESS_ADMIN = 1u << 0,    /* the admin bearer token; operators with role admin */
-	ACCESS_APPROVER = 1u << 1, /* operators with role approver (grants, to come) */
+	ACCESS_APPROVER = 1u << 1, /* operators with role approver (grants) */
 	ACCESS_AUDITOR = 1u << 2,  /* operators with role auditor: reading the audit trail */
-	ACCESS_WORKLOAD = 1u << 3, /* roles to come: workloads and */
-	ACCESS_EDGE = 1u << 4,     /* edges calling /v1 */
+	ACCESS_WORKLOAD = 1u << 3, /* workloads and edges calling /v1 with their own access */
+	ACCESS_EDGE = 1u << 4,     /* token (workload_bearer.h) */
 };
 
 /* Authenticates r's caller for a route with this access, fills r->actor and

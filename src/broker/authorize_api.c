@@ -21,6 +21,7 @@
 #include "broker/policy_state.h"
 #include "broker/token_state.h"
 #include "core/policy/cedar_json.h"
+#include "core/policy/coverage.h"
 #include "core/scope.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ typedef struct {
 	bool inactive;    /* a token was given but is not active: deny */
 	tok_claims_t claims;
 	const char *tok_why; /* why the token is not active (static text) */
+	bool has_grant;   /* the active token was issued under grant */
+	grant_status_t grant;
 	char *actor;      /* audit actor */
 	char *principal;  /* Cedar text */
 	char *resource;   /* compact Type:id for the audit record */
@@ -150,6 +153,9 @@ static int context_value(req_t *r, authz_t *z, const json_t *doc)
 	json_t *ctx = given ? json_deep_copy(given) : json_object();
 	int64_t age = z->has_token ? r->now - z->claims.iat : -1;
 	policy_context_defaults(ctx, r->client_ip, r->now, age < 0 && z->has_token ? 0 : age);
+	if (z->has_grant && json_object_get(ctx, "grant") == NULL)
+		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s}", "id", z->claims.grant, "approvals",
+							     (json_int_t)z->grant.approvals, "reason", z->grant.reason));
 	int rc = pol_json_value(z->arena, ctx, &z->ctx, why, sizeof why);
 	z->ctx_json = ctx;
 	if (rc != 0 || z->ctx.kind != PV_RECORD) {
@@ -170,6 +176,7 @@ static void record(req_t *r, const authz_t *z, bool allow, const json_t *policie
 	ev.decision = allow ? "allow" : "deny";
 	ev.policies = policies;
 	ev.jti = z->has_token ? z->claims.jti : NULL;
+	ev.grant = z->has_token ? z->claims.grant : NULL;
 	ev.details = details;
 	audit_append(r, &ev);
 }
@@ -183,6 +190,8 @@ static json_t *token_json(const tok_claims_t *c, bool active, const char *why)
 	json_t *cnf = json_object_get(c->jws.payload, "cnf");
 	if (cnf != NULL)
 		json_object_set(o, "cnf", cnf);
+	if (c->grant != NULL)
+		json_object_set_new(o, "grant", json_string(c->grant));
 	return o;
 }
 
@@ -211,21 +220,8 @@ static bool scope_covers(const authz_t *z)
 	bool covered = false;
 	if (scope_parse(z->claims.scope, &set, &why) != 0)
 		return false;
-	for (size_t i = 0; i < set.n && !covered; i++) {
-		pol_euid_t act = {{"Action", 6}, {"", 0}}, res;
-		permission_split(set.tok[i], &act.id, &res.type, &res.id);
-		/* The spans point into set.buf, which is NUL-separated: copy
-		 * them into terminated strings for the entity lookups. */
-		char a[TG_MAX_SCOPE_TOKEN_LEN + 1], t[TG_MAX_SCOPE_TOKEN_LEN + 1], id[TG_MAX_SCOPE_TOKEN_LEN + 1];
-		snprintf(a, sizeof a, "%.*s", (int)act.id.len, act.id.p);
-		snprintf(t, sizeof t, "%.*s", (int)res.type.len, res.type.p);
-		snprintf(id, sizeof id, "%.*s", (int)res.id.len, res.id.p);
-		act.id.p = a;
-		res.type.p = t;
-		res.id.p = id;
-		covered = pol_entities_in(z->view->entities, &z->req.action, &act) &&
-			  pol_entities_in(z->view->entities, &z->req.resource, &res);
-	}
+	for (size_t i = 0; i < set.n && !covered; i++)
+		covered = pol_scope_token_covers(z->view->entities, set.tok[i], &z->req.action, &z->req.resource);
 	scope_free(&set);
 	return covered;
 }
@@ -267,6 +263,20 @@ static void decide(req_t *r, authz_t *z)
 	http_json(r, 200, out);
 }
 
+/* A token under a JIT grant: the grant's approvals are the fact
+ * @requires_grant is checked against, whatever the caller sent, and
+ * policy sees context.grant. */
+static int token_grant(req_t *r, authz_t *z)
+{
+	if (store_grant_status(r->b->store, z->claims.grant, &z->grant) != STORE_OK) {
+		http_problem(r, 503, NULL, "the store is unavailable; retry (deny meanwhile)");
+		return -1;
+	}
+	z->has_grant = true;
+	z->facts.grant_approvals = z->grant.approvals;
+	return 0;
+}
+
 /* The principal: the token's subject after full verification, or the
  * principal member. A token that is not active sets z->inactive (the
  * denial is answered once action and resource are known). Returns -1 when
@@ -292,6 +302,8 @@ static int principal(req_t *r, authz_t *z, const json_t *doc)
 		z->actor = strdup(z->has_token ? z->claims.sub : "unknown");
 		return 0;
 	}
+	if (z->claims.grant != NULL && token_grant(r, z) != 0)
+		return -1;
 	size_t n = strlen(z->claims.sub);
 	char *sub = pol_arena_strndup(z->arena, z->claims.sub, n);
 	if (sub == NULL)

@@ -43,5 +43,14 @@ void handle_operator_list(req_t *r);
 void handle_operator_confirm(req_t *r);
 void handle_operator_disable(req_t *r);
 void handle_login(req_t *r);
+/* grants_api.c, grant_transitions.c */
+void handle_grant_create(req_t *r);
+void handle_grant_list(req_t *r);
+void handle_grant_show(req_t *r);
+void handle_grant_approve(req_t *r);
+void handle_grant_deny(req_t *r);
+void handle_grant_cancel(req_t *r);
+void handle_grant_end(req_t *r);
+void handle_grant_revoke(req_t *r);
 
 #endif

@@ -54,8 +54,15 @@ static void respond(req_t *r, int status, const char *type, char *body, size_t l
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (status == 401 && r->b != NULL && strncmp(r->path, "/v1/", 4) == 0)
+	if (status == 401 && r->step_up_max_age > 0) {
+		char chal[200];
+		snprintf(chal, sizeof chal, "Bearer realm=\"tollgate\", error=\"insufficient_user_authentication\", "
+			 "error_description=\"a fresh second factor is required\", max_age=%lld",
+			 (long long)r->step_up_max_age);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, chal);
+	} else if (status == 401 && r->b != NULL && strncmp(r->path, "/v1/", 4) == 0) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tollgate\"");
+	}
 	if (status == 405)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->retry_after > 0) {
@@ -123,6 +130,16 @@ void http_problem_ext(req_t *r, int status, const char *title, const char *detai
 		s = strdup("{\"type\":\"about:blank\",\"title\":\"Error\"}");
 	if (s != NULL)
 		respond(r, status, "application/problem+json", s, strlen(s));
+}
+
+void http_step_up(req_t *r, int64_t max_age)
+{
+	char detail[160];
+	snprintf(detail, sizeof detail, "this action needs a second factor at most %lld s old: log in again "
+		 "(tollgate login USER) and retry", (long long)max_age);
+	r->step_up_max_age = max_age;
+	http_problem_ext(r, 401, "Step-up authentication required", detail,
+			 json_pack("{s:I}", "max_age", (json_int_t)max_age));
 }
 
 void http_oauth_error(req_t *r, int status, const char *error, const char *description)

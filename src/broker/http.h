@@ -34,6 +34,7 @@ typedef struct {
 	actor_t actor;           /* who is calling (actor.h), set at dispatch */
 	int64_t now;             /* the request time, stamped once at dispatch (seconds) */
 	int64_t now_ms;          /* the same in milliseconds */
+	int64_t step_up_max_age; /* > 0: a 401 is an RFC 9470 step-up challenge */
 } req_t;
 
 typedef void (*handler_fn)(req_t *r);
@@ -63,6 +64,9 @@ void http_problem(req_t *r, int status, const char *title, const char *detail);
 /* The same with extension members (RFC 9457 §3.2) merged in; ext stolen. */
 void http_problem_ext(req_t *r, int status, const char *title, const char *detail, json_t *ext);
 void http_oauth_error(req_t *r, int status, const char *error, const char *description);
+/* RFC 9470 step-up: 401 with WWW-Authenticate error="insufficient_user_authentication"
+ * and max_age, and a problem whose max_age member says the same. */
+void http_step_up(req_t *r, int64_t max_age);
 
 /* Request helpers. */
 /* A header's value, or NULL when absent or longer than TG_MAX_HEADER_VALUE

@@ -64,6 +64,8 @@ static json_t *active_response(const broker_t *b, const tok_claims_t *c)
 	json_t *cnf = json_object_get(c->jws.payload, "cnf");
 	if (cnf != NULL)
 		json_object_set(o, "cnf", cnf);
+	if (c->grant != NULL)
+		json_object_set_new(o, "grant", json_string(c->grant));
 	return o;
 }
 

@@ -9,6 +9,7 @@
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
+#include "broker/grants.h"
 #include "broker/log.h"
 #include "broker/metrics.h"
 #include "broker/permissions.h"
@@ -34,6 +35,8 @@ typedef struct {
 	json_t *policies;       /* the determining permits' ids */
 	dpop_proof_t dpop;
 	bool has_dpop;
+	grant_t jit;            /* the JIT grant the token is issued under */
+	bool has_jit;
 } grant_req_t;
 
 /* The requested lifetime hint: `ttl` (Tollgate) or `expires_in`. */
@@ -70,14 +73,21 @@ static int64_t cap_ttl(const broker_t *b, const identity_t *id, const grant_req_
 	return ttl;
 }
 
+/* A token under a grant never outlives it. */
+static int64_t cap_to_grant(const grant_req_t *g, int64_t ttl, int64_t now)
+{
+	return g->has_jit && ttl > g->jit.ends_at - now ? g->jit.ends_at - now : ttl;
+}
+
 /* A scope token policy refused: the client learns which token (its own
  * request), never which policy; the audit record names the determining
  * forbids, the missing obligation or the errors. */
 static void refuse_scope(req_t *r, const identity_t *id, const grant_req_t *g, const permission_t *pm)
 {
-	char msg[TG_MAX_SCOPE_TOKEN_LEN + 80];
+	char msg[TG_MAX_SCOPE_TOKEN_LEN + 140];
 	const char *tok = g->scope.tok[pm->denied];
-	snprintf(msg, sizeof msg, "%s is not permitted for this identity", tok);
+	snprintf(msg, sizeof msg, "%s is not permitted for this identity%s", tok,
+		 pm->needs_grant ? " without an active JIT grant (tollgate grant request)" : "");
 	log_event(LOG_INFO, "token request refused", "client_id", id->id, "scope", tok, "reason", pm->why, NULL);
 	audit_event_t ev = audit_event(r, "token.refused", id->id);
 	ev.action = "oauth.token";
@@ -85,22 +95,66 @@ static void refuse_scope(req_t *r, const identity_t *id, const grant_req_t *g, c
 	ev.decision = "deny";
 	ev.policies = pm->policies;
 	ev.details = pm->details;
+	ev.grant = g->has_jit ? g->jit.id : NULL;
 	audit_append(r, &ev);
 	http_oauth_error(r, 400, "invalid_scope", msg);
+}
+
+/* Keeps an allowed decision's determining permits and TTL cap. */
+static void take_permission(grant_req_t *g, permission_t *pm)
+{
+	g->policy_ttl = pm->max_ttl;
+	g->policy_version = pm->policy_version;
+	g->policies = pm->policies;
+	pm->policies = NULL;
+}
+
+/* The decision again under the grant the request is made under (named by
+ * grant_id, or the active grant that covers the scope): 0 allowed, 1 no
+ * grant applies (pm stays the first decision), -1 answered. */
+static int under_grant(req_t *r, const char *grant_id, const identity_t *id, grant_req_t *g, permission_t *pm)
+{
+	const char *why = NULL;
+	int rc = grant_for_token(r->b, id->id, &g->scope, grant_id, r->client_ip, r->now, &g->jit, &why);
+	if (rc == 1 && grant_id == NULL)
+		return 1;
+	if (rc != 0) {
+		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, rc < 0 ? "store failure" : why);
+		http_oauth_error(r, rc < 0 ? 503 : 400, rc < 0 ? "temporarily_unavailable" : "invalid_grant",
+				 rc < 0 ? "the store is unavailable; retry" : why);
+		return -1;
+	}
+	g->has_jit = true;
+	permission_grant_t ctx = grant_policy_context(&g->jit);
+	permission_req_t q = {"Workload", id->id, NULL, r->client_ip, r->now, -1, &ctx};
+	permission_release(pm);
+	return permission_decide(r->b, &q, &g->scope, pm) != 0 ? -2 : 0;
 }
 
 static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_req_t *g)
 {
 	const char *why = NULL;
-	const char *scope = form_get(f, "scope");
+	const char *scope = form_get(f, "scope"), *grant_id = form_get(f, "grant_id");
 	permission_t pm;
+	int rc = 0;
 	if (scope == NULL || scope_parse(scope, &g->scope, &why) != 0) {
 		why = why ? why : "scope is required";
 		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
 		http_oauth_error(r, 400, "invalid_scope", why);
 		return -1;
 	}
-	if (permission_check(r->b, id, &g->scope, r->client_ip, r->now, &pm) != 0) {
+	if (grant_id != NULL) {
+		memset(&pm, 0, sizeof pm);
+		rc = under_grant(r, grant_id, id, g, &pm);
+	} else if ((rc = permission_check(r->b, id, &g->scope, r->client_ip, r->now, &pm) == 0 ? 0 : -2) == 0 &&
+		   !pm.allow && pm.needs_grant) {
+		rc = under_grant(r, NULL, id, g, &pm);
+	}
+	if (rc == -1) {
+		permission_release(&pm);
+		return -1;
+	}
+	if (rc == -2) {
 		permission_release(&pm);
 		log_event(LOG_ERROR, "policy evaluation failed: refusing the token", "client_id", id->id, NULL);
 		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, "policy evaluation failed");
@@ -112,10 +166,7 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_re
 		permission_release(&pm);
 		return -1;
 	}
-	g->policy_ttl = pm.max_ttl;
-	g->policy_version = pm.policy_version;
-	g->policies = pm.policies;
-	pm.policies = NULL;
+	take_permission(g, &pm);
 	permission_release(&pm);
 	g->scope_str = scope_join(&g->scope);
 	return g->scope_str != NULL ? 0 : -1;
@@ -197,6 +248,7 @@ static void fill_record(token_record_t *rec, const tok_issue_t *t, const client_
 	snprintf(rec->scope, sizeof rec->scope, "%s", g->scope_str);
 	snprintf(rec->cnf_jkt, sizeof rec->cnf_jkt, "%s", t->cnf_jkt ? t->cnf_jkt : "");
 	snprintf(rec->cnf_x5t, sizeof rec->cnf_x5t, "%s", c->cnf_x5t);
+	snprintf(rec->grant, sizeof rec->grant, "%s", g->has_jit ? g->jit.id : "");
 }
 
 static const char *binding_of(const tok_issue_t *t)
@@ -233,7 +285,7 @@ static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const 
 		       const token_record_t *rec, const char *hash)
 {
 	char dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2];
-	int dpop_replayed = 0;
+	int dpop_replayed = 0, grant_ended = 0;
 	snprintf(dpop_key, sizeof dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
 	json_t *details = issued_details(t, c, g, rec->kid, hash);
 	audit_event_t ev = audit_event(r, "token.issued", c->identity.id);
@@ -243,16 +295,20 @@ static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const 
 	ev.jti = t->jti;
 	ev.policies = g->policies;
 	ev.details = details;
+	ev.grant = g->has_jit ? g->jit.id : NULL;
 	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
 			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
 			 /* used until no proof accepted now can still be fresh */
 			 .dpop_exp = t->iat + r->b->cfg.dpop_max_age + 2 * r->b->cfg.clock_leeway,
-			 .token = rec, .audit = &ev, .dpop_replayed = &dpop_replayed,
+			 .token = rec, .audit = &ev, .dpop_replayed = &dpop_replayed, .grant_ended = &grant_ended,
 			 /* last use is kept to the minute: no identity write per token */
 			 .touch_last_used = c->identity.last_used_at <= t->iat - LAST_USED_PRECISION_S};
 	store_rc rc = store_issue(r->b->store, &is);
 	json_decref(details);
-	if (rc == STORE_CONFLICT) {
+	if (rc == STORE_CONFLICT && grant_ended) {
+		audit_refusal(r, "token.refused", c->identity.id, "oauth.token", NULL, "the grant ended");
+		http_oauth_error(r, 400, "invalid_grant", "the grant ended while the token was being issued");
+	} else if (rc == STORE_CONFLICT) {
 		refuse_replay(r, c, dpop_replayed);
 	} else if (rc != STORE_OK) {
 		broker_store_failed(r->b, "token issuance");
@@ -270,7 +326,8 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = c->identity.id,
 			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
 			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
-			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name};
+			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name,
+			 .grant = g->has_jit ? g->jit.id : NULL};
 	token_record_t rec = {0};
 	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
 	if (jwt == NULL) {
@@ -315,10 +372,12 @@ void handle_token(req_t *r)
 	if (requested_ttl(r, &f, &requested) != 0 || client_authenticate(r, &f, &c) != 0)
 		goto out_form;
 	if (check_scope(r, &f, &c.identity, &g) == 0 && check_dpop(r, &c.identity, &g) == 0) {
-		g.ttl = cap_ttl(r->b, &c.identity, &g, requested);
+		g.ttl = cap_to_grant(&g, cap_ttl(r->b, &c.identity, &g, requested), r->now);
 		issue(r, &c, &g);
 	}
 	json_decref(g.policies);
+	if (g.has_jit)
+		grant_release(&g.jit);
 	free(g.scope_str);
 	scope_free(&g.scope);
 	client_release(&c);

@@ -1,9 +1,12 @@
 /* permissions.c - issuance's scope check against Cedar policy: one
  * decision per requested scope token, every one must be allowed; the
  * determining permits and their smallest @max_ttl come back for the token
- * and its audit record. Client-credentials tokens carry no JIT grant and no
- * operator MFA, so a permit with @requires_grant or @requires_mfa does not
- * count here (the decision names the obligation that was missing). */
+ * and its audit record. A client-credentials token outside a JIT grant
+ * has no approvals and no operator MFA, so a permit with @requires_grant
+ * or @requires_mfa does not count for it (the decision names the
+ * obligation that was missing); under a grant, the grant's approvals are
+ * the fact and context.grant describes it. The same decision, with another
+ * principal and action, tells whether an operator may approve a grant. */
 #include "broker/permissions.h"
 #include "broker/metrics.h"
 #include "broker/policy_state.h"
@@ -60,18 +63,40 @@ static const char *deny_reason(const pol_decision_t *d)
  * values policy_context_defaults() gives /v1/authorize. Keys are in byte
  * order, as records keep them. */
 typedef struct {
-	pol_str_t keys[4];
-	pol_value_t vals[4];
+	pol_str_t keys[5];
+	pol_value_t vals[5];
 	pol_value_t rec;
+	pol_str_t grant_keys[3];
+	pol_value_t grant_vals[3];
 } issue_ctx_t;
 
-static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now)
+/* context.grant: {"approvals", "id", "reason"} (keys in byte order). */
+static void grant_record(issue_ctx_t *c, const permission_grant_t *g, pol_value_t *out)
+{
+	c->grant_keys[0] = (pol_str_t){"approvals", 9};
+	c->grant_vals[0] = pol_long(g->approvals);
+	c->grant_keys[1] = (pol_str_t){"id", 2};
+	c->grant_vals[1] = (pol_value_t){.kind = PV_STRING};
+	c->grant_vals[1].u.s = (pol_str_t){g->id, strlen(g->id)};
+	c->grant_keys[2] = (pol_str_t){"reason", 6};
+	c->grant_vals[2] = (pol_value_t){.kind = PV_STRING};
+	c->grant_vals[2].u.s = (pol_str_t){g->reason, strlen(g->reason)};
+	*out = (pol_value_t){.kind = PV_RECORD, .n = 3};
+	out->u.rec.keys = c->grant_keys;
+	out->u.rec.vals = c->grant_vals;
+}
+
+static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now, const permission_grant_t *g)
 {
 	struct tm tm;
 	time_t t = (time_t)now;
 	uint32_t n = 0;
 	pol_ip_t ip;
 	gmtime_r(&t, &tm);
+	if (g != NULL) {
+		c->keys[n] = (pol_str_t){"grant", 5};
+		grant_record(c, g, &c->vals[n++]);
+	}
 	c->keys[n] = (pol_str_t){"hour", 4};
 	c->vals[n++] = pol_long(tm.tm_hour);
 	c->keys[n] = (pol_str_t){"now", 3};
@@ -91,10 +116,16 @@ static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now)
 int permission_check(broker_t *b, const identity_t *id, const scope_set_t *scope, const char *src_ip,
 		     int64_t now, permission_t *out)
 {
+	permission_req_t q = {"Workload", id->id, NULL, src_ip, now, -1, NULL};
+	return permission_decide(b, &q, scope, out);
+}
+
+int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
+{
 	const policy_view_t *v = policy_acquire(b);
 	pol_scratch_t *s = policy_scratch();
 	issue_ctx_t ctx;
-	pol_facts_t facts = {.grant_approvals = -1, .mfa_age_s = -1};
+	pol_facts_t facts = {.grant_approvals = q->grant ? q->grant->approvals : -1, .mfa_age_s = q->mfa_age};
 	int rc = -1;
 	memset(out, 0, sizeof *out);
 	out->max_ttl = -1;
@@ -103,12 +134,16 @@ int permission_check(broker_t *b, const identity_t *id, const scope_set_t *scope
 	out->policies = json_array();
 	if (s == NULL || out->policies == NULL)
 		goto out;
-	make_context(&ctx, src_ip, now);
-	pol_request_t req = {.principal = {{"Workload", 8}, {id->id, strlen(id->id)}}, .context = &ctx.rec};
+	make_context(&ctx, q->src_ip, q->now, q->grant);
+	pol_request_t req = {.principal = {{q->principal_type, strlen(q->principal_type)},
+					   {q->principal_id, strlen(q->principal_id)}},
+			     .context = &ctx.rec};
 	req.action.type = (pol_str_t){"Action", 6};
 	for (size_t i = 0; i < scope->n; i++) {
 		pol_decision_t d;
 		permission_split(scope->tok[i], &req.action.id, &req.resource.type, &req.resource.id);
+		if (q->action != NULL)
+			req.action.id = (pol_str_t){q->action, strlen(q->action)};
 		out->denied = i;
 		if (pol_authorize(v->engine, v->entities, &req, &facts, s, &d) != 0) {
 			metrics_policy_decision(false);
@@ -119,6 +154,7 @@ int permission_check(broker_t *b, const identity_t *id, const scope_set_t *scope
 			json_array_clear(out->policies);
 			add_ids(out->policies, v, d.reasons, d.nreasons);
 			out->why = deny_reason(&d);
+			out->needs_grant = d.nreasons == 0 && d.nunmet > 0 && d.unmet[0].missing == POL_OBL_GRANT;
 			out->details = pol_json_decision(pol_engine_set(v->engine), &d);
 			if (out->details == NULL)
 				out->details = json_object();

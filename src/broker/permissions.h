@@ -20,12 +20,36 @@ typedef struct {
 			       * every token) or the satisfied forbids (deny) */
 	json_t *details;      /* !allow: {"reason", "scope", "errors", "unmet"} */
 	int64_t max_ttl;      /* smallest @max_ttl of the determining permits; -1 none */
+	bool needs_grant;     /* !allow: a satisfied permit lacked only a JIT grant */
 	int64_t policy_version;
 } permission_t;
+
+/* The JIT grant a request is made under, as policy sees it in
+ * context.grant ({"approvals", "id", "reason"}) and as the fact
+ * @requires_grant is checked against. */
+typedef struct {
+	const char *id, *reason;
+	int64_t approvals;
+} permission_grant_t;
+
+/* One decision per scope token for a principal. action NULL: each token's
+ * own action (issuance); else this action on each token's resource (an
+ * operator approving a grant: Action::"grant.approve"). */
+typedef struct {
+	const char *principal_type, *principal_id;
+	const char *action;
+	const char *src_ip;
+	int64_t now;
+	int64_t mfa_age;                 /* the @requires_mfa fact; -1 none */
+	const permission_grant_t *grant; /* NULL: no grant */
+} permission_req_t;
 
 /* Fills out; -1 only when the decision could not be made (out of memory):
  * then out->allow is false too (fail closed). Release with
  * permission_release either way. */
+int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
+	__attribute__((warn_unused_result));
+/* Issuance without a grant: principal Workload::"<id>", each token's action. */
 int permission_check(broker_t *b, const identity_t *id, const scope_set_t *scope, const char *src_ip,
 		     int64_t now, permission_t *out) __attribute__((warn_unused_result));
 void permission_release(permission_t *p);

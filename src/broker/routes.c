@@ -36,5 +36,13 @@ const route_t broker_routes[] = {
 	{"POST", "/v1/operators/", "/confirm", handle_operator_confirm, ACCESS_ADMIN, "operator_confirm", 0},
 	{"POST", "/v1/operators/", "/disable", handle_operator_disable, ACCESS_ADMIN, "operator_disable", 0},
 	{"POST", "/v1/login", NULL, handle_login, ACCESS_PUBLIC, "login", 0},
+	{"POST", "/v1/grants", NULL, handle_grant_create, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_WORKLOAD, "grants", 0},
+	{"GET", "/v1/grants", NULL, handle_grant_list, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "grants", 0},
+	{"GET", "/v1/grants/", "", handle_grant_show, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR | ACCESS_WORKLOAD, "grant", 0},
+	{"POST", "/v1/grants/", "/approve", handle_grant_approve, ACCESS_ADMIN | ACCESS_APPROVER, "grant_approve", 0},
+	{"POST", "/v1/grants/", "/deny", handle_grant_deny, ACCESS_ADMIN | ACCESS_APPROVER, "grant_deny", 0},
+	{"POST", "/v1/grants/", "/cancel", handle_grant_cancel, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_WORKLOAD, "grant_cancel", 0},
+	{"POST", "/v1/grants/", "/end", handle_grant_end, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_WORKLOAD, "grant_end", 0},
+	{"POST", "/v1/grants/", "/revoke", handle_grant_revoke, ACCESS_ADMIN | ACCESS_APPROVER, "grant_revoke", 0},
 	{NULL, NULL, NULL, NULL, ACCESS_PUBLIC, NULL, 0},
 };

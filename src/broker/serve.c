@@ -7,6 +7,7 @@
 #include "broker/broker.h"
 #include "broker/auth_failures.h"
 #include "broker/client_auth.h"
+#include "broker/grants.h"
 #include "broker/listener.h"
 #include "broker/log.h"
 #include "broker/policy_state.h"
@@ -369,6 +370,7 @@ static void maintain(broker_t *b)
 {
 	static int64_t last_checkpoint, last_housekeeping;
 	int64_t now = broker_now();
+	grant_sweep(b, now);
 	if (now - last_checkpoint >= b->cfg.audit_checkpoint_interval) {
 		if (store_audit_checkpoint(b->store) != STORE_OK)
 			log_event(LOG_ERROR, "audit checkpoint failed", NULL);

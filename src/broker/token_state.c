@@ -18,8 +18,24 @@ static bool is_the_issued_token(const char *token, const token_record_t *rec)
 	return sodium_memcmp(hash, rec->sha256, 64) == 0;
 }
 
-/* The recorded token: issued by this broker, this very token, not revoked. */
-static token_state_t check_record(broker_t *b, const char *token, const tok_claims_t *claims,
+/* A token issued under a JIT grant is active only while the grant is:
+ * ended, revoked or expired, every token under it stops at once. */
+static token_state_t check_grant(broker_t *b, const char *grant, int64_t now, const char **why)
+{
+	grant_status_t g;
+	store_rc rc = store_grant_status(b->store, grant, &g);
+	if (rc == STORE_ERROR)
+		return TOKEN_ERROR;
+	if (rc != STORE_OK || grant_effective(g.state, now, g.start, g.expires_at, g.ends_at) != GRANT_ACTIVE) {
+		*why = "the token's grant has ended";
+		return TOKEN_INACTIVE;
+	}
+	return TOKEN_ACTIVE;
+}
+
+/* The recorded token: issued by this broker, this very token, not revoked,
+ * and its grant (if any) still active. */
+static token_state_t check_record(broker_t *b, const char *token, const tok_claims_t *claims, int64_t now,
 				  const char **why)
 {
 	token_record_t rec;
@@ -34,7 +50,7 @@ static token_state_t check_record(broker_t *b, const char *token, const tok_clai
 		*why = "token has been revoked";
 		return TOKEN_INACTIVE;
 	}
-	return TOKEN_ACTIVE;
+	return rec.grant[0] != '\0' ? check_grant(b, rec.grant, now, why) : TOKEN_ACTIVE;
 }
 
 static token_state_t check_identity(broker_t *b, const tok_claims_t *claims, const char **why)
@@ -69,6 +85,6 @@ token_state_t token_state(broker_t *b, const char *token, int64_t now, tok_claim
 		*why = "token has expired";
 		return TOKEN_INACTIVE;
 	}
-	token_state_t st = check_record(b, token, claims, why);
+	token_state_t st = check_record(b, token, claims, now, why);
 	return st == TOKEN_ACTIVE ? check_identity(b, claims, why) : st;
 }

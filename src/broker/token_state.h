@@ -2,8 +2,9 @@
  * issuer and audience (core/access_token), exp by the broker's own clock
  * (no leeway: the broker is the authority on its own tokens), then the
  * broker's state: this very token (its SHA-256) was recorded at issuance,
- * is not revoked, and its identity is active and has no later "not issued
- * before" revocation. */
+ * is not revoked, the JIT grant it was issued under (if any) is still
+ * active, and its identity is active and has no later "not issued before"
+ * revocation. */
 #ifndef TG_TOKEN_STATE_H
 #define TG_TOKEN_STATE_H
 #include "broker/broker.h"

@@ -26,6 +26,8 @@ char *tok_issue(const tok_issue_t *t, const uint8_t sk[64])
 			json_object_set_new(cnf, "x5t#S256", json_string(t->cnf_x5t));
 		json_object_set_new(p, "cnf", cnf);
 	}
+	if (t->grant != NULL)
+		json_object_set_new(p, "grant", json_string(t->grant));
 	out = jws_sign(h, p, sk);
 out:
 	json_decref(h);
@@ -69,6 +71,8 @@ static const char *check_claims(tok_claims_t *c, const tok_verify_opts_t *o)
 		return "token lacks sub, client_id, jti or scope";
 	claim_time(p, "exp", &c->exp);
 	claim_time(p, "iat", &c->iat);
+	if (json_object_get(p, "grant") != NULL && (c->grant = claim_str(p, "grant", TG_GRANT_ID_LEN)) == NULL)
+		return "grant is not a grant id";
 	if (cnf != NULL) {
 		if (!json_is_object(cnf))
 			return "cnf is not an object";

@@ -21,6 +21,7 @@ typedef struct {
 	const char *cnf_jkt;  /* DPoP binding, or NULL */
 	const char *cnf_x5t;  /* mTLS binding, or NULL */
 	const char *alg;      /* header alg: JWS_ALG_EDDSA (NULL) or JWS_ALG_ED25519 */
+	const char *grant;    /* the JIT grant id (claim "grant"), or NULL */
 } tok_issue_t;
 
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
 	jws_t jws; /* owns the claims below */
 	const char *kid, *sub, *client_id, *jti, *scope;
 	const char *cnf_jkt, *cnf_x5t;
+	const char *grant; /* NULL when the token carries none */
 	int64_t iat, exp;
 } tok_claims_t;
 

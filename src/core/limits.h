@@ -61,6 +61,18 @@
 #define TG_MAX_POLICY_COMMENT    1024         /* the comment of a policy version */
 #define TG_MAX_AUDIT_LIST        1000         /* ids or uids listed in one change record */
 
+/* JIT grants (docs/grants.md) */
+#define TG_GRANT_ID_LEN          24           /* "g-" + 22 base64url characters */
+#define TG_MAX_GRANT_REASON      500          /* bytes */
+#define TG_MAX_GRANT_TICKET      64
+#define TG_MAX_GRANT_SOURCE      64           /* an address or CIDR range */
+#define TG_GRANT_MIN_DURATION    60           /* seconds */
+#define TG_GRANT_START_PAST      60           /* how far back start may lie */
+#define TG_GRANT_START_AHEAD     (30 * 86400) /* how far ahead */
+#define TG_DEFAULT_GRANT_MAX_DURATION (8 * 3600)
+#define TG_DEFAULT_GRANT_PENDING_TTL  3600
+#define TG_DEFAULT_STEPUP_MAX_AGE     300
+
 /* config file */
 #define TG_MAX_CONFIG_BYTES      (64 * 1024)
 #define TG_MAX_CONFIG_LINE       1024

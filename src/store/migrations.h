@@ -105,6 +105,26 @@ static const char *const sqlite_migrations[] = {
 	"  expires_at INTEGER NOT NULL, auth_time INTEGER NOT NULL, amr TEXT NOT NULL);"
 	"CREATE INDEX operator_sessions_user ON operator_sessions(username);"
 	"CREATE INDEX operator_sessions_exp ON operator_sessions(expires_at);",
+	/* 8: just-in-time grants (issue 9, docs/grants.md). A grant's stored
+	 * state moves only by compare-and-set on version; its effective state
+	 * also depends on the clock (core/grant.h). Approvals are one row per
+	 * approver. Tokens remember the grant they were issued under, so that
+	 * they stop being active when it ends. */
+	"CREATE TABLE grants (id TEXT PRIMARY KEY, identity_id TEXT NOT NULL, scope TEXT NOT NULL,"
+	"  reason TEXT NOT NULL, ticket TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
+	"  requester TEXT NOT NULL, requester_kind TEXT NOT NULL, state TEXT NOT NULL,"
+	"  duration INTEGER NOT NULL, start INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL, approvals_required INTEGER NOT NULL,"
+	"  approved_at INTEGER NOT NULL DEFAULT 0, ends_at INTEGER NOT NULL DEFAULT 0,"
+	"  ended_at INTEGER NOT NULL DEFAULT 0, ended_by TEXT NOT NULL DEFAULT '',"
+	"  end_reason TEXT NOT NULL DEFAULT '', break_glass INTEGER NOT NULL DEFAULT 0,"
+	"  version INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX grants_identity ON grants(identity_id);"
+	"CREATE INDEX grants_open ON grants(state) WHERE state IN ('pending', 'approved', 'active');"
+	"CREATE TABLE grant_approvals (grant_id TEXT NOT NULL REFERENCES grants(id),"
+	"  approver TEXT NOT NULL, at INTEGER NOT NULL, mfa_age INTEGER NOT NULL,"
+	"  comment TEXT NOT NULL DEFAULT '', PRIMARY KEY (grant_id, approver)) WITHOUT ROWID;"
+	"ALTER TABLE tokens ADD COLUMN grant_id TEXT NOT NULL DEFAULT '';",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 
 #define SQLITE_READERS 16 /* one per default HTTP worker thread */
-#define SQ_STMT_CACHE 96 /* distinct statements per connection; the code has ~60 */
+#define SQ_STMT_CACHE 160 /* distinct statements per connection; the code has ~90 */
 
 /* A connection and its prepared statements, reused across calls (parsing
  * SQL would otherwise cost more than executing it on the token path). A

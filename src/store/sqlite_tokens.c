@@ -14,6 +14,24 @@ static store_rc use_jti(sq_conn_t *c, const char *kind, const char *jti, int64_t
 	return sq_exec_stmt(st); /* a primary key conflict is a replay */
 }
 
+/* A token under a grant is recorded only while the grant is active at its
+ * iat and outlives it by nothing: the end of a grant and an issuance under
+ * it are ordered by the writer, so no token is issued after the end. */
+static store_rc grant_still_active(sq_conn_t *c, const token_record_t *t)
+{
+	sqlite3_stmt *st = sq_prepare(c, "SELECT 1 FROM grants WHERE id = ?1 AND identity_id = ?2 AND state IN "
+					  "('approved', 'active') AND start <= ?3 AND ends_at > ?3 AND ends_at >= ?4");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, t->grant);
+	sq_bind_text(st, 2, t->identity_id);
+	sqlite3_bind_int64(st, 3, t->iat);
+	sqlite3_bind_int64(st, 4, t->exp);
+	int r = sqlite3_step(st);
+	sq_release(st);
+	return r == SQLITE_ROW ? STORE_OK : r == SQLITE_DONE ? STORE_CONFLICT : STORE_ERROR;
+}
+
 static store_rc apply_issue(sq_conn_t *c, const void *arg)
 {
 	const issuance_t *is = arg;
@@ -27,8 +45,13 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 			*is->dpop_replayed = 1;
 		return rc;
 	}
+	if (t->grant[0] != '\0' && (rc = grant_still_active(c, t)) != STORE_OK) {
+		if (rc == STORE_CONFLICT && is->grant_ended != NULL)
+			*is->grant_ended = 1;
+		return rc;
+	}
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO tokens (jti, identity_id, scope, cnf_jkt, "
-		"cnf_x5t, kid, iat, exp, sha256) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+		"cnf_x5t, kid, iat, exp, sha256, grant_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, t->jti);
@@ -40,6 +63,7 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 7, t->iat);
 	sqlite3_bind_int64(st, 8, t->exp);
 	sq_bind_text(st, 9, t->sha256);
+	sq_bind_text(st, 10, t->grant);
 	if ((rc = sq_exec_stmt(st)) != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti collision: never expected */
 	if (!is->touch_last_used)
@@ -81,7 +105,7 @@ store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT jti, identity_id, scope, cnf_jkt, cnf_x5t, kid, "
-					  "iat, exp, revoked_at, sha256 FROM tokens WHERE jti = ?1");
+					  "iat, exp, revoked_at, sha256, grant_id FROM tokens WHERE jti = ?1");
 	memset(out, 0, sizeof *out);
 	if (st != NULL) {
 		sq_bind_text(st, 1, jti);
@@ -97,6 +121,7 @@ store_rc store_token_get(store_t *s, const char *jti, token_record_t *out)
 			out->exp = sqlite3_column_int64(st, 7);
 			out->revoked_at = sqlite3_column_int64(st, 8);
 			sq_copy_text(out->sha256, sizeof out->sha256, st, 9);
+			sq_copy_text(out->grant, sizeof out->grant, st, 10);
 			rc = STORE_OK;
 		} else {
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;

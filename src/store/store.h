@@ -7,6 +7,7 @@
 #define TG_STORE_H
 #include "core/audit.h"
 #include "core/ed25519_key.h"
+#include "core/grant.h"
 #include "core/identity.h"
 #include "core/limits.h"
 #include <jansson.h>
@@ -39,6 +40,7 @@ typedef struct {
 			     * upgrade could not fill (such a token is inactive) */
 	int64_t iat, exp;
 	int64_t revoked_at; /* 0 = not revoked */
+	char grant[TG_GRANT_ID_LEN + 1]; /* the JIT grant it was issued under, "" none */
 } token_record_t;
 
 typedef struct {
@@ -63,6 +65,9 @@ typedef struct {
 	const audit_event_t *audit; /* token.issued, in the same transaction */
 	bool touch_last_used; /* also set the identity's last_used_at to token->iat */
 	int *dpop_replayed; /* out: set to 1 when the conflict was the DPoP jti */
+	/* token->grant set: the grant must still be active at token->iat, checked
+	 * in the same transaction (STORE_CONFLICT with *grant_ended = 1 if not) */
+	int *grant_ended;
 } issuance_t;
 
 /* url: "sqlite:PATH". synchronous_full: fsync each commit group. */
@@ -237,6 +242,73 @@ store_rc store_operator_login(store_t *s, const char *username, int64_t step, co
 /* The live session with this token hash (operator active, not expired). */
 store_rc store_operator_session_check(store_t *s, const uint8_t hash[32], int64_t now,
 				      operator_session_t *out);
+
+/* ---- just-in-time grants (sqlite_grants.c, docs/grants.md) ---- */
+
+#define TG_MAX_GRANT_APPROVALS 16
+
+typedef struct {
+	char approver[TG_MAX_ID_LEN + 1];
+	int64_t at, mfa_age;
+	char comment[TG_MAX_GRANT_REASON + 1];
+} grant_approval_t;
+
+typedef struct {
+	char id[TG_GRANT_ID_LEN + 1];
+	char identity[TG_MAX_ID_LEN + 1];
+	char *scope;                          /* malloc'd */
+	char reason[TG_MAX_GRANT_REASON + 1];
+	char ticket[TG_MAX_GRANT_TICKET + 1];
+	char source[TG_MAX_GRANT_SOURCE + 1];
+	char requester[TG_MAX_ID_LEN + 1];
+	char requester_kind[16];              /* operator, workload, admin */
+	grant_state_t state;                  /* as stored (grant_effective for now) */
+	int64_t duration, start, created_at, expires_at, approved_at, ends_at, ended_at;
+	char ended_by[TG_MAX_ID_LEN + 1];
+	char end_reason[TG_MAX_GRANT_REASON + 1];
+	int64_t approvals_required;
+	bool break_glass;
+	int64_t version;                      /* compare-and-set token of every write */
+	grant_approval_t *approvals;          /* malloc'd, in approval order */
+	size_t n_approvals;
+} grant_t;
+
+typedef struct {
+	const char *identity;       /* NULL = any */
+	int state;                  /* effective state at now; -1 = any */
+	int64_t now;
+	const char *after;          /* id cursor (newest first), NULL = start */
+	int limit;
+} grant_filter_t;
+
+/* The times that decide a grant's effective state. */
+typedef struct {
+	grant_state_t state;
+	int64_t start, expires_at, ends_at, approvals;
+	char reason[TG_MAX_GRANT_REASON + 1];
+} grant_status_t;
+
+void grant_release(grant_t *g);
+/* STORE_CONFLICT when the id exists (never expected: random ids). */
+store_rc store_grant_create(store_t *s, const grant_t *g, const audit_event_t *ev);
+/* With its approvals. */
+store_rc store_grant_get(store_t *s, const char *id, grant_t *out);
+/* Newest first; *out malloc'd (grant_release each, then free). */
+store_rc store_grant_list(store_t *s, const grant_filter_t *f, grant_t **out, size_t *n);
+/* Writes g's state and end fields (approved_at, ends_at, ended_at,
+ * ended_by, end_reason) when the stored version is still g->version, moving
+ * it to version + 1, and inserts approval when not NULL; STORE_CONFLICT
+ * when another write came first (re-read and decide again) or the approver
+ * has approved already. */
+store_rc store_grant_update(store_t *s, const grant_t *g, const grant_approval_t *approval,
+			    const audit_event_t *ev);
+/* The active grants of an identity at now, newest first (up to max). */
+store_rc store_grant_active(store_t *s, const char *identity, int64_t now, grant_t **out, size_t *n);
+/* What token checks need of one grant. */
+store_rc store_grant_status(store_t *s, const char *id, grant_status_t *out);
+/* Grants whose stored state lags their effective state at now (to
+ * activate or expire), oldest first, up to max. */
+store_rc store_grant_due(store_t *s, int64_t now, int max, grant_t **out, size_t *n);
 
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */
