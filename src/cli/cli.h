@@ -26,7 +26,12 @@ void cli_response_free(cli_response_t *r);
 /* Authenticated /v1 call with a JSON body (or NULL). Prints a clear error
  * and returns NULL unless the status is 2xx. */
 json_t *cli_api(const char *method, const char *path, json_t *body /* stolen */);
-/* Prints an error response (problem+json, OAuth error, or text). */
+/* GET path (which may have a query) and every following page by the
+ * answer's `next` cursor (&after=...); returns {member: [all the pages'
+ * member arrays]}, or NULL after cli_api printed the error. */
+json_t *cli_api_all(const char *path, const char *member);
+/* Prints an error response (problem+json, OAuth error, or text); a 401
+ * step-up challenge (a problem with max_age, RFC 9470) as "log in again". */
 void cli_print_error(const char *what, const cli_response_t *r);
 void cli_print_json(const json_t *j);
 /* URL-encodes s into a malloc'd string. */
@@ -59,6 +64,7 @@ int cmd_policy(int argc, char **argv);
 int cmd_entities(int argc, char **argv);
 int cmd_operator(int argc, char **argv);
 int cmd_login(int argc, char **argv);
+int cmd_grant(int argc, char **argv);
 
 /* A secret from one line of stdin (from_stdin) or the terminal without
  * echo after prompt; 0, or -1 with a message (cli/operator.c). */

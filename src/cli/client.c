@@ -153,8 +153,28 @@ static char *error_text(const cli_response_t *r)
 	return out;
 }
 
+/* The max_age of a step-up challenge (RFC 9470): a 401 whose problem body
+ * has a max_age member; -1 for any other response. */
+static long long stepup_max_age(const cli_response_t *r)
+{
+	if (r->status != 401)
+		return -1;
+	json_t *j = json_loads(r->body ? r->body : "", 0, NULL);
+	const json_t *v = json_object_get(j, "max_age");
+	long long age = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+	json_decref(j);
+	return age;
+}
+
 void cli_print_error(const char *what, const cli_response_t *r)
 {
+	long long max_age = stepup_max_age(r);
+	if (max_age >= 0) {
+		fprintf(stderr, "%s: this action needs a fresh second factor (MFA at most %lld s old): "
+				"run `tollgate login USER` and retry\n",
+			cli_prefix(), max_age);
+		return;
+	}
 	char *text = error_text(r);
 	fprintf(stderr, "%s: %s failed (HTTP %ld)%s%s\n", cli_prefix(), what, r->status, text ? ": " : "",
 		text ? text : "");
@@ -200,6 +220,34 @@ json_t *cli_api(const char *method, const char *path, json_t *body)
 	}
 	cli_response_free(&r);
 	return out;
+}
+
+json_t *cli_api_all(const char *path, const char *member)
+{
+	const char *sep = strchr(path, '?') ? "&" : "?";
+	json_t *all = json_array();
+	char *page_path = strdup(path);
+	while (page_path != NULL) {
+		json_t *page = cli_api("GET", page_path, NULL);
+		free(page_path);
+		page_path = NULL;
+		if (page == NULL) {
+			json_decref(all);
+			return NULL;
+		}
+		json_array_extend(all, json_object_get(page, member));
+		const char *next = json_string_value(json_object_get(page, "next"));
+		char *e = next ? cli_urlencode(next) : NULL;
+		bool oom = next != NULL && (e == NULL || asprintf(&page_path, "%s%safter=%s", path, sep, e) < 0);
+		free(e);
+		json_decref(page);
+		if (oom) {
+			fprintf(stderr, "%s: out of memory\n", cli_prefix());
+			json_decref(all);
+			return NULL;
+		}
+	}
+	return json_pack("{s:o}", member, all);
 }
 
 char *cli_urlencode(const char *s)

@@ -49,6 +49,8 @@ static const struct {
 	{"PATCH /v1/identities/{id}", "`tollgate identity update ID`"},
 	{"GET /v1/identities", "`tollgate identity list`"},
 	{"GET /v1/entities", "`tollgate entities get`"},
+	{"GET /v1/grants/{id}", "`tollgate grant show ID`"},
+	{"GET /v1/grants", "`tollgate grant list`"},
 	{"PUT /v1/policies", "`tollgate policy set FILE`"},
 	{"see docs/api.md", "is TOLLGATE_ADDR a Tollgate broker of this version (`tollgate version`)?"},
 };

@@ -130,31 +130,6 @@ static void print_table(const json_t *list)
 	}
 }
 
-/* Follows the `next` cursor until the last page; returns {"identities":[...]}. */
-static json_t *fetch_all(const char *first)
-{
-	char path[2300];
-	json_t *all = json_array();
-	snprintf(path, sizeof path, "%s", first);
-	for (;;) {
-		json_t *page = cli_api("GET", path, NULL);
-		if (page == NULL) {
-			json_decref(all);
-			return NULL;
-		}
-		json_array_extend(all, json_object_get(page, "identities"));
-		const char *next = json_string_value(json_object_get(page, "next"));
-		char *e = next ? cli_urlencode(next) : NULL;
-		if (e != NULL)
-			snprintf(path, sizeof path, "%s&after=%s", first, e);
-		free(e);
-		json_decref(page);
-		if (next == NULL)
-			break;
-	}
-	return json_pack("{s:o}", "identities", all);
-}
-
 static int list(int argc, char **argv)
 {
 	static const char *const filters[] = {[O_KIND] = "kind", [O_OWNER] = "owner",
@@ -178,7 +153,7 @@ static int list(int argc, char **argv)
 			return cli_bad_option(NULL);
 		}
 	}
-	json_t *j = fetch_all(path);
+	json_t *j = cli_api_all(path, "identities");
 	if (j == NULL)
 		return 1;
 	if (as_json)

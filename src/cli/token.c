@@ -19,12 +19,15 @@ static const char token_usage[] =
 	"Usage: tollgate token <command> [options]\n"
 	"\n"
 	"  issue --identity ID --key PATH --scope \"S1 S2\" [--ttl SECONDS] [--dpop]\n"
-	"        [--dpop-key PATH] [--kid KID] [--json]\n"
+	"        [--dpop-key PATH] [--kid KID] [--grant GRANT_ID] [--json]\n"
 	"      Authenticates as identity ID with its private key (private_key_jwt,\n"
 	"      RFC 7523) and prints the access token. --dpop binds the token to a\n"
 	"      key (RFC 9449): the identity key, or --dpop-key. --json prints the\n"
 	"      whole token response. --kid names the registered key when it was\n"
 	"      registered under its own kid (default: the key's RFC 7638 thumbprint).\n"
+	"      --grant names the just-in-time grant to issue under (`tollgate grant`);\n"
+	"      without it the broker uses the identity's active grant that covers\n"
+	"      the scope when a permit needs one.\n"
 	"  inspect TOKEN|-\n"
 	"      Decodes the token, checks its signature against the broker's JWKS\n"
 	"      and its lifetime. Exit 0 only when it verifies and has not expired.\n"
@@ -37,7 +40,7 @@ static const char token_usage[] =
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420).\n";
 
 typedef struct {
-	const char *identity, *key, *scope, *ttl, *dpop_key, *kid;
+	const char *identity, *key, *scope, *ttl, *dpop_key, *kid, *grant;
 	bool dpop, json;
 } token_opts_t;
 
@@ -172,6 +175,8 @@ static int issue(const token_opts_t *o)
 	form = form_add(form, "scope", o->scope);
 	if (o->ttl != NULL)
 		form = form_add(form, "ttl", o->ttl);
+	if (o->grant != NULL)
+		form = form_add(form, "grant_id", o->grant);
 	form = form_client_auth(form, o, te);
 	if (form == NULL)
 		goto out;
@@ -321,6 +326,7 @@ int cmd_token(int argc, char **argv)
 		{"scope", required_argument, NULL, 's'}, {"ttl", required_argument, NULL, 't'},
 		{"dpop", no_argument, NULL, 'd'}, {"dpop-key", required_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'j'}, {"kid", required_argument, NULL, 'K'},
+		{"grant", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const char *const verbs[] = {"issue", "inspect", "introspect", "revoke", NULL};
 	token_opts_t o = {0};
@@ -341,6 +347,7 @@ int cmd_token(int argc, char **argv)
 		case 'D': o.dpop_key = optarg; o.dpop = true; break;
 		case 'j': o.json = true; break;
 		case 'K': o.kid = optarg; break;
+		case 'g': o.grant = optarg; break;
 		case 'h': fputs(token_usage, stdout); return 0;
 		default: return cli_bad_option(NULL);
 		}

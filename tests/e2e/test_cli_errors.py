@@ -7,7 +7,10 @@
 # refused with the same reason; a mistyped command or verb gets one line
 # naming the nearest one (not the whole usage); `tollgate help NOUN` prints
 # that noun's help; every error starts with `tollgate NOUN:` and names CLI
-# commands rather than HTTP routes.
+# commands rather than HTTP routes; `tollgate grant` checks its options
+# before it calls the broker (every verb has its --help, a missing required
+# option or grant ID exits 2 naming it) and says a step-up challenge as
+# "log in again".
 import json
 import re
 
@@ -215,6 +218,9 @@ def test_eval_takes_the_entities_wrapper_the_broker_takes(cb, tmp_path):
     (["audit", "tial"], "tollgate audit: unknown command 'tial'; did you mean 'tail'?"),
     (["policy", "dif", "x.cedar"], "tollgate policy: unknown command 'dif'; did you mean 'diff'?"),
     (["entities", "remvoe"], "tollgate entities: unknown command 'remvoe'; did you mean 'remove'?"),
+    (["grant", "aprove", "g-1"], "tollgate grant: unknown command 'aprove'; did you mean 'approve'? "
+                                 "(tollgate grant --help lists commands)"),
+    (["grnt", "list"], "tollgate: unknown command 'grnt'; did you mean 'grant'?"),
     (["xyzzy"], "tollgate: unknown command 'xyzzy' (tollgate --help lists commands)"),
     (["help", "tokn"], "tollgate: unknown command 'tokn'; did you mean 'token'?"),
 ])
@@ -226,7 +232,7 @@ def test_a_mistyped_command_gets_one_line_with_the_nearest(args, line):
     assert "Usage:" not in p.stderr
 
 
-@pytest.mark.parametrize("noun", ["serve", "identity", "token", "keys", "audit", "policy", "entities"])
+@pytest.mark.parametrize("noun", ["serve", "identity", "token", "keys", "audit", "policy", "entities", "grant"])
 def test_help_noun_prints_that_nouns_help(noun):
     p = run_cli(["help", noun])
     assert p.returncode == 0, p.stderr
@@ -246,6 +252,7 @@ def test_help_alone_prints_the_usage():
     (["identity", "list", "--bogus"], "tollgate identity: unrecognized option '--bogus'"),
     (["policy", "eval", "--bogus"], "tollgate policy: unrecognized option '--bogus'"),
     (["audit", "tail", "--bogus"], "tollgate audit: unrecognized option '--bogus'"),
+    (["grant", "list", "--bogus"], "tollgate grant: unrecognized option '--bogus'"),
 ])
 def test_option_errors_are_prefixed_and_point_at_help(args, start):
     p = run_cli(args)
@@ -292,3 +299,137 @@ def test_audit_verify_says_what_is_wrong_with_the_key_file(tmp_path):
         assert hint is None or hint in first, p.stderr
     p = run_cli(["audit", "verify", "--keys", str(tmp_path / "nope.json"), "--file", str(export)])
     assert p.returncode == 2 and p.stderr.startswith(f"tollgate audit: cannot read {tmp_path / 'nope.json'}")
+
+
+# ---- grant: usage before the broker, step-up --------------------------------
+
+# No broker listens here: a usage error must exit 2 before any request
+# (an attempted request would exit 1, "cannot reach the broker").
+NO_BROKER = {"TOLLGATE_ADDR": "http://127.0.0.1:9", "TOLLGATE_TOKEN": "x"}
+GRANT_VERBS = {"request": ["--identity", "--scope", "--duration", "--reason", "--ticket", "--start", "--source",
+                           "--quiet", "--json"],
+               "approve": ["--comment", "--json"], "deny": ["--reason", "--json"], "cancel": ["--reason"],
+               "end": ["--reason"], "revoke": ["--reason"],
+               "list": ["--pending", "--state", "--identity", "--limit", "--json"], "show": ["--json"]}
+
+
+@pytest.mark.parametrize("verb", sorted(GRANT_VERBS))
+def test_every_grant_verb_has_its_help(verb):
+    for args in (["grant", verb, "--help"], ["grant", verb, "-h"], ["grant", "help", verb]):
+        p = run_cli(args, env_extra=NO_BROKER)
+        assert p.returncode == 0 and p.stderr == "", (args, p.stderr)
+        assert p.stdout.startswith(f"Usage: tollgate grant {verb}"), p.stdout
+        for option in GRANT_VERBS[verb]:
+            assert option in p.stdout, (verb, option)
+    p = run_cli(["grant", "--help"])
+    assert all(f"  {verb} " in p.stdout for verb in GRANT_VERBS), p.stdout
+
+
+@pytest.mark.parametrize("args, lines", [
+    (["request", "--identity", "deploy-bot", "--scope", "orders.write@Api:orders"],
+     ["tollgate grant request: --duration DUR is required", "tollgate grant request: --reason TEXT is required"]),
+    (["request"], ["tollgate grant request: --identity ID is required", "--scope", "--duration", "--reason"]),
+    (["deny", "g-1"], ["tollgate grant deny: --reason TEXT is required"]),
+    (["revoke", "g-1", "--comment", "x"], ["tollgate grant revoke: option --comment does not apply here"]),
+    (["approve", "g-1", "--reason", "x"], ["tollgate grant approve: option --reason does not apply here"]),
+])
+def test_grant_names_what_is_missing_and_points_at_the_verbs_help(args, lines):
+    p = run_cli(["grant"] + args, env_extra=NO_BROKER)
+    assert p.returncode == 2 and p.stdout == "", p.stderr
+    err = p.stderr.splitlines()
+    assert len(err) == len(lines) + 1, p.stderr
+    for got, want in zip(err, lines):
+        assert want in got, p.stderr
+    assert err[-1] == f"tollgate grant: see `tollgate grant {args[0]} --help` for the options", p.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["approve"], "tollgate grant approve: the grant ID is required"),
+    (["show", "g-1", "g-2"], "tollgate grant show: one grant ID only, not also 'g-2'"),
+    (["end", "g-1/../x"], "tollgate grant end: 'g-1/../x' is not a grant id"),
+    (["cancel", "g-1?x=y"], "tollgate grant cancel: 'g-1?x=y' is not a grant id"),
+    (["show", "g-1#x"], "tollgate grant show: 'g-1#x' is not a grant id"),
+    (["show", ""], "tollgate grant show: '' is not a grant id"),
+    (["list", "pending"], "tollgate grant list: takes options only, not 'pending'"),
+    (["list", "--limit", "0"], "tollgate grant list: --limit must be a number from 1 to 500"),
+    (["list", "--limit", "many"], "tollgate grant list: --limit must be a number from 1 to 500"),
+    (["list", "--pending", "--state", "active"], "tollgate grant list: --pending and --state active"),
+    (["request", "--identity", "a", "--scope", "s@Api:x", "--duration", "30m", "--reason", "r", "--json", "-q"],
+     "tollgate grant request: --json and --quiet do not go together"),
+])
+def test_grant_usage_errors_exit_2_before_calling_the_broker(args, message):
+    p = run_cli(["grant"] + args, env_extra=NO_BROKER)
+    assert p.returncode == 2 and p.stdout == "", p.stderr
+    assert p.stderr.startswith(message), p.stderr
+    assert "cannot reach the broker" not in p.stderr
+
+
+@pytest.fixture
+def stub_broker():
+    """A one-route stand-in for a broker: answers every request with the
+    (status, body) in .answer and records (method, path, body) in .seen."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_):
+            pass
+
+        def _answer(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            server.seen.append((self.command, self.path, self.rfile.read(n).decode() if n else ""))
+            status, body = server.answer
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/problem+json" if status >= 400 else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.seen, server.answer = [], (200, {})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.env = {"TOLLGATE_ADDR": f"http://127.0.0.1:{server.server_address[1]}", "TOLLGATE_TOKEN": "session"}
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_step_up_challenge_says_log_in_again(stub_broker):
+    stub_broker.answer = (401, {"type": "about:blank", "title": "Unauthorized", "status": 401,
+                                "detail": "a fresh second factor is required", "max_age": 300})
+    p = run_cli(["grant", "approve", "g-4kQ0c1Wm8gJbTq3ZxY2a1w", "--comment", "ok"], env_extra=stub_broker.env)
+    assert p.returncode == 1 and p.stdout == "", p.stderr
+    assert p.stderr == ("tollgate grant: this action needs a fresh second factor (MFA at most 300 s old): "
+                        "run `tollgate login USER` and retry\n"), p.stderr
+    assert stub_broker.seen == [("POST", "/v1/grants/g-4kQ0c1Wm8gJbTq3ZxY2a1w/approve", '{"comment":"ok"}')]
+    # Any other 401 is said as before, with the TOLLGATE_TOKEN hint.
+    stub_broker.answer = (401, {"title": "Unauthorized", "detail": "invalid bearer token"})
+    p = run_cli(["grant", "show", "g-1"], env_extra=stub_broker.env)
+    assert p.returncode == 1 and "(HTTP 401): Unauthorized: invalid bearer token" in p.stderr, p.stderr
+    assert "set TOLLGATE_TOKEN" in p.stderr and "second factor" not in p.stderr, p.stderr
+    # A route in the broker's text is named as the command.
+    stub_broker.answer = (404, {"title": "Not Found", "detail": "no such grant (see GET /v1/grants)"})
+    p = run_cli(["grant", "show", "g-1"], env_extra=stub_broker.env)
+    assert p.returncode == 1 and "no such grant (see `tollgate grant list`)" in p.stderr, p.stderr
+
+
+def test_grant_request_sends_digits_as_numbers_and_quiet_prints_the_id(stub_broker):
+    stub_broker.answer = (201, {"id": "g-4kQ0c1Wm8gJbTq3ZxY2a1w", "state": "pending"})
+    p = run_cli(["grant", "request", "--identity", "deploy-bot", "--scope", "orders.write@Api:orders",
+                 "--duration", "1800", "--reason", "deploy 4.2", "--start", "1765010000", "-q"],
+                env_extra=stub_broker.env)
+    assert p.returncode == 0 and p.stdout == "g-4kQ0c1Wm8gJbTq3ZxY2a1w\n", p.stderr
+    p = run_cli(["grant", "request", "--identity", "deploy-bot", "--scope", "orders.write@Api:orders",
+                 "--duration", "1h30m", "--reason", "deploy 4.2", "--start", "2026-12-06T10:00:00Z",
+                 "--ticket", "CHG-1042", "--source", "10.0.3.0/24", "--quiet"], env_extra=stub_broker.env)
+    assert p.returncode == 0, p.stderr
+    bodies = [json.loads(body) for method, path, body in stub_broker.seen]
+    assert [(m, path) for m, path, _ in stub_broker.seen] == [("POST", "/v1/grants")] * 2
+    assert bodies[0] == {"identity": "deploy-bot", "scope": "orders.write@Api:orders", "duration": 1800,
+                         "reason": "deploy 4.2", "start": 1765010000}
+    assert bodies[1] == {"identity": "deploy-bot", "scope": "orders.write@Api:orders", "duration": "1h30m",
+                         "reason": "deploy 4.2", "start": "2026-12-06T10:00:00Z", "ticket": "CHG-1042",
+                         "source": "10.0.3.0/24"}
