@@ -86,8 +86,7 @@ bool access_admit(req_t *r, unsigned access)
 		return false;
 	if (admin_token_valid(r, r->now)) {
 		actor_admin(&r->actor);
-	} else if (!operator_session(r) &&
-		   !((access & (ACCESS_WORKLOAD | ACCESS_EDGE)) != 0 && workload_bearer(r))) {
+	} else if (!operator_session(r) && !workload_bearer(r)) {
 		unauthenticated(r);
 		return false;
 	}

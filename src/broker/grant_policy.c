@@ -86,6 +86,8 @@ static bool grant_covers(const pol_entities_t *es, const grant_t *g, const scope
 	return all;
 }
 
+static const char OUTSIDE_SCOPE[] = "the requested scope is outside the grant's scope";
+
 /* Why g does not apply to this request, or NULL. */
 static const char *grant_unfit(const pol_entities_t *es, const grant_t *g, const char *identity,
 			       const scope_set_t *scope, const char *src_ip, int64_t now)
@@ -97,7 +99,7 @@ static const char *grant_unfit(const pol_entities_t *es, const grant_t *g, const
 	if (!source_admits(g->source, src_ip))
 		return "the grant does not admit this client address (source)";
 	if (!grant_covers(es, g, scope))
-		return "the requested scope is outside the grant's scope";
+		return OUTSIDE_SCOPE;
 	return NULL;
 }
 
@@ -133,5 +135,7 @@ int grant_for_token(broker_t *b, const char *identity, const scope_set_t *scope,
 	}
 	free(list);
 	policy_release(v);
-	return rc == STORE_OK || rc == STORE_NOT_FOUND ? found : -1;
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+		return -1;
+	return found == 1 && *why == OUTSIDE_SCOPE ? 2 : found;
 }

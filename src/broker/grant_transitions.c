@@ -94,7 +94,7 @@ static void refuse_approval(move_ctx_t *c, int status, const char *why, const js
 	if (status == 401)
 		http_step_up(c->r, c->r->b->cfg.stepup_max_age);
 	else
-		http_problem(c->r, status, "Approval refused", why);
+		http_problem(c->r, status, status == 409 ? NULL : "Approval refused", why);
 }
 
 static bool approved_by(const grant_t *g, const char *who)
@@ -146,7 +146,7 @@ static int approve(move_ctx_t *c)
 		return -1;
 	}
 	if (approved_by(&c->g, r->actor.id)) {
-		http_problem(r, 409, NULL, "this operator has approved the grant already");
+		refuse_approval(c, 409, "this operator has approved the grant already", NULL);
 		return -1;
 	}
 	if (r->actor.mfa_age > r->b->cfg.stepup_max_age) {
@@ -192,7 +192,10 @@ static int decide(move_ctx_t *c)
 		return -1;
 	}
 	if ((why = grant_op_refused(c->m->op, c->now_state, buf, sizeof buf)) != NULL) {
-		http_problem(r, 409, NULL, why);
+		if (c->m->op == GRANT_OP_APPROVE)
+			refuse_approval(c, 409, why, NULL);
+		else
+			http_problem(r, 409, NULL, why);
 		return -1;
 	}
 	if (c->m->op == GRANT_OP_APPROVE)
@@ -243,7 +246,8 @@ static void run_move(req_t *r, grant_op_t op)
 	json_t *doc = r->body_len > 0 ? http_json_body(r) : NULL;
 	if (r->body_len > 0 && doc == NULL)
 		return;
-	const char *why = grant_note_parse(doc, c.m->note_member, c.m->note_required, c.note);
+	char buf[160];
+	const char *why = grant_note_parse(doc, c.m->note_member, c.m->note_required, c.note, buf, sizeof buf);
 	json_decref(doc);
 	if (why != NULL) {
 		http_problem(r, 400, NULL, why);

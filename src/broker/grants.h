@@ -33,7 +33,8 @@ permission_grant_t grant_policy_context(const grant_t *g);
  * grant of the identity that covers every scope token. It must be active
  * at now, belong to the identity, admit src_ip (its source) and cover
  * the scope (core/policy/coverage.h). 0 with *out filled (grant_release);
- * 1 when there is none, with why; -1 when the store failed. */
+ * 1 when there is none, with why (2: the named grant does not cover the
+ * scope); -1 when the store failed. */
 int grant_for_token(broker_t *b, const char *identity, const scope_set_t *scope, const char *grant_id,
 		    const char *src_ip, int64_t now, grant_t *out, const char **why);
 

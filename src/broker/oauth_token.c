@@ -120,7 +120,8 @@ static int under_grant(req_t *r, const char *grant_id, const identity_t *id, gra
 		return 1;
 	if (rc != 0) {
 		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, rc < 0 ? "store failure" : why);
-		http_oauth_error(r, rc < 0 ? 503 : 400, rc < 0 ? "temporarily_unavailable" : "invalid_grant",
+		http_oauth_error(r, rc < 0 ? 503 : 400,
+				 rc < 0 ? "temporarily_unavailable" : rc == 2 ? "invalid_scope" : "invalid_grant",
 				 rc < 0 ? "the store is unavailable; retry" : why);
 		return -1;
 	}

@@ -130,7 +130,7 @@ static bool note_ok(const char *s, size_t len, size_t max)
 }
 
 const char *grant_note_parse(const json_t *doc, const char *member, bool required,
-			     char out[TG_MAX_GRANT_REASON + 1])
+			     char out[TG_MAX_GRANT_REASON + 1], char *buf, size_t len)
 {
 	bool reason = strcmp(member, "reason") == 0;
 	const char *k;
@@ -139,8 +139,10 @@ const char *grant_note_parse(const json_t *doc, const char *member, bool require
 	if (doc != NULL && !json_is_object(doc))
 		return "the body must be a JSON object";
 	json_object_foreach((json_t *)doc, k, v)
-		if (strcmp(k, member) != 0)
-			return reason ? "unknown member; send only \"reason\"" : "unknown member; send only \"comment\"";
+		if (strcmp(k, member) != 0) {
+			snprintf(buf, len, "unknown member \"%.64s\"; send only \"%s\"", k, member);
+			return buf;
+		}
 	v = doc ? json_object_get(doc, member) : NULL;
 	if (v == NULL)
 		return !required ? NULL : reason ? "\"reason\" is required" : "\"comment\" is required";
@@ -151,7 +153,7 @@ const char *grant_note_parse(const json_t *doc, const char *member, bool require
 	return NULL;
 }
 
-static const char *check_members(const json_t *doc)
+static const char *check_members(const json_t *doc, char *buf, size_t len)
 {
 	static const char *const known[] = {"identity", "scope", "duration", "reason",
 					    "ticket", "start", "source", NULL};
@@ -161,8 +163,11 @@ static const char *check_members(const json_t *doc)
 		const char *const *p = known;
 		while (*p != NULL && strcmp(*p, k) != 0)
 			p++;
-		if (*p == NULL)
-			return "unknown member (send identity, scope, duration, reason, ticket, start, source)";
+		if (*p == NULL) {
+			snprintf(buf, len, "unknown member \"%.64s\" (send identity, scope, duration, reason, "
+				 "ticket, start, source)", k);
+			return buf;
+		}
 	}
 	return NULL;
 }
@@ -231,9 +236,9 @@ static const char *parse_optional(const json_t *doc, grant_request_t *out)
 		size_t n = v ? strlen(v) : 0;
 		bool ok = v != NULL && n >= 1 && n <= TG_MAX_GRANT_TICKET && n == json_string_length(t);
 		for (size_t i = 0; ok && i < n; i++)
-			ok = v[i] > 0x20 && v[i] < 0x7f;
+			ok = v[i] >= 0x20 && v[i] < 0x7f;
 		if (!ok)
-			return "\"ticket\" must be 1..64 printable ASCII characters without spaces";
+			return "\"ticket\" must be 1..64 printable ASCII characters";
 		memcpy(out->ticket, v, n + 1);
 	}
 	if (s != NULL) {
@@ -254,7 +259,7 @@ const char *grant_request_parse(const json_t *doc, const grant_bounds_t *b, gran
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(doc))
 		return "the body must be a JSON object";
-	if ((why = check_members(doc)) != NULL || (why = parse_identity(doc, out)) != NULL ||
+	if ((why = check_members(doc, buf, len)) != NULL || (why = parse_identity(doc, out)) != NULL ||
 	    (why = parse_scope(doc, out)) != NULL || (why = parse_duration(doc, b, out, buf, len)) != NULL)
 		return why;
 	const json_t *r = json_object_get(doc, "reason");

@@ -65,17 +65,17 @@ typedef struct {
 } grant_request_t;
 
 /* {"identity","scope","duration","reason","ticket"?,"start"?,"source"?}:
- * NULL, or why it is refused, naming the member (in buf when the message
- * needs a number). */
+ * NULL, or why it is refused, naming the member (possibly in buf, which
+ * should hold 160 bytes). */
 const char *grant_request_parse(const json_t *doc, const grant_bounds_t *b, grant_request_t *out, char *buf,
 				size_t len);
 
 /* The optional body of approve/deny/cancel/end/revoke: {member?}, where
  * member is "comment" or "reason" (1..TG_MAX_GRANT_REASON bytes, no
  * control characters). doc may be NULL (no body). *out is "" when absent.
- * NULL, or why it is refused. */
+ * NULL, or why it is refused (possibly in buf). */
 const char *grant_note_parse(const json_t *doc, const char *member, bool required,
-			     char out[TG_MAX_GRANT_REASON + 1]);
+			     char out[TG_MAX_GRANT_REASON + 1], char *buf, size_t len);
 
 /* "g-" followed by 22 base64url characters. */
 bool grant_id_valid(const char *s);
