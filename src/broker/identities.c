@@ -26,23 +26,8 @@ static void store_failed(req_t *r)
  * 409 and returns NULL when it does not load. */
 static policy_pending_t *prepare_entities(req_t *r, const char *id, const identity_t *ident)
 {
-	char why[300], msg[400];
-	policy_pending_t *p = policy_identity_prepare(r->b, id, ident, why, sizeof why);
-	if (p == NULL) {
-		snprintf(msg, sizeof msg, "with this change the entities would not load, so nothing was "
-					  "changed: %s", why);
-		http_problem(r, 409, "Entity conflict", msg);
-	}
-	return p;
-}
-
-/* Installs the prepared entities after a successful write, else drops them. */
-static void finish_entities(req_t *r, policy_pending_t *p, store_rc rc)
-{
-	if (rc == STORE_OK)
-		policy_identity_commit(r->b, p);
-	else
-		policy_identity_abort(p);
+	char why[300];
+	return policy_pending_checked(r, policy_identity_prepare(r->b, id, ident, why, sizeof why), why);
 }
 
 static json_t *kids(const identity_t *id)
@@ -82,7 +67,7 @@ void handle_identity_create(req_t *r)
 		store_rc rc = STORE_ERROR;
 		if (prepared) {
 			rc = store_identity_create(r->b->store, &id, &ev);
-			finish_entities(r, p, rc);
+			policy_pending_finish(r->b, p, rc);
 		}
 		policy_writer_unlock(r->b);
 		json_decref(details);
@@ -214,7 +199,7 @@ static void save_update(req_t *r, identity_t *id, const char *status_before, jso
 	store_rc rc = STORE_ERROR;
 	if (prepared) {
 		rc = store_identity_update(r->b->store, id, now, &ev);
-		finish_entities(r, p, rc);
+		policy_pending_finish(r->b, p, rc);
 	}
 	policy_writer_unlock(r->b);
 	if (!prepared) {
@@ -274,7 +259,7 @@ void handle_identity_offboard(req_t *r)
 	store_rc rc = STORE_ERROR;
 	if (prepared) {
 		rc = store_identity_offboard(r->b->store, r->param, r->now, &ev);
-		finish_entities(r, p, rc);
+		policy_pending_finish(r->b, p, rc);
 	}
 	policy_writer_unlock(r->b);
 	if (!prepared)

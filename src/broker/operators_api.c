@@ -14,6 +14,7 @@
 #include "broker/broker.h"
 #include "broker/handlers.h"
 #include "broker/log.h"
+#include "broker/policy_state.h"
 #include "core/b64url.h"
 #include "core/operator.h"
 #include <pthread.h>
@@ -65,6 +66,24 @@ static const char *dummy(const broker_t *b)
 	return dummy_hash;
 }
 
+/* An operator write changes the entity Operator::"<username>" too: the
+ * writer lock is held across the store write and the swap (policy_state.h). */
+static policy_pending_t *entities_begin(req_t *r, const char *username, const operator_t *op)
+{
+	char why[300];
+	policy_writer_lock(r->b);
+	policy_pending_t *p = policy_pending_checked(r, policy_operator_prepare(r->b, username, op, why, sizeof why), why);
+	if (p == NULL)
+		policy_writer_unlock(r->b);
+	return p;
+}
+
+static void entities_end(req_t *r, policy_pending_t *p, store_rc rc)
+{
+	policy_pending_finish(r->b, p, rc);
+	policy_writer_unlock(r->b);
+}
+
 static json_t *operator_json(const operator_t *o)
 {
 	return json_pack("{s:s, s:o, s:s, s:I, s:I}", "username", o->username, "roles",
@@ -107,8 +126,15 @@ void handle_operator_create(req_t *r)
 	}
 	json_t *details = json_pack("{s:o, s:s}", "roles", operator_roles_json(op.roles), "status", op.status);
 	audit_event_t ev = audit_change_event(r, "operator.created", "Operator", op.username, res, sizeof res, details);
-	store_rc rc = store_operator_create(r->b->store, &op, &ev);
+	store_rc rc = STORE_ERROR;
+	policy_pending_t *p = entities_begin(r, op.username, &op);
+	if (p != NULL) {
+		rc = store_operator_create(r->b->store, &op, &ev);
+		entities_end(r, p, rc);
+	}
 	json_decref(details);
+	if (p == NULL)
+		goto out;
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, NULL, "an operator with this username exists");
 	} else if (rc != STORE_OK) {
@@ -217,9 +243,16 @@ void handle_operator_disable(req_t *r)
 		return;
 	json_t *details = json_pack("{s:s, s:s}", "status", "disabled", "previous_status", op.status);
 	audit_event_t ev = audit_change_event(r, "operator.disabled", "Operator", op.username, res, sizeof res, details);
-	store_rc rc = store_operator_disable(r->b->store, op.username, r->now, &ev);
+	store_rc rc = STORE_ERROR;
+	policy_pending_t *p = entities_begin(r, op.username, NULL);
+	if (p != NULL) {
+		rc = store_operator_disable(r->b->store, op.username, r->now, &ev);
+		entities_end(r, p, rc);
+	}
 	json_decref(details);
-	if (rc == STORE_CONFLICT) {
+	if (p == NULL) {
+		/* answered */
+	} else if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, NULL, "this operator is disabled already");
 	} else if (rc != STORE_OK) {
 		store_failed(r);

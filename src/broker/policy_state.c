@@ -12,6 +12,7 @@
 #include "broker/policy_state.h"
 #include "broker/log.h"
 #include "broker/metrics.h"
+#include "core/operator.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/entities_input.h"
 #include <pthread.h>
@@ -226,10 +227,46 @@ static json_t *identity_entity(const identity_t *id)
 			 parents);
 }
 
-/* Every identity that is not offboarded, as entities by key. */
+/* Operator::"<username>" with a parent Role::"<role>" per role. */
+static json_t *operator_entity(const operator_t *o)
+{
+	json_t *parents = json_array(), *roles = operator_roles_json(o->roles);
+	size_t i;
+	json_t *role;
+	json_array_foreach(roles, i, role)
+		json_array_append_new(parents, json_pack("{s:s, s:O}", "type", "Role", "id", role));
+	json_decref(roles);
+	return json_pack("{s:{s:s, s:s}, s:{s:s}, s:o}", "uid", "type", "Operator", "id", o->username, "attrs",
+			 "status", o->status, "parents", parents);
+}
+
+/* Every operator that is not disabled, as entities into out. */
+static int load_operators(broker_t *b, json_t *out)
+{
+	operator_t *ops = NULL;
+	size_t n = 0;
+	if (store_operator_list(b->store, &ops, &n) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char *key = strcmp(ops[i].status, "disabled") != 0 ? pol_entity_key("Operator", ops[i].username) : NULL;
+		if (key != NULL)
+			json_object_set_new(out, key, operator_entity(&ops[i]));
+		free(key);
+	}
+	sodium_memzero(ops, n * sizeof *ops);
+	free(ops);
+	return 0;
+}
+
+/* Every identity that is not offboarded and every operator that is not
+ * disabled, as entities by key. */
 static json_t *load_identities(broker_t *b)
 {
 	json_t *out = json_object();
+	if (out == NULL || load_operators(b, out) != 0) {
+		json_decref(out);
+		return NULL;
+	}
 	char after[TG_MAX_ID_LEN + 1] = "";
 	for (;;) {
 		identity_t *ids = NULL;
@@ -321,28 +358,64 @@ struct policy_pending {
 	pol_entities_t *es;
 };
 
-policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const identity_t *ident, char *err,
-					  size_t err_len)
+/* The entity set with the registry entity `key` replaced by entity
+ * (taken; NULL removes it). */
+static policy_pending_t *prepare(broker_t *b, char *key, json_t *entity, char *err, size_t err_len)
 {
 	policy_state_t *ps = b->policy;
 	policy_pending_t *p = calloc(1, sizeof *p);
-	char *key = pol_entity_key("Workload", id);
 	if (p == NULL || key == NULL || (p->idents = json_copy(ps->idents)) == NULL) {
 		snprintf(err, err_len, "out of memory");
 		goto fail;
 	}
-	if (ident != NULL && strcmp(ident->status, "offboarded") != 0)
-		json_object_set_new(p->idents, key, identity_entity(ident));
+	if (entity != NULL)
+		json_object_set(p->idents, key, entity);
 	else
 		json_object_del(p->idents, key);
 	if ((p->es = build(ps->user, p->idents, err, err_len)) == NULL)
 		goto fail;
 	free(key);
+	json_decref(entity);
 	return p;
 fail:
 	free(key);
+	json_decref(entity);
 	policy_identity_abort(p);
 	return NULL;
+}
+
+policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const identity_t *ident, char *err,
+					  size_t err_len)
+{
+	bool present = ident != NULL && strcmp(ident->status, "offboarded") != 0;
+	return prepare(b, pol_entity_key("Workload", id), present ? identity_entity(ident) : NULL, err, err_len);
+}
+
+policy_pending_t *policy_operator_prepare(broker_t *b, const char *username, const operator_t *op, char *err,
+					  size_t err_len)
+{
+	bool present = op != NULL && strcmp(op->status, "disabled") != 0;
+	return prepare(b, pol_entity_key("Operator", username), present ? operator_entity(op) : NULL, err,
+		       err_len);
+}
+
+policy_pending_t *policy_pending_checked(req_t *r, policy_pending_t *p, const char *why)
+{
+	char msg[400];
+	if (p == NULL) {
+		snprintf(msg, sizeof msg, "with this change the entities would not load, so nothing was changed: %s",
+			 why);
+		http_problem(r, 409, "Entity conflict", msg);
+	}
+	return p;
+}
+
+void policy_pending_finish(broker_t *b, policy_pending_t *p, store_rc rc)
+{
+	if (rc == STORE_OK)
+		policy_identity_commit(b, p);
+	else
+		policy_identity_abort(p);
 }
 
 void policy_identity_abort(policy_pending_t *p)

@@ -15,9 +15,11 @@
  * installed view always matches what the store holds.
  *
  * The entity set is the union of the entities administrators upload and
- * the ones identities contribute: every identity that is not offboarded is
- * Workload::"<id>" with attributes kind, owner and status and a parent
- * Role::"<role>" for each of its roles. When an uploaded entity has the
+ * the ones the registry contributes: every identity that is not offboarded
+ * is Workload::"<id>" with attributes kind, owner and status and a parent
+ * Role::"<role>" for each of its roles; every operator that is not
+ * disabled is Operator::"<username>" with attribute status and a parent
+ * Role::"admin" / "approver" / "auditor" for each of its roles. When an uploaded entity has the
  * same uid, the two merge: parents are the union, tags are the upload's,
  * attributes are the upload's except kind, owner and status, which always
  * come from the identity (the registry is the authority on those facts). */
@@ -85,7 +87,16 @@ void policy_install_entities(broker_t *b, pol_entities_t *es, json_t *user, int6
 typedef struct policy_pending policy_pending_t;
 policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const identity_t *ident, char *err,
 					  size_t err_len);
+/* The same for an operator write: Operator::"<username>" with a parent
+ * Role::"<role>" per role and attribute status; op NULL or disabled
+ * removes it. Committed and aborted as identity writes. */
+policy_pending_t *policy_operator_prepare(broker_t *b, const char *username, const operator_t *op, char *err,
+					  size_t err_len);
 void policy_identity_commit(broker_t *b, policy_pending_t *p);
+/* p, or (p NULL) answers 409 "Entity conflict" saying why and returns NULL. */
+policy_pending_t *policy_pending_checked(req_t *r, policy_pending_t *p, const char *why);
+/* Commits p when the store write succeeded (rc STORE_OK), else aborts it. */
+void policy_pending_finish(broker_t *b, policy_pending_t *p, store_rc rc);
 void policy_identity_abort(policy_pending_t *p);
 /* The merged entity set as a Cedar entities JSON array (GET
  * /v1/entities?effective=true). New reference. */

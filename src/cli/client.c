@@ -3,6 +3,7 @@
  * TOLLGATE_CACERT (CA for an HTTPS broker), TOLLGATE_CLIENT_CERT and
  * TOLLGATE_CLIENT_KEY (mTLS). */
 #include "cli/cli.h"
+#include "core/limits.h"
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -194,7 +195,7 @@ void cli_print_json(const json_t *j)
 
 json_t *cli_api(const char *method, const char *path, json_t *body)
 {
-	char auth[320];
+	char auth[TG_MAX_JWT_LEN + 32] /* a workload's own access token too */;
 	cli_response_t r;
 	char *tok = cli_admin_token();
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;

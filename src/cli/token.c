@@ -271,7 +271,7 @@ static int inspect(const char *token)
 /* introspect / revoke: as admin, or as identity with --identity/--key. */
 static int oauth_call(const char *endpoint, const char *token, const token_opts_t *o)
 {
-	char auth[320], url[256];
+	char auth[TG_MAX_JWT_LEN + 32] /* a workload's own access token too */, url[256];
 	const char *hdrs[2] = {auth, NULL};
 	cli_response_t r;
 	int rc = 1;

@@ -38,7 +38,8 @@ static store_rc apply_create(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 6, o->last_step);
 	sqlite3_bind_int64(st, 7, o->created_at);
 	sqlite3_bind_int64(st, 8, o->updated_at);
-	return sq_exec_stmt(st);
+	store_rc rc = sq_exec_stmt(st);
+	return rc == STORE_OK ? sq_entities_bump(c, o->created_at) : rc; /* Operator::"<username>" */
 }
 
 store_rc store_operator_create(store_t *s, const operator_t *op, const audit_event_t *ev)
@@ -144,10 +145,10 @@ static store_rc apply_disable(sq_conn_t *c, const void *arg)
 	sq_bind_text(st, 1, a->username);
 	sqlite3_bind_int64(st, 2, a->now);
 	store_rc rc = exec_changed(c, st);
-	if (rc != STORE_OK)
-		return rc;
-	return sq_exec_text_int(c, "DELETE FROM operator_sessions WHERE username = ?1 AND created_at <= ?2",
-				a->username, a->now, NULL);
+	if (rc == STORE_OK)
+		rc = sq_exec_text_int(c, "DELETE FROM operator_sessions WHERE username = ?1 AND created_at <= ?2",
+				      a->username, a->now, NULL);
+	return rc == STORE_OK ? sq_entities_bump(c, a->now) : rc; /* Operator::"<username>" leaves */
 }
 
 store_rc store_operator_disable(store_t *s, const char *username, int64_t now, const audit_event_t *ev)
