@@ -90,8 +90,14 @@ bool access_admit(req_t *r, unsigned access)
 		unauthenticated(r);
 		return false;
 	}
-	if ((role_of(&r->actor) & access) != 0)
-		return true;
-	http_problem(r, 403, NULL, "this caller may not use this endpoint");
-	return false;
+	if ((role_of(&r->actor) & access) == 0) {
+		http_problem(r, 403, NULL, "this caller may not use this endpoint");
+		return false;
+	}
+	if ((access & ACCESS_FRESH_MFA) != 0 && r->actor.kind == ACTOR_OPERATOR &&
+	    r->actor.mfa_age > r->b->cfg.stepup_max_age) {
+		http_step_up(r, r->b->cfg.stepup_max_age);
+		return false;
+	}
+	return true;
 }

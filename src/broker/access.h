@@ -17,6 +17,12 @@ enum {
 	ACCESS_AUDITOR = 1u << 2,  /* operators with role auditor: reading the audit trail */
 	ACCESS_WORKLOAD = 1u << 3, /* workloads and edges calling /v1 with their own access */
 	ACCESS_EDGE = 1u << 4,     /* token (workload_bearer.h) */
+	/* Not a role: a sensitive route (policy and entity changes,
+	 * offboarding, operator changes, key rotation) that an operator may use
+	 * only with MFA at most stepup_max_age old; otherwise an RFC 9470
+	 * step-up challenge (http_step_up). The admin token (dev mode, the
+	 * recovery path) has no second factor and is not asked. */
+	ACCESS_FRESH_MFA = 1u << 5,
 };
 
 /* Authenticates r's caller for a route with this access, fills r->actor and

@@ -154,8 +154,9 @@ static int context_value(req_t *r, authz_t *z, const json_t *doc)
 	int64_t age = z->has_token ? r->now - z->claims.iat : -1;
 	policy_context_defaults(ctx, r->client_ip, r->now, age < 0 && z->has_token ? 0 : age);
 	if (z->has_grant && json_object_get(ctx, "grant") == NULL)
-		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s}", "id", z->claims.grant, "approvals",
-							     (json_int_t)z->grant.approvals, "reason", z->grant.reason));
+		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s, s:b}", "id", z->claims.grant, "approvals",
+							     (json_int_t)z->grant.approvals, "reason", z->grant.reason,
+							     "break_glass", z->grant.break_glass));
 	int rc = pol_json_value(z->arena, ctx, &z->ctx, why, sizeof why);
 	z->ctx_json = ctx;
 	if (rc != 0 || z->ctx.kind != PV_RECORD) {
@@ -273,6 +274,8 @@ static int token_grant(req_t *r, authz_t *z)
 		return -1;
 	}
 	z->has_grant = true;
+	if (z->grant.break_glass) /* counts as approved as policy asked (grant_policy_context) */
+		z->grant.approvals = z->grant.approvals_required;
 	z->facts.grant_approvals = z->grant.approvals;
 	return 0;
 }

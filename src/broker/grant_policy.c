@@ -13,7 +13,8 @@
 
 permission_grant_t grant_policy_context(const grant_t *g)
 {
-	return (permission_grant_t){g->id, g->reason, (int64_t)g->n_approvals};
+	int64_t approvals = g->break_glass ? g->approvals_required : (int64_t)g->n_approvals;
+	return (permission_grant_t){g->id, g->reason, approvals, g->break_glass};
 }
 
 int grant_policy_required(broker_t *b, const grant_t *g, const scope_set_t *scope, const char *src_ip,

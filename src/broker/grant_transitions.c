@@ -31,6 +31,7 @@ static const move_t moves[] = {
 	[GRANT_OP_CANCEL] = {GRANT_OP_CANCEL, "cancel", "reason", false, "grant.cancelled", GRANT_CANCELLED},
 	[GRANT_OP_END] = {GRANT_OP_END, "end", "reason", false, "grant.ended", GRANT_ENDED},
 	[GRANT_OP_REVOKE] = {GRANT_OP_REVOKE, "revoke", "reason", true, "grant.revoked", GRANT_REVOKED},
+	[GRANT_OP_REVIEW] = {GRANT_OP_REVIEW, "review", "comment", false, "grant.reviewed", GRANT_STATE_COUNT},
 };
 
 typedef struct {
@@ -178,6 +179,35 @@ static int approve(move_ctx_t *c)
 	return 0;
 }
 
+/* The review of a break-glass grant, by an operator other than the one
+ * who opened it, with a fresh second factor; any state (a grant that has
+ * ended still needs its review). */
+static int review(move_ctx_t *c)
+{
+	req_t *r = c->r;
+	if (r->actor.kind != ACTOR_OPERATOR) {
+		http_problem(r, 403, NULL, "reviews are a person's act: log in as an operator (tollgate login)");
+		return -1;
+	}
+	if (!c->g.break_glass || c->g.reviewed_at != 0) {
+		http_problem(r, 409, NULL, !c->g.break_glass ? "only break-glass grants are reviewed"
+							      : "this grant has been reviewed already");
+		return -1;
+	}
+	if (is_requester(&r->actor, &c->g)) {
+		http_problem(r, 403, NULL, "a second operator reviews a break-glass grant, not the one who opened it");
+		return -1;
+	}
+	if (r->actor.mfa_age > r->b->cfg.stepup_max_age) {
+		http_step_up(r, r->b->cfg.stepup_max_age);
+		return -1;
+	}
+	snprintf(c->g.reviewed_by, sizeof c->g.reviewed_by, "%s", r->actor.id);
+	c->g.reviewed_at = r->now;
+	memcpy(c->g.review_comment, c->note, sizeof c->note);
+	return 0;
+}
+
 /* Decides the move on the freshly read c->g; 0 to write it, -1 answered. */
 static int decide(move_ctx_t *c)
 {
@@ -200,6 +230,8 @@ static int decide(move_ctx_t *c)
 	}
 	if (c->m->op == GRANT_OP_APPROVE)
 		return approve(c);
+	if (c->m->op == GRANT_OP_REVIEW)
+		return review(c);
 	c->g.state = c->m->to;
 	c->g.ended_at = r->now;
 	snprintf(c->g.ended_by, sizeof c->g.ended_by, "%s", r->actor.id);
@@ -280,6 +312,7 @@ void handle_grant_deny(req_t *r) { run_move(r, GRANT_OP_DENY); }
 void handle_grant_cancel(req_t *r) { run_move(r, GRANT_OP_CANCEL); }
 void handle_grant_end(req_t *r) { run_move(r, GRANT_OP_END); }
 void handle_grant_revoke(req_t *r) { run_move(r, GRANT_OP_REVOKE); }
+void handle_grant_review(req_t *r) { run_move(r, GRANT_OP_REVIEW); }
 
 /* ---- the sweeper ---- */
 

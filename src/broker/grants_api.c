@@ -3,10 +3,12 @@
  * /v1/grants/{id} (docs/grants.md). A request is checked against policy
  * when it is made: a scope that no number of approvals would make
  * permitted is refused then, not at approval time. */
+#include "broker/alerts.h"
 #include "broker/audit_trail.h"
 #include "broker/grants.h"
 #include "broker/handlers.h"
 #include "broker/log.h"
+#include "core/operator.h"
 #include "core/scope.h"
 #include <sodium.h>
 #include <stdio.h>
@@ -56,6 +58,10 @@ json_t *grant_json(const grant_t *g, int64_t now)
 	json_object_set_new(o, "ended_by", nullable_str(lapsed ? NULL : g->ended_by));
 	json_object_set_new(o, "end_reason", nullable_str(lapsed ? NULL : g->end_reason));
 	json_object_set_new(o, "break_glass", json_boolean(g->break_glass));
+	json_object_set_new(o, "review", !g->break_glass ? json_null()
+				: json_pack("{s:s, s:o, s:o, s:o}", "state", g->reviewed_at ? "done" : "open",
+					    "reviewed_by", nullable_str(g->reviewed_by), "reviewed_at",
+					    nullable_time(g->reviewed_at), "comment", nullable_str(g->review_comment)));
 	return o;
 }
 
@@ -138,11 +144,43 @@ static void fill_grant(req_t *r, const grant_request_t *in, grant_t *g)
 	snprintf(g->requester, sizeof g->requester, "%s", r->actor.id);
 	snprintf(g->requester_kind, sizeof g->requester_kind, "%s", requester_kind(&r->actor));
 	g->state = GRANT_PENDING;
+	g->break_glass = in->break_glass; /* policy sees it from the first decision on */
 	g->duration = in->duration;
 	g->start = in->start;
 	g->created_at = r->now;
 	g->expires_at = (in->start > r->now ? in->start : r->now) + r->b->cfg.grant_pending_ttl;
 	g->version = 1;
+}
+
+/* Break-glass: an admin operator with a fresh second factor, for at most
+ * breakglass_max_duration. Answers and returns true when refused. */
+static bool break_glass_refused(req_t *r, const grant_t *g)
+{
+	char msg[120];
+	if (r->actor.kind != ACTOR_OPERATOR || (r->actor.roles & OP_ROLE_ADMIN) == 0) {
+		http_problem(r, 403, NULL, "break-glass grants are opened by operators with role admin");
+		return true;
+	}
+	if (r->actor.mfa_age > r->b->cfg.stepup_max_age) {
+		http_step_up(r, r->b->cfg.stepup_max_age);
+		return true;
+	}
+	if (g->duration > r->b->cfg.breakglass_max_duration) {
+		snprintf(msg, sizeof msg, "\"duration\": a break-glass grant lasts at most %lld s "
+			 "(breakglass_max_duration)", (long long)r->b->cfg.breakglass_max_duration);
+		http_problem(r, 400, "Invalid grant request", msg);
+		return true;
+	}
+	return false;
+}
+
+/* A break-glass grant needs no approval: active from now, a review item
+ * until a second operator reviews it. */
+static void open_now(const req_t *r, grant_t *g)
+{
+	g->state = GRANT_ACTIVE;
+	g->approved_at = r->now;
+	g->ends_at = r->now + g->duration;
 }
 
 void handle_grant_create(req_t *r)
@@ -161,13 +199,18 @@ void handle_grant_create(req_t *r)
 		return;
 	}
 	fill_grant(r, &in, &g);
-	if (check_identity(r, in.identity) != 0 || required_approvals(r, &g) != 0)
+	if ((in.break_glass && break_glass_refused(r, &g)) || check_identity(r, in.identity) != 0 ||
+	    required_approvals(r, &g) != 0)
 		return;
-	json_t *details = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "identity", g.identity, "scope",
-				    g.scope, "reason", g.reason, "duration", (json_int_t)g.duration, "start",
+	if (in.break_glass)
+		open_now(r, &g);
+	json_t *details = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b}", "identity", g.identity,
+				    "scope", g.scope, "reason", g.reason, "duration", (json_int_t)g.duration, "start",
 				    (json_int_t)g.start, "approvals_required", (json_int_t)g.approvals_required,
-				    "ticket", nullable_str(g.ticket), "source", nullable_str(g.source));
-	audit_event_t ev = audit_change_event(r, "grant.requested", "Grant", g.id, res, sizeof res, details);
+				    "ticket", nullable_str(g.ticket), "source", nullable_str(g.source), "break_glass",
+				    g.break_glass);
+	audit_event_t ev = audit_change_event(r, g.break_glass ? "grant.break_glass" : "grant.requested", "Grant",
+					      g.id, res, sizeof res, details);
 	ev.grant = g.id;
 	store_rc rc = store_grant_create(r->b->store, &g, &ev);
 	json_decref(details);
@@ -175,8 +218,12 @@ void handle_grant_create(req_t *r)
 		store_failed(r);
 		return;
 	}
-	log_event(LOG_INFO, "grant requested", "grant", g.id, "identity", g.identity, "scope", g.scope,
-		  "requester", g.requester, NULL);
+	log_event(g.break_glass ? LOG_WARN : LOG_INFO, g.break_glass ? "break-glass grant opened" : "grant requested",
+		  "grant", g.id, "identity", g.identity, "scope", g.scope, "requester", g.requester, NULL);
+	if (g.break_glass)
+		alert_send(r->b, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "alert", "grant.break_glass",
+					   "severity", "high", "grant", g.id, "identity", g.identity, "scope", g.scope,
+					   "opened_by", g.requester, "ends_at", (json_int_t)g.ends_at, "reason", g.reason));
 	http_json(r, 201, grant_json(&g, r->now));
 }
 
@@ -209,7 +256,7 @@ void handle_grant_list(req_t *r)
 {
 	long long limit;
 	grant_state_t st;
-	const char *state = http_query(r, "state"), *after = http_query(r, "after");
+	const char *state = http_query(r, "state"), *after = http_query(r, "after"), *review = http_query(r, "review");
 	grant_filter_t f = {.identity = http_query(r, "identity"), .state = -1, .now = r->now, .after = after};
 	grant_t *list = NULL;
 	size_t n = 0;
@@ -224,6 +271,11 @@ void handle_grant_list(req_t *r)
 		http_problem(r, 400, NULL, "after must be a grant id (the \"next\" of the previous page)");
 		return;
 	}
+	if (review != NULL && strcmp(review, "open") != 0) {
+		http_problem(r, 400, NULL, "review must be \"open\" (break-glass grants not reviewed yet)");
+		return;
+	}
+	f.review_open = review != NULL;
 	f.state = state != NULL ? (int)st : -1;
 	f.limit = (int)limit;
 	if (store_grant_list(r->b->store, &f, &list, &n) != STORE_OK) {

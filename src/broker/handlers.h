@@ -52,5 +52,6 @@ void handle_grant_deny(req_t *r);
 void handle_grant_cancel(req_t *r);
 void handle_grant_end(req_t *r);
 void handle_grant_revoke(req_t *r);
+void handle_grant_review(req_t *r);
 
 #endif

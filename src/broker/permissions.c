@@ -66,22 +66,25 @@ typedef struct {
 	pol_str_t keys[5];
 	pol_value_t vals[5];
 	pol_value_t rec;
-	pol_str_t grant_keys[3];
-	pol_value_t grant_vals[3];
+	pol_str_t grant_keys[4];
+	pol_value_t grant_vals[4];
 } issue_ctx_t;
 
-/* context.grant: {"approvals", "id", "reason"} (keys in byte order). */
+/* context.grant: {"approvals", "break_glass", "id", "reason"} (keys in
+ * byte order). */
 static void grant_record(issue_ctx_t *c, const permission_grant_t *g, pol_value_t *out)
 {
 	c->grant_keys[0] = (pol_str_t){"approvals", 9};
 	c->grant_vals[0] = pol_long(g->approvals);
-	c->grant_keys[1] = (pol_str_t){"id", 2};
-	c->grant_vals[1] = (pol_value_t){.kind = PV_STRING};
-	c->grant_vals[1].u.s = (pol_str_t){g->id, strlen(g->id)};
-	c->grant_keys[2] = (pol_str_t){"reason", 6};
+	c->grant_keys[1] = (pol_str_t){"break_glass", 11};
+	c->grant_vals[1] = pol_bool(g->break_glass);
+	c->grant_keys[2] = (pol_str_t){"id", 2};
 	c->grant_vals[2] = (pol_value_t){.kind = PV_STRING};
-	c->grant_vals[2].u.s = (pol_str_t){g->reason, strlen(g->reason)};
-	*out = (pol_value_t){.kind = PV_RECORD, .n = 3};
+	c->grant_vals[2].u.s = (pol_str_t){g->id, strlen(g->id)};
+	c->grant_keys[3] = (pol_str_t){"reason", 6};
+	c->grant_vals[3] = (pol_value_t){.kind = PV_STRING};
+	c->grant_vals[3].u.s = (pol_str_t){g->reason, strlen(g->reason)};
+	*out = (pol_value_t){.kind = PV_RECORD, .n = 4};
 	out->u.rec.keys = c->grant_keys;
 	out->u.rec.vals = c->grant_vals;
 }

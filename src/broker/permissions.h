@@ -29,7 +29,8 @@ typedef struct {
  * @requires_grant is checked against. */
 typedef struct {
 	const char *id, *reason;
-	int64_t approvals;
+	int64_t approvals;  /* a break-glass grant counts as approved as policy asked */
+	bool break_glass;
 } permission_grant_t;
 
 /* One decision per scope token for a principal. action NULL: each token's

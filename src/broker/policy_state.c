@@ -227,7 +227,9 @@ static json_t *identity_entity(const identity_t *id)
 			 parents);
 }
 
-/* Operator::"<username>" with a parent Role::"<role>" per role. */
+/* Operator::"<username>" with a parent Role::"<role>" per role (no
+ * attributes: a disabled operator leaves the set, and status changes such
+ * as the enrolment's confirmation would otherwise need entity writes). */
 static json_t *operator_entity(const operator_t *o)
 {
 	json_t *parents = json_array(), *roles = operator_roles_json(o->roles);
@@ -236,8 +238,8 @@ static json_t *operator_entity(const operator_t *o)
 	json_array_foreach(roles, i, role)
 		json_array_append_new(parents, json_pack("{s:s, s:O}", "type", "Role", "id", role));
 	json_decref(roles);
-	return json_pack("{s:{s:s, s:s}, s:{s:s}, s:o}", "uid", "type", "Operator", "id", o->username, "attrs",
-			 "status", o->status, "parents", parents);
+	return json_pack("{s:{s:s, s:s}, s:{}, s:o}", "uid", "type", "Operator", "id", o->username, "attrs",
+			 "parents", parents);
 }
 
 /* Every operator that is not disabled, as entities into out. */

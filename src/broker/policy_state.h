@@ -18,7 +18,7 @@
  * the ones the registry contributes: every identity that is not offboarded
  * is Workload::"<id>" with attributes kind, owner and status and a parent
  * Role::"<role>" for each of its roles; every operator that is not
- * disabled is Operator::"<username>" with attribute status and a parent
+ * disabled is Operator::"<username>" with a parent
  * Role::"admin" / "approver" / "auditor" for each of its roles. When an uploaded entity has the
  * same uid, the two merge: parents are the union, tags are the upload's,
  * attributes are the upload's except kind, owner and status, which always
@@ -88,7 +88,7 @@ typedef struct policy_pending policy_pending_t;
 policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const identity_t *ident, char *err,
 					  size_t err_len);
 /* The same for an operator write: Operator::"<username>" with a parent
- * Role::"<role>" per role and attribute status; op NULL or disabled
+ * Role::"<role>" per role; op NULL or disabled
  * removes it. Committed and aborted as identity writes. */
 policy_pending_t *policy_operator_prepare(broker_t *b, const char *username, const operator_t *op, char *err,
 					  size_t err_len);

@@ -17,8 +17,10 @@ static const char grant_usage[] =
 	"someone other than the requester approved it (docs/grants.md).\n"
 	"\n"
 	"  request --identity ID --scope \"S1 S2\" --duration DUR --reason TEXT\n"
-	"          [--ticket T] [--start TIME] [--source CIDR] [--json] [-q|--quiet]\n"
-	"      Asks for a grant; it stays pending until enough approvals arrive.\n"
+	"          [--ticket T] [--start TIME] [--source CIDR] [--break-glass]\n"
+	"          [--json] [-q|--quiet]\n"
+	"      Asks for a grant; it stays pending until enough approvals arrive\n"
+	"      (--break-glass: an emergency grant, active at once, reviewed after).\n"
 	"  approve ID [--comment TEXT] [--json]\n"
 	"      Approves a pending grant (an operator session with a fresh second factor).\n"
 	"  deny ID --reason TEXT [--json]\n"
@@ -29,7 +31,9 @@ static const char grant_usage[] =
 	"      Ends an approved or active grant: the task is done.\n"
 	"  revoke ID --reason TEXT [--json]\n"
 	"      Takes an approved or active grant back.\n"
-	"  list [--pending] [--state S] [--identity ID] [--limit N] [--json]\n"
+	"  review ID [--comment TEXT] [--json]\n"
+	"      Reviews a break-glass grant (a second operator, fresh second factor).\n"
+	"  list [--pending] [--state S] [--identity ID] [--review-open] [--limit N] [--json]\n"
 	"      Lists grants, newest first.\n"
 	"  show ID [--json]\n"
 	"      Prints one grant.\n"
@@ -42,7 +46,7 @@ static const char grant_usage[] =
 static const char request_help[] =
 	"Usage: tollgate grant request --identity ID --scope \"S1 S2\" --duration DUR\n"
 	"           --reason TEXT [--ticket T] [--start TIME] [--source CIDR]\n"
-	"           [--json] [-q|--quiet]\n"
+	"           [--break-glass] [--json] [-q|--quiet]\n"
 	"\n"
 	"Asks for a grant (POST /v1/grants): once approved, identity ID may obtain\n"
 	"tokens for the scope tokens for DUR. It stays pending until enough people\n"
@@ -59,6 +63,10 @@ static const char request_help[] =
 	"                    (2026-12-06T10:00:00Z), at most 30 days ahead; default now\n"
 	"  --source CIDR     issue tokens under it only to clients from this IPv4 or\n"
 	"                    IPv6 address or range\n"
+	"  --break-glass     an emergency grant: active at once without approvals, for\n"
+	"                    at most breakglass_max_duration (1 h); needs an admin\n"
+	"                    operator with a fresh second factor; alerts, and stays a\n"
+	"                    review item until another operator reviews it\n"
 	"  --json            print the grant as JSON\n"
 	"  -q, --quiet       print only the grant id: G=$(tollgate grant request ... -q)\n"
 	"\n"
@@ -126,8 +134,22 @@ static const char revoke_help[] =
 	"\n"
 	"Needs an operator session (role approver or admin) or the admin token.\n";
 
+static const char review_help[] =
+	"Usage: tollgate grant review ID [--comment TEXT] [--json]\n"
+	"\n"
+	"Reviews break-glass grant ID (POST /v1/grants/ID/review), in any state,\n"
+	"closing its review item. `tollgate grant list --review-open` lists the\n"
+	"ones waiting.\n"
+	"\n"
+	"  --comment TEXT    what the review found, for the audit trail\n"
+	"  --json            print the grant as JSON\n"
+	"\n"
+	"Needs an operator session (role approver or admin) other than the one who\n"
+	"opened the grant, with a second factor at most stepup_max_age old.\n";
+
 static const char list_help[] =
-	"Usage: tollgate grant list [--pending] [--state S] [--identity ID] [--limit N] [--json]\n"
+	"Usage: tollgate grant list [--pending] [--state S] [--identity ID] [--review-open]\n"
+	"           [--limit N] [--json]\n"
 	"\n"
 	"Lists grants, newest first (GET /v1/grants): ID, IDENTITY, STATE,\n"
 	"APPROVALS (given/required), ENDS (RFC 3339 UTC, - until approved), SCOPE.\n"
@@ -136,6 +158,7 @@ static const char list_help[] =
 	"  --state S         only grants in state S: pending, approved, active, ended,\n"
 	"                    expired, revoked, denied, cancelled\n"
 	"  --identity ID     only grants for identity ID\n"
+	"  --review-open     only break-glass grants nobody has reviewed yet\n"
 	"  --limit N         at most N grants (1-500); without it, all of them\n"
 	"  --json            print {\"grants\": [...]} as JSON\n"
 	"\n"
@@ -154,7 +177,7 @@ static const char show_help[] =
 	"operator's session, or the grant identity's own access token.\n";
 
 enum { O_IDENTITY = 1, O_SCOPE, O_DURATION, O_REASON, O_TICKET, O_START, O_SOURCE, O_COMMENT,
-       O_STATE, O_LIMIT, O_PENDING, O_JSON, O_QUIET, O_HELP, O_COUNT };
+       O_STATE, O_LIMIT, O_PENDING, O_JSON, O_QUIET, O_BREAK_GLASS, O_REVIEW_OPEN, O_HELP, O_COUNT };
 #define BIT(o) (1u << (o))
 
 static const struct option longs[] = {
@@ -164,7 +187,8 @@ static const struct option longs[] = {
 	{"source", required_argument, NULL, O_SOURCE}, {"comment", required_argument, NULL, O_COMMENT},
 	{"state", required_argument, NULL, O_STATE}, {"limit", required_argument, NULL, O_LIMIT},
 	{"pending", no_argument, NULL, O_PENDING}, {"json", no_argument, NULL, O_JSON},
-	{"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+	{"quiet", no_argument, NULL, O_QUIET}, {"break-glass", no_argument, NULL, O_BREAK_GLASS},
+	{"review-open", no_argument, NULL, O_REVIEW_OPEN}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
 
 /* What a required option stands for, in "--reason TEXT is required (...)". */
 static const struct {
@@ -313,8 +337,12 @@ static void print_grant(const json_t *g)
 	if (json_is_string(json_object_get(g, "source")))
 		printf("source:     %s\n", str(g, "source"));
 	printf("requester:  %s (%s)\n", str(g, "requester"), str(g, "requester_kind"));
-	if (json_is_true(json_object_get(g, "break_glass")))
-		printf("break glass: yes\n");
+	if (json_is_true(json_object_get(g, "break_glass"))) {
+		const json_t *rv = json_object_get(g, "review");
+		const char *by = json_string_value(json_object_get(rv, "reviewed_by"));
+		printf("break glass: yes; review %s%s%s\n", by ? "done by " : "open", by ? by : "",
+		       by ? "" : " (tollgate grant review ID)");
+	}
 	if (is_final(str(g, "state"))) {
 		printf("closed:     ");
 		print_closing(g);
@@ -366,6 +394,8 @@ static int run_request(const verb_t *v, const opts_t *o)
 	if (o->set[O_START])
 		json_object_set_new(body, "start", number_or_string(o->val[O_START]));
 	set_if(body, "source", o, O_SOURCE);
+	if (o->set[O_BREAK_GLASS])
+		json_object_set_new(body, "break_glass", json_true());
 	json_t *g = cli_api("POST", "/v1/grants", body);
 	if (g == NULL)
 		return 1;
@@ -460,6 +490,8 @@ static int run_list(const verb_t *v, const opts_t *o)
 		query_add(path, sizeof path, "state", state);
 	if (o->set[O_IDENTITY])
 		query_add(path, sizeof path, "identity", o->val[O_IDENTITY]);
+	if (o->set[O_REVIEW_OPEN])
+		query_add(path, sizeof path, "review", "open");
 	/* with --limit, that many and no more; without, every page */
 	json_t *list = o->set[O_LIMIT] ? cli_api("GET", path, NULL) : cli_api_all(path, "grants");
 	if (list == NULL)
@@ -476,15 +508,17 @@ static int run_list(const verb_t *v, const opts_t *o)
 static const verb_t verbs[] = {
 	{"request", request_help,
 	 BIT(O_IDENTITY) | BIT(O_SCOPE) | BIT(O_DURATION) | BIT(O_REASON) | BIT(O_TICKET) | BIT(O_START) |
-		 BIT(O_SOURCE) | BIT(O_QUIET) | TAKES_JSON,
+		 BIT(O_SOURCE) | BIT(O_BREAK_GLASS) | BIT(O_QUIET) | TAKES_JSON,
 	 BIT(O_IDENTITY) | BIT(O_SCOPE) | BIT(O_DURATION) | BIT(O_REASON), false, run_request},
 	{"approve", approve_help, BIT(O_COMMENT) | TAKES_JSON, 0, true, run_transition},
 	{"deny", deny_help, BIT(O_REASON) | TAKES_JSON, BIT(O_REASON), true, run_transition},
 	{"cancel", cancel_help, BIT(O_REASON) | TAKES_JSON, 0, true, run_transition},
 	{"end", end_help, BIT(O_REASON) | TAKES_JSON, 0, true, run_transition},
 	{"revoke", revoke_help, BIT(O_REASON) | TAKES_JSON, BIT(O_REASON), true, run_transition},
-	{"list", list_help, BIT(O_PENDING) | BIT(O_STATE) | BIT(O_IDENTITY) | BIT(O_LIMIT) | TAKES_JSON, 0, false,
-	 run_list},
+	{"review", review_help, BIT(O_COMMENT) | TAKES_JSON, 0, true, run_transition},
+	{"list", list_help,
+	 BIT(O_PENDING) | BIT(O_STATE) | BIT(O_IDENTITY) | BIT(O_REVIEW_OPEN) | BIT(O_LIMIT) | TAKES_JSON, 0,
+	 false, run_list},
 	{"show", show_help, TAKES_JSON, 0, true, run_show},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])

@@ -67,6 +67,8 @@ static const key_t_ keys[] = {
 	I(grant_max_duration, TG_DEFAULT_GRANT_MAX_DURATION, 60, 30 * 86400, "longest duration of a JIT grant (s)"),
 	I(grant_pending_ttl, TG_DEFAULT_GRANT_PENDING_TTL, 1, 30 * 86400, "how long a JIT grant may wait for its approvals (s)"),
 	I(grant_min_approvals, 1, 1, 16, "approvals every JIT grant needs at least"),
+	I(breakglass_max_duration, 3600, 60, 86400, "longest duration of a break-glass grant (s)"),
+	S(alert_webhook, "", "URL that alerts (break-glass grants) are POSTed to as JSON; empty: audit and log only"),
 	B(grant_owner_approval_alone, 0, "whether the identity owner's approval of a grant counts without another approver's"),
 	I(operator_pwhash_ops, 2, 1, 100, "Argon2id passes for operator passwords (libsodium opslimit; 2 = INTERACTIVE)"),
 	I(operator_pwhash_mem, 64LL << 20, 8192, 4LL << 30, "Argon2id memory for operator passwords (bytes; 67108864 = INTERACTIVE)"),

@@ -58,6 +58,8 @@ typedef struct {
 	int64_t grant_pending_ttl;
 	int64_t grant_min_approvals;
 	int64_t grant_owner_approval_alone;
+	int64_t breakglass_max_duration;
+	char alert_webhook[TG_CFG_STR];
 	int64_t operator_pwhash_ops;
 	int64_t operator_pwhash_mem;
 } tg_config_t;

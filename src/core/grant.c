@@ -51,7 +51,7 @@ grant_state_t grant_effective(grant_state_t stored, int64_t now, int64_t start, 
 
 const char *grant_op_refused(grant_op_t op, grant_state_t s, char *buf, size_t len)
 {
-	static const char *const verbs[] = {"approved", "denied", "cancelled", "ended", "revoked"};
+	static const char *const verbs[] = {"approved", "denied", "cancelled", "ended", "revoked", "reviewed"};
 	bool ok;
 	const char *needed;
 	switch (op) {
@@ -61,6 +61,8 @@ const char *grant_op_refused(grant_op_t op, grant_state_t s, char *buf, size_t l
 		ok = s == GRANT_PENDING;
 		needed = "only a pending grant";
 		break;
+	case GRANT_OP_REVIEW:
+		return NULL;
 	default:
 		ok = s == GRANT_APPROVED || s == GRANT_ACTIVE;
 		needed = "only an approved or active grant";
@@ -156,7 +158,7 @@ const char *grant_note_parse(const json_t *doc, const char *member, bool require
 static const char *check_members(const json_t *doc, char *buf, size_t len)
 {
 	static const char *const known[] = {"identity", "scope", "duration", "reason",
-					    "ticket", "start", "source", NULL};
+					    "ticket", "start", "source", "break_glass", NULL};
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)doc, k, v) {
@@ -165,7 +167,7 @@ static const char *check_members(const json_t *doc, char *buf, size_t len)
 			p++;
 		if (*p == NULL) {
 			snprintf(buf, len, "unknown member \"%.64s\" (send identity, scope, duration, reason, "
-				 "ticket, start, source)", k);
+				 "ticket, start, source, break_glass)", k);
 			return buf;
 		}
 	}
@@ -270,6 +272,12 @@ const char *grant_request_parse(const json_t *doc, const grant_bounds_t *b, gran
 	memcpy(out->reason, json_string_value(r), json_string_length(r) + 1);
 	if ((why = parse_start(doc, b, out)) != NULL || (why = parse_optional(doc, out)) != NULL)
 		return why;
+	const json_t *bg = json_object_get(doc, "break_glass");
+	if (bg != NULL && !json_is_boolean(bg))
+		return "\"break_glass\" must be true or false";
+	out->break_glass = json_is_true(bg);
+	if (out->break_glass && out->start != b->now)
+		return "\"start\": a break-glass grant starts now";
 	return NULL;
 }
 

@@ -29,6 +29,7 @@ typedef enum {
 	GRANT_OP_CANCEL,
 	GRANT_OP_END,
 	GRANT_OP_REVOKE,
+	GRANT_OP_REVIEW, /* a break-glass grant's review: any state */
 } grant_op_t;
 
 const char *grant_state_name(grant_state_t s);
@@ -62,9 +63,10 @@ typedef struct {
 	char ticket[TG_MAX_GRANT_TICKET + 1]; /* "" when none */
 	int64_t start;                        /* now when not given */
 	char source[TG_MAX_GRANT_SOURCE + 1]; /* "" when none; an ip or CIDR Cedar's ip() accepts */
+	bool break_glass;                     /* an emergency grant: active at once, reviewed after */
 } grant_request_t;
 
-/* {"identity","scope","duration","reason","ticket"?,"start"?,"source"?}:
+/* {"identity","scope","duration","reason","ticket"?,"start"?,"source"?,"break_glass"?}:
  * NULL, or why it is refused, naming the member (possibly in buf, which
  * should hold 160 bytes). */
 const char *grant_request_parse(const json_t *doc, const grant_bounds_t *b, grant_request_t *out, char *buf,

@@ -108,8 +108,10 @@ static const char *const sqlite_migrations[] = {
 	/* 8: just-in-time grants (issue 9, docs/grants.md). A grant's stored
 	 * state moves only by compare-and-set on version; its effective state
 	 * also depends on the clock (core/grant.h). Approvals are one row per
-	 * approver. Tokens remember the grant they were issued under, so that
-	 * they stop being active when it ends. */
+	 * approver. A break-glass grant (no approvals, active at once) stays a
+	 * review item until a second operator reviews it. Tokens remember the
+	 * grant they were issued under, so that they stop being active when it
+	 * ends. */
 	"CREATE TABLE grants (id TEXT PRIMARY KEY, identity_id TEXT NOT NULL, scope TEXT NOT NULL,"
 	"  reason TEXT NOT NULL, ticket TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
 	"  requester TEXT NOT NULL, requester_kind TEXT NOT NULL, state TEXT NOT NULL,"
@@ -118,7 +120,9 @@ static const char *const sqlite_migrations[] = {
 	"  approved_at INTEGER NOT NULL DEFAULT 0, ends_at INTEGER NOT NULL DEFAULT 0,"
 	"  ended_at INTEGER NOT NULL DEFAULT 0, ended_by TEXT NOT NULL DEFAULT '',"
 	"  end_reason TEXT NOT NULL DEFAULT '', break_glass INTEGER NOT NULL DEFAULT 0,"
-	"  version INTEGER NOT NULL DEFAULT 1);"
+	"  reviewed_by TEXT NOT NULL DEFAULT '', reviewed_at INTEGER NOT NULL DEFAULT 0,"
+	"  review_comment TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX grants_review ON grants(break_glass, reviewed_at) WHERE break_glass = 1;"
 	"CREATE INDEX grants_identity ON grants(identity_id);"
 	"CREATE INDEX grants_open ON grants(state) WHERE state IN ('pending', 'approved', 'active');"
 	"CREATE TABLE grant_approvals (grant_id TEXT NOT NULL REFERENCES grants(id),"

@@ -9,7 +9,7 @@
 #define GRANT_COLS                                                                                 \
 	"id, identity_id, scope, reason, ticket, source, requester, requester_kind, state, duration, " \
 	"start, created_at, expires_at, approvals_required, approved_at, ends_at, ended_at, ended_by, " \
-	"end_reason, break_glass, version"
+	"end_reason, break_glass, reviewed_by, reviewed_at, review_comment, version"
 
 /* The effective state at ?1 (core/grant.h grant_effective, in SQL). */
 #define EFFECTIVE_STATE                                                                            \
@@ -54,7 +54,10 @@ static store_rc row_to_grant(sqlite3_stmt *st, grant_t *g)
 	sq_copy_text(g->ended_by, sizeof g->ended_by, st, 17);
 	sq_copy_text(g->end_reason, sizeof g->end_reason, st, 18);
 	g->break_glass = sqlite3_column_int64(st, 19) != 0;
-	g->version = sqlite3_column_int64(st, 20);
+	sq_copy_text(g->reviewed_by, sizeof g->reviewed_by, st, 20);
+	g->reviewed_at = sqlite3_column_int64(st, 21);
+	sq_copy_text(g->review_comment, sizeof g->review_comment, st, 22);
+	g->version = sqlite3_column_int64(st, 23);
 	return STORE_OK;
 }
 
@@ -126,7 +129,7 @@ static store_rc apply_create(sq_conn_t *c, const void *arg)
 {
 	const grant_t *g = arg;
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO grants (" GRANT_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-					  "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,1)");
+					  "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,'',0,'',1)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, g->id);
@@ -188,7 +191,8 @@ store_rc store_grant_list(store_t *s, const grant_filter_t *f, grant_t **out, si
 	store_rc rc = STORE_ERROR;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT " GRANT_COLS " FROM grants WHERE (?2 IS NULL OR identity_id = ?2) "
 		"AND (?3 IS NULL OR " EFFECTIVE_STATE " = ?3) "
-		"AND (?4 IS NULL OR rowid < (SELECT rowid FROM grants WHERE id = ?4)) ORDER BY rowid DESC LIMIT ?5");
+		"AND (?4 IS NULL OR rowid < (SELECT rowid FROM grants WHERE id = ?4)) "
+		"AND (?6 = 0 OR (break_glass = 1 AND reviewed_at = 0)) ORDER BY rowid DESC LIMIT ?5");
 	*out = NULL;
 	*n = 0;
 	if (st != NULL) {
@@ -197,6 +201,7 @@ store_rc store_grant_list(store_t *s, const grant_filter_t *f, grant_t **out, si
 		sq_bind_text(st, 3, f->state >= 0 ? grant_state_name((grant_state_t)f->state) : NULL);
 		sq_bind_text(st, 4, f->after);
 		sqlite3_bind_int(st, 5, f->limit);
+		sqlite3_bind_int(st, 6, f->review_open ? 1 : 0);
 		rc = read_grants(c, st, out, n);
 	}
 	sq_reader_put(slot);
@@ -245,7 +250,8 @@ store_rc store_grant_status(store_t *s, const char *id, grant_status_t *out)
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT state, start, expires_at, ends_at, reason, "
-		"(SELECT COUNT(*) FROM grant_approvals WHERE grant_id = ?1) FROM grants WHERE id = ?1");
+		"(SELECT COUNT(*) FROM grant_approvals WHERE grant_id = ?1), approvals_required, break_glass "
+		"FROM grants WHERE id = ?1");
 	memset(out, 0, sizeof *out);
 	if (st != NULL) {
 		sq_bind_text(st, 1, id);
@@ -258,6 +264,8 @@ store_rc store_grant_status(store_t *s, const char *id, grant_status_t *out)
 			out->ends_at = sqlite3_column_int64(st, 3);
 			sq_copy_text(out->reason, sizeof out->reason, st, 4);
 			out->approvals = sqlite3_column_int64(st, 5);
+			out->approvals_required = sqlite3_column_int64(st, 6);
+			out->break_glass = sqlite3_column_int64(st, 7) != 0;
 		} else {
 			rc = r == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 		}
@@ -291,7 +299,8 @@ static store_rc apply_update(sq_conn_t *c, const void *arg)
 	const update_arg_t *a = arg;
 	const grant_t *g = a->g;
 	sqlite3_stmt *st = sq_prepare(c, "UPDATE grants SET state = ?3, approved_at = ?4, ends_at = ?5, "
-		"ended_at = ?6, ended_by = ?7, end_reason = ?8, version = version + 1 WHERE id = ?1 AND version = ?2");
+		"ended_at = ?6, ended_by = ?7, end_reason = ?8, reviewed_by = ?9, reviewed_at = ?10, "
+		"review_comment = ?11, version = version + 1 WHERE id = ?1 AND version = ?2");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, g->id);
@@ -302,6 +311,9 @@ static store_rc apply_update(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 6, g->ended_at);
 	sq_bind_text(st, 7, g->ended_by);
 	sq_bind_text(st, 8, g->end_reason);
+	sq_bind_text(st, 9, g->reviewed_by);
+	sqlite3_bind_int64(st, 10, g->reviewed_at);
+	sq_bind_text(st, 11, g->review_comment);
 	store_rc rc = sq_exec_stmt(st);
 	if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
 		rc = STORE_CONFLICT;

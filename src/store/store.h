@@ -268,6 +268,9 @@ typedef struct {
 	char end_reason[TG_MAX_GRANT_REASON + 1];
 	int64_t approvals_required;
 	bool break_glass;
+	char reviewed_by[TG_MAX_ID_LEN + 1];  /* break-glass review: "" while open */
+	int64_t reviewed_at;
+	char review_comment[TG_MAX_GRANT_REASON + 1];
 	int64_t version;                      /* compare-and-set token of every write */
 	grant_approval_t *approvals;          /* malloc'd, in approval order */
 	size_t n_approvals;
@@ -278,13 +281,15 @@ typedef struct {
 	int state;                  /* effective state at now; -1 = any */
 	int64_t now;
 	const char *after;          /* id cursor (newest first), NULL = start */
+	bool review_open;           /* only break-glass grants not reviewed yet */
 	int limit;
 } grant_filter_t;
 
 /* The times that decide a grant's effective state. */
 typedef struct {
 	grant_state_t state;
-	int64_t start, expires_at, ends_at, approvals;
+	int64_t start, expires_at, ends_at, approvals, approvals_required;
+	bool break_glass;
 	char reason[TG_MAX_GRANT_REASON + 1];
 } grant_status_t;
 
@@ -295,8 +300,8 @@ store_rc store_grant_create(store_t *s, const grant_t *g, const audit_event_t *e
 store_rc store_grant_get(store_t *s, const char *id, grant_t *out);
 /* Newest first; *out malloc'd (grant_release each, then free). */
 store_rc store_grant_list(store_t *s, const grant_filter_t *f, grant_t **out, size_t *n);
-/* Writes g's state and end fields (approved_at, ends_at, ended_at,
- * ended_by, end_reason) when the stored version is still g->version, moving
+/* Writes g's state, end fields (approved_at, ends_at, ended_at,
+ * ended_by, end_reason) and review fields when the stored version is still g->version, moving
  * it to version + 1, and inserts approval when not NULL; STORE_CONFLICT
  * when another write came first (re-read and decide again) or the approver
  * has approved already. */
