@@ -5,7 +5,6 @@
 #include "core/identity_json.h"
 #include "core/policy/ext.h"
 #include "core/scope.h"
-#include "core/timefmt.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -74,9 +73,11 @@ const char *grant_op_refused(grant_op_t op, grant_state_t s, char *buf, size_t l
 	return buf;
 }
 
+static const char duration_units[] = "hms";
+
 /* One "<digits><unit>" part of a duration: the unit must come after the
- * previous one in "hms". */
-static int duration_part(const char **p, const char **units, int64_t *total)
+ * previous one in duration_units (*next: the first unit still allowed). */
+static int duration_part(const char **p, size_t *next, int64_t *total)
 {
 	static const int64_t scale[] = {3600, 60, 1};
 	int64_t n = 0;
@@ -84,22 +85,25 @@ static int duration_part(const char **p, const char **units, int64_t *total)
 	if (*s < '0' || *s > '9')
 		return -1;
 	while (*s >= '0' && *s <= '9') {
-		if (n > (INT64_MAX - 9) / 10 / 3600)
+		if (n > (INT64_MAX - 9) / 10)
 			return -1;
 		n = n * 10 + (*s++ - '0');
 	}
-	const char *u = *s ? strchr(*units, *s) : NULL;
+	const char *u = *s ? strchr(duration_units + *next, *s) : NULL;
 	if (u == NULL)
 		return -1;
-	*total += n * scale[u - "hms"];
-	*units = u + 1;
+	size_t i = (size_t)(u - duration_units);
+	if (n > (INT64_MAX / 2 - *total) / scale[i])
+		return -1;
+	*total += n * scale[i];
+	*next = i + 1;
 	*p = s + 1;
-	return *total > INT64_MAX / 2 ? -1 : 0;
+	return 0;
 }
 
 int grant_duration_parse(const char *s, int64_t *out)
 {
-	const char *units = "hms";
+	size_t units = 0;
 	int64_t total = 0;
 	size_t len = s ? strlen(s) : 0;
 	if (len == 0 || len > 32)
@@ -120,15 +124,26 @@ int grant_duration_parse(const char *s, int64_t *out)
 }
 
 /* Text a person wrote: 1..max bytes of valid UTF-8 (jansson checked) with
- * no control characters. */
+ * no control characters (C0, DEL, and C1: U+0080..U+009F, UTF-8 C2 80..C2 9F). */
 static bool note_ok(const char *s, size_t len, size_t max)
 {
 	if (len == 0 || len > max)
 		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
 			return false;
+		if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f)
+			return false;
+	}
 	return true;
+}
+
+/* A JSON string without an embedded NUL (jansson keeps them when asked). */
+static const char *plain_string(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
 }
 
 const char *grant_note_parse(const json_t *doc, const char *member, bool required,
@@ -177,7 +192,7 @@ static const char *check_members(const json_t *doc, char *buf, size_t len)
 static const char *parse_identity(const json_t *doc, grant_request_t *out)
 {
 	const json_t *v = json_object_get(doc, "identity");
-	if (!json_is_string(v) || !identity_name_valid(json_string_value(v)))
+	if (plain_string(v) == NULL || !identity_name_valid(json_string_value(v)))
 		return "\"identity\" must be an identity id (1..128 characters of A-Z a-z 0-9 . _ -)";
 	snprintf(out->identity, sizeof out->identity, "%s", json_string_value(v));
 	return NULL;
@@ -188,7 +203,7 @@ static const char *parse_scope(const json_t *doc, grant_request_t *out)
 	const json_t *v = json_object_get(doc, "scope");
 	scope_set_t set;
 	const char *why = NULL;
-	if (!json_is_string(v) || json_string_length(v) > TG_MAX_SCOPE_LEN)
+	if (plain_string(v) == NULL || json_string_length(v) > TG_MAX_SCOPE_LEN)
 		return "\"scope\" must be a string of scope tokens ACTION@Type:id";
 	if (scope_parse(json_string_value(v), &set, &why) != 0)
 		return "\"scope\" must be space-separated scope tokens ACTION@Type:id";
@@ -218,12 +233,15 @@ static const char *parse_duration(const json_t *doc, const grant_bounds_t *b, gr
 static const char *parse_start(const json_t *doc, const grant_bounds_t *b, grant_request_t *out)
 {
 	const json_t *v = json_object_get(doc, "start");
-	int64_t t = b->now;
+	const char *s = plain_string(v);
+	int64_t t = b->now, ms = 0;
 	if (v != NULL && json_is_integer(v))
 		t = json_integer_value(v);
-	else if (v != NULL && (!json_is_string(v) || json_string_length(v) > 40 ||
-			       rfc3339_parse(json_string_value(v), &t) != 0))
+	else if (v != NULL && (s == NULL || json_string_length(v) > 40 || strchr(s, 'T') == NULL ||
+			       pol_datetime_parse(s, strlen(s), &ms) != 0))
 		return "\"start\" must be Unix seconds or an RFC 3339 time like \"2026-12-06T10:00:00Z\"";
+	else if (v != NULL)
+		t = ms / 1000; /* RFC 3339 with Z or an offset, and fractions (Cedar's datetime) */
 	if (t < b->now - TG_GRANT_START_PAST || t > b->now + TG_GRANT_START_AHEAD)
 		return "\"start\" must lie between 60 seconds ago and 30 days ahead";
 	out->start = t < b->now ? b->now : t;
