@@ -153,6 +153,9 @@ static int context_value(req_t *r, authz_t *z, const json_t *doc)
 	json_t *ctx = given ? json_deep_copy(given) : json_object();
 	int64_t age = z->has_token ? r->now - z->claims.iat : -1;
 	policy_context_defaults(ctx, r->client_ip, r->now, age < 0 && z->has_token ? 0 : age);
+	const char *actor = z->has_token && z->claims.act ? json_string_value(json_object_get(z->claims.act, "sub")) : NULL;
+	if (actor != NULL) /* the token's holder acts for its subject (RFC 8693) */
+		json_object_set_new(ctx, "actor", json_pack("{s:{s:s, s:s}}", "__entity", "type", "Workload", "id", actor));
 	if (z->has_grant && json_object_get(ctx, "grant") == NULL)
 		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s, s:b}", "id", z->claims.grant, "approvals",
 							     (json_int_t)z->grant.approvals, "reason", z->grant.reason,
@@ -193,6 +196,8 @@ static json_t *token_json(const tok_claims_t *c, bool active, const char *why)
 		json_object_set(o, "cnf", cnf);
 	if (c->grant != NULL)
 		json_object_set_new(o, "grant", json_string(c->grant));
+	if (c->act != NULL)
+		json_object_set(o, "act", (json_t *)c->act);
 	return o;
 }
 

@@ -66,6 +66,8 @@ static json_t *active_response(const broker_t *b, const tok_claims_t *c)
 		json_object_set(o, "cnf", cnf);
 	if (c->grant != NULL)
 		json_object_set_new(o, "grant", json_string(c->grant));
+	if (c->act != NULL)
+		json_object_set(o, "act", (json_t *)c->act);
 	return o;
 }
 

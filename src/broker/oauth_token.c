@@ -11,6 +11,7 @@
 #include "broker/client_auth.h"
 #include "broker/grants.h"
 #include "broker/log.h"
+#include "broker/oauth_issue.h"
 #include "broker/metrics.h"
 #include "broker/permissions.h"
 #include "core/b64url.h"
@@ -26,21 +27,9 @@
 
 #define LAST_USED_PRECISION_S 60
 
-typedef struct {
-	scope_set_t scope;
-	char *scope_str;
-	int64_t ttl;
-	int64_t policy_ttl;     /* smallest @max_ttl of the determining permits; -1 none */
-	int64_t policy_version;
-	json_t *policies;       /* the determining permits' ids */
-	dpop_proof_t dpop;
-	bool has_dpop;
-	grant_t jit;            /* the JIT grant the token is issued under */
-	bool has_jit;
-} grant_req_t;
 
 /* The requested lifetime hint: `ttl` (Tollgate) or `expires_in`. */
-static int requested_ttl(req_t *r, const form_t *f, int64_t *out)
+int oauth_requested_ttl(req_t *r, const form_t *f, int64_t *out)
 {
 	const char *v = form_get(f, "ttl");
 	if (v == NULL)
@@ -61,7 +50,7 @@ static int requested_ttl(req_t *r, const form_t *f, int64_t *out)
 
 /* min(requested or the default, the identity's max_ttl, the policies'
  * @max_ttl, the server cap). */
-static int64_t cap_ttl(const broker_t *b, const identity_t *id, const grant_req_t *g, int64_t requested)
+static int64_t cap_ttl(const broker_t *b, const identity_t *id, const issue_req_t *g, int64_t requested)
 {
 	int64_t ttl = requested > 0 ? requested : b->cfg.token_default_ttl;
 	if (id->max_ttl > 0 && ttl > id->max_ttl)
@@ -73,16 +62,22 @@ static int64_t cap_ttl(const broker_t *b, const identity_t *id, const grant_req_
 	return ttl;
 }
 
-/* A token under a grant never outlives it. */
-static int64_t cap_to_grant(const grant_req_t *g, int64_t ttl, int64_t now)
+/* A token under a grant never outlives it, nor a delegated token the
+ * token it was exchanged for. */
+int64_t oauth_cap_ttl(const broker_t *b, const identity_t *id, const issue_req_t *g, int64_t requested, int64_t now)
 {
-	return g->has_jit && ttl > g->jit.ends_at - now ? g->jit.ends_at - now : ttl;
+	int64_t ttl = cap_ttl(b, id, g, requested);
+	if (g->has_jit && ttl > g->jit.ends_at - now)
+		ttl = g->jit.ends_at - now;
+	if (g->not_after > 0 && ttl > g->not_after - now)
+		ttl = g->not_after - now;
+	return ttl;
 }
 
 /* A scope token policy refused: the client learns which token (its own
  * request), never which policy; the audit record names the determining
  * forbids, the missing obligation or the errors. */
-static void refuse_scope(req_t *r, const identity_t *id, const grant_req_t *g, const permission_t *pm)
+static void refuse_scope(req_t *r, const identity_t *id, const issue_req_t *g, const permission_t *pm)
 {
 	char msg[TG_MAX_SCOPE_TOKEN_LEN + 140];
 	const char *tok = g->scope.tok[pm->denied];
@@ -101,7 +96,7 @@ static void refuse_scope(req_t *r, const identity_t *id, const grant_req_t *g, c
 }
 
 /* Keeps an allowed decision's determining permits and TTL cap. */
-static void take_permission(grant_req_t *g, permission_t *pm)
+static void take_permission(issue_req_t *g, permission_t *pm)
 {
 	g->policy_ttl = pm->max_ttl;
 	g->policy_version = pm->policy_version;
@@ -112,7 +107,7 @@ static void take_permission(grant_req_t *g, permission_t *pm)
 /* The decision again under the grant the request is made under (named by
  * grant_id, or the active grant that covers the scope): 0 allowed, 1 no
  * grant applies (pm stays the first decision), -1 answered. */
-static int under_grant(req_t *r, const char *grant_id, const identity_t *id, grant_req_t *g, permission_t *pm)
+static int under_grant(req_t *r, const char *grant_id, const identity_t *id, issue_req_t *g, permission_t *pm)
 {
 	const char *why = NULL;
 	int rc = grant_for_token(r->b, id->id, &g->scope, grant_id, r->client_ip, r->now, &g->jit, &why);
@@ -132,7 +127,7 @@ static int under_grant(req_t *r, const char *grant_id, const identity_t *id, gra
 	return permission_decide(r->b, &q, &g->scope, pm) != 0 ? -2 : 0;
 }
 
-static int check_scope(req_t *r, const form_t *f, const identity_t *id, grant_req_t *g)
+static int check_scope(req_t *r, const form_t *f, const identity_t *id, issue_req_t *g)
 {
 	const char *why = NULL;
 	const char *scope = form_get(f, "scope"), *grant_id = form_get(f, "grant_id");
@@ -200,7 +195,7 @@ static int refuse_dpop(req_t *r, const identity_t *id, const char *why)
 }
 
 /* RFC 9449 §4.3: at most one DPoP header, carrying one valid proof. */
-static int check_dpop(req_t *r, const identity_t *id, grant_req_t *g)
+int oauth_check_dpop(req_t *r, const identity_t *id, issue_req_t *g)
 {
 	const char *proof = http_header(r, "DPoP");
 	const char *why = NULL;
@@ -231,21 +226,23 @@ static void new_jti(int64_t now_ms, char out[23])
 	b64url_encode_to(raw, sizeof raw, out);
 }
 
-static void answer(req_t *r, const char *jwt, const grant_req_t *g)
+static void answer(req_t *r, const char *jwt, const issue_req_t *g)
 {
 	json_t *body = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jwt, "token_type",
 				 g->has_dpop ? "DPoP" : "Bearer", "expires_in", (json_int_t)g->ttl,
 				 "scope", g->scope_str);
+	if (g->act != NULL) /* RFC 8693 §2.2.1 */
+		json_object_set_new(body, "issued_token_type", json_string(TOKEN_TYPE_ACCESS));
 	http_json(r, 200, body);
 }
 
 /* The token row the store keeps (introspection and revocation use it). */
-static void fill_record(token_record_t *rec, const tok_issue_t *t, const client_t *c, const grant_req_t *g)
+static void fill_record(token_record_t *rec, const tok_issue_t *t, const client_t *c, const issue_req_t *g)
 {
 	rec->iat = t->iat;
 	rec->exp = t->exp;
 	snprintf(rec->jti, sizeof rec->jti, "%s", t->jti);
-	snprintf(rec->identity_id, sizeof rec->identity_id, "%s", c->identity.id);
+	snprintf(rec->identity_id, sizeof rec->identity_id, "%s", g->sub != NULL ? g->sub : c->identity.id);
 	snprintf(rec->scope, sizeof rec->scope, "%s", g->scope_str);
 	snprintf(rec->cnf_jkt, sizeof rec->cnf_jkt, "%s", t->cnf_jkt ? t->cnf_jkt : "");
 	snprintf(rec->cnf_x5t, sizeof rec->cnf_x5t, "%s", c->cnf_x5t);
@@ -258,7 +255,7 @@ static const char *binding_of(const tok_issue_t *t)
 }
 
 /* token.issued details: never the token, only its hash. */
-static json_t *issued_details(const tok_issue_t *t, const client_t *c, const grant_req_t *g,
+static json_t *issued_details(const tok_issue_t *t, const client_t *c, const issue_req_t *g,
 			      const char *kid, const char *hash)
 {
 	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, s:I}", "scope", g->scope_str, "ttl",
@@ -282,13 +279,17 @@ static void refuse_replay(req_t *r, const client_t *c, bool dpop)
 
 /* Records the issuance (single-use jtis, token row, token.issued) in one
  * durable write; answers a replay or a store failure itself. */
-static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const tok_issue_t *t,
+static store_rc record(req_t *r, const client_t *c, const issue_req_t *g, const tok_issue_t *t,
 		       const token_record_t *rec, const char *hash)
 {
 	char dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2];
 	int dpop_replayed = 0, grant_ended = 0;
 	snprintf(dpop_key, sizeof dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
 	json_t *details = issued_details(t, c, g, rec->kid, hash);
+	if (g->act != NULL) {
+		json_object_set(details, "act", g->act);
+		json_object_set_new(details, "subject_jti", json_string(g->subject_jti));
+	}
 	audit_event_t ev = audit_event(r, "token.issued", c->identity.id);
 	ev.action = "oauth.token";
 	ev.resource = g->scope_str;
@@ -319,16 +320,17 @@ static store_rc record(req_t *r, const client_t *c, const grant_req_t *g, const 
 }
 
 /* Signs, records and answers. */
-static void issue(req_t *r, const client_t *c, grant_req_t *g)
+void oauth_issue(req_t *r, const client_t *c, issue_req_t *g)
 {
 	char jti[23], ttl_s[24], hash[65];
 	int64_t now = r->now;
 	new_jti(r->now_ms, jti);
-	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = c->identity.id,
+	const char *sub = g->sub != NULL ? g->sub : c->identity.id;
+	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = sub,
 			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
 			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
 			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name,
-			 .grant = g->has_jit ? g->jit.id : NULL};
+			 .grant = g->has_jit ? g->jit.id : NULL, .act = g->act};
 	token_record_t rec = {0};
 	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
 	if (jwt == NULL) {
@@ -340,7 +342,7 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	memcpy(rec.sha256, hash, sizeof rec.sha256);
 	if (record(r, c, g, &t, &rec, hash) == STORE_OK) {
 		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
-		log_event(LOG_INFO, "token issued", "sub", c->identity.id, "jti", jti, "scope", g->scope_str,
+		log_event(LOG_INFO, "token issued", "sub", sub, "actor", g->act ? c->identity.id : NULL, "jti", jti, "scope", g->scope_str,
 			  "ttl", ttl_s, "auth", c->method, "binding", binding_of(&t), "token_sha256", hash,
 			  "src", r->client_ip, NULL);
 		metrics_token_issued();
@@ -350,12 +352,23 @@ static void issue(req_t *r, const client_t *c, grant_req_t *g)
 	free(jwt);
 }
 
+void oauth_issue_req_free(issue_req_t *g)
+{
+	json_decref(g->policies);
+	json_decref(g->act);
+	if (g->has_jit)
+		grant_release(&g->jit);
+	free(g->scope_str);
+	scope_free(&g->scope);
+	memset(g, 0, sizeof *g);
+}
+
 void handle_token(req_t *r)
 {
 	form_t f;
 	const char *why = NULL;
 	client_t c;
-	grant_req_t g;
+	issue_req_t g;
 	int64_t requested = 0;
 	memset(&g, 0, sizeof g);
 	if (!http_require_content_type(r, "application/x-www-form-urlencoded"))
@@ -365,22 +378,22 @@ void handle_token(req_t *r)
 		return;
 	}
 	const char *gt = form_get(&f, "grant_type");
+	if (gt != NULL && strcmp(gt, GRANT_TYPE_EXCHANGE) == 0) {
+		oauth_token_exchange(r, &f);
+		goto out_form;
+	}
 	if (gt == NULL || strcmp(gt, "client_credentials") != 0) {
 		http_oauth_error(r, 400, gt ? "unsupported_grant_type" : "invalid_request",
-				 "grant_type must be client_credentials");
+				 "grant_type must be client_credentials or " GRANT_TYPE_EXCHANGE);
 		goto out_form;
 	}
-	if (requested_ttl(r, &f, &requested) != 0 || client_authenticate(r, &f, &c) != 0)
+	if (oauth_requested_ttl(r, &f, &requested) != 0 || client_authenticate(r, &f, &c) != 0)
 		goto out_form;
-	if (check_scope(r, &f, &c.identity, &g) == 0 && check_dpop(r, &c.identity, &g) == 0) {
-		g.ttl = cap_to_grant(&g, cap_ttl(r->b, &c.identity, &g, requested), r->now);
-		issue(r, &c, &g);
+	if (check_scope(r, &f, &c.identity, &g) == 0 && oauth_check_dpop(r, &c.identity, &g) == 0) {
+		g.ttl = oauth_cap_ttl(r->b, &c.identity, &g, requested, r->now);
+		oauth_issue(r, &c, &g);
 	}
-	json_decref(g.policies);
-	if (g.has_jit)
-		grant_release(&g.jit);
-	free(g.scope_str);
-	scope_free(&g.scope);
+	oauth_issue_req_free(&g);
 	client_release(&c);
 out_form:
 	form_free(&f);

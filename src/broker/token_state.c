@@ -71,6 +71,20 @@ static token_state_t check_identity(broker_t *b, const tok_claims_t *claims, con
 	return st;
 }
 
+/* Every actor of a delegated token (RFC 8693 act chain) is still active:
+ * offboarding an agent ends the tokens it holds for others. */
+static token_state_t check_actors(broker_t *b, const tok_claims_t *claims, const char **why)
+{
+	token_state_t st = TOKEN_ACTIVE;
+	for (const json_t *act = claims->act; act != NULL && st == TOKEN_ACTIVE; act = json_object_get(act, "act")) {
+		tok_claims_t as_sub = {.sub = json_string_value(json_object_get(act, "sub")), .iat = claims->iat};
+		st = check_identity(b, &as_sub, why);
+		if (st == TOKEN_INACTIVE)
+			*why = "an actor of the delegated token is not active";
+	}
+	return st;
+}
+
 token_state_t token_state(broker_t *b, const char *token, int64_t now, tok_claims_t *claims, const char **why)
 {
 	tok_key_t keys[MAX_VERIFY_KEYS];
@@ -86,5 +100,7 @@ token_state_t token_state(broker_t *b, const char *token, int64_t now, tok_claim
 		return TOKEN_INACTIVE;
 	}
 	token_state_t st = check_record(b, token, claims, now, why);
-	return st == TOKEN_ACTIVE ? check_identity(b, claims, why) : st;
+	if (st == TOKEN_ACTIVE)
+		st = check_identity(b, claims, why);
+	return st == TOKEN_ACTIVE ? check_actors(b, claims, why) : st;
 }

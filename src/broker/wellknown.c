@@ -21,7 +21,7 @@ void handle_metadata(req_t *r)
 	json_object_set_new(m, "introspection_endpoint", json_string(url));
 	http_self_url(r, "/oauth/revoke", url, sizeof url);
 	json_object_set_new(m, "revocation_endpoint", json_string(url));
-	json_object_set_new(m, "grant_types_supported", json_pack("[s]", "client_credentials"));
+	json_object_set_new(m, "grant_types_supported", json_pack("[s, s]", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"));
 	json_object_set_new(m, "response_types_supported", json_array());
 	json_t *auth = json_pack("[s]", "private_key_jwt");
 	if (r->b->cfg.client_ca[0] != '\0')

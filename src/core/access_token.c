@@ -28,11 +28,25 @@ char *tok_issue(const tok_issue_t *t, const uint8_t sk[64])
 	}
 	if (t->grant != NULL)
 		json_object_set_new(p, "grant", json_string(t->grant));
+	if (t->act != NULL)
+		json_object_set(p, "act", (json_t *)t->act);
 	out = jws_sign(h, p, sk);
 out:
 	json_decref(h);
 	json_decref(p);
 	return out;
+}
+
+bool tok_act_valid(const json_t *act)
+{
+	for (int depth = 0; act != NULL; depth++) {
+		const char *sub = json_string_value(json_object_get(act, "sub"));
+		if (depth >= TG_MAX_ACT_DEPTH || !json_is_object(act) || sub == NULL || sub[0] == '\0' ||
+		    strlen(sub) > TG_MAX_ID_LEN)
+			return false;
+		act = json_object_get(act, "act");
+	}
+	return true;
 }
 
 static bool typ_is_at_jwt(const json_t *header)
@@ -73,6 +87,8 @@ static const char *check_claims(tok_claims_t *c, const tok_verify_opts_t *o)
 	claim_time(p, "iat", &c->iat);
 	if (json_object_get(p, "grant") != NULL && (c->grant = claim_str(p, "grant", TG_GRANT_ID_LEN)) == NULL)
 		return "grant is not a grant id";
+	if ((c->act = json_object_get(p, "act")) != NULL && !tok_act_valid(c->act))
+		return "act is not a delegation chain of at most 4 actors";
 	if (cnf != NULL) {
 		if (!json_is_object(cnf))
 			return "cnf is not an object";

@@ -22,6 +22,7 @@ typedef struct {
 	const char *cnf_x5t;  /* mTLS binding, or NULL */
 	const char *alg;      /* header alg: JWS_ALG_EDDSA (NULL) or JWS_ALG_ED25519 */
 	const char *grant;    /* the JIT grant id (claim "grant"), or NULL */
+	const json_t *act;    /* RFC 8693 act claim (delegation chain), or NULL */
 } tok_issue_t;
 
 typedef struct {
@@ -43,6 +44,7 @@ typedef struct {
 	const char *kid, *sub, *client_id, *jti, *scope;
 	const char *cnf_jkt, *cnf_x5t;
 	const char *grant; /* NULL when the token carries none */
+	const json_t *act; /* RFC 8693 act claim: {"sub", "act"?}, or NULL */
 	int64_t iat, exp;
 } tok_claims_t;
 
@@ -55,6 +57,10 @@ char *tok_issue(const tok_issue_t *t, const uint8_t sk[64]);
 int tok_verify(const char *compact, size_t len, const tok_verify_opts_t *o, tok_claims_t *out,
 	       const char **why) __attribute__((warn_unused_result));
 void tok_claims_free(tok_claims_t *c);
+
+/* An RFC 8693 act claim: {"sub": ID, "act": {...}?} nested at most
+ * TG_MAX_ACT_DEPTH deep, each sub an identity id. */
+bool tok_act_valid(const json_t *act);
 
 /* SHA-256 of the compact token, hex (65 bytes): how logs refer to a token. */
 void tok_hash_hex(const char *compact, size_t len, char out[65]);

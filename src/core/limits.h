@@ -23,6 +23,7 @@
 #define TG_MAX_JWT_PAYLOAD       4096         /* decoded payload bytes */
 #define TG_MAX_JTI_LEN           128
 #define TG_MAX_KID_LEN           128
+#define TG_MAX_ACT_DEPTH         4            /* RFC 8693 delegation chain: actors */
 
 /* identities */
 #define TG_MAX_ID_LEN            128
