@@ -27,6 +27,7 @@ static const char usage[] =
 	"  entities   set, get, add and remove the entities policies are evaluated against\n"
 	"  operator   create (password + TOTP enrolment), confirm, list and disable operators\n"
 	"  login      log an operator in (password + TOTP code); prints a session token\n"
+	"  init       create the first admin operator of a fresh broker (from its machine)\n"
 	"  grant      request and approve just-in-time grants; end, revoke, list and show them\n"
 	"  version    print the version\n"
 	"\n"
@@ -45,7 +46,7 @@ typedef struct {
 static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
-	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant},
+	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant}, {"init", cmd_init},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -43,6 +43,8 @@ void handle_operator_list(req_t *r);
 void handle_operator_confirm(req_t *r);
 void handle_operator_disable(req_t *r);
 void handle_login(req_t *r);
+void handle_init(req_t *r);
+void handle_init_confirm(req_t *r);
 /* grants_api.c, grant_transitions.c */
 void handle_grant_create(req_t *r);
 void handle_grant_list(req_t *r);

@@ -17,6 +17,7 @@
 #include "broker/policy_state.h"
 #include "core/b64url.h"
 #include "core/operator.h"
+#include "core/policy/ext.h"
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -91,27 +92,20 @@ static json_t *operator_json(const operator_t *o)
 			 (json_int_t)o->created_at, "updated_at", (json_int_t)o->updated_at);
 }
 
-void handle_operator_create(req_t *r)
+/* Creates the operator of in (pending_totp, a new sealed TOTP secret) and
+ * answers 201 with its otpauth:// URI. first: only when the store has no
+ * operator at all (tollgate init). */
+static void enrol(req_t *r, const operator_create_t *in, bool first)
 {
-	operator_create_t in;
 	operator_t op;
 	uint8_t secret[TOTP_SECRET_LEN];
 	char uri[TOTP_URI_MAX], aad[TG_MAX_ID_LEN + 16], res[TG_MAX_ID_LEN + 16];
-	json_t *doc = http_json_body(r);
-	if (doc == NULL)
-		return;
-	const char *why = operator_create_parse(doc, &in);
-	json_decref(doc);
 	memset(&op, 0, sizeof op);
-	if (why != NULL) {
-		http_problem(r, 400, "Invalid operator", why);
-		goto out;
-	}
-	snprintf(op.username, sizeof op.username, "%s", in.username);
-	op.roles = in.roles;
+	snprintf(op.username, sizeof op.username, "%s", in->username);
+	op.roles = in->roles;
 	snprintf(op.status, sizeof op.status, "pending_totp");
 	op.created_at = op.updated_at = r->now;
-	if (pwhash(r->b, in.password, op.pwhash) != 0) {
+	if (pwhash(r->b, in->password, op.pwhash) != 0) {
 		http_problem(r, 503, NULL, "could not hash the password (out of memory at the configured "
 				 "operator_pwhash_mem); retry");
 		goto out;
@@ -124,31 +118,51 @@ void handle_operator_create(req_t *r)
 		http_problem(r, 500, NULL, "could not set up TOTP");
 		goto out;
 	}
-	json_t *details = json_pack("{s:o, s:s}", "roles", operator_roles_json(op.roles), "status", op.status);
+	json_t *details = json_pack("{s:o, s:s, s:b}", "roles", operator_roles_json(op.roles), "status", op.status,
+				    "init", first);
 	audit_event_t ev = audit_change_event(r, "operator.created", "Operator", op.username, res, sizeof res, details);
+	if (first)
+		ev.actor = op.username; /* nobody is logged in yet: the first admin creates itself */
 	store_rc rc = STORE_ERROR;
 	policy_pending_t *p = entities_begin(r, op.username, &op);
 	if (p != NULL) {
-		rc = store_operator_create(r->b->store, &op, &ev);
+		rc = first ? store_operator_create_first(r->b->store, &op, &ev) : store_operator_create(r->b->store, &op, &ev);
 		entities_end(r, p, rc);
 	}
 	json_decref(details);
 	if (p == NULL)
 		goto out;
 	if (rc == STORE_CONFLICT) {
-		http_problem(r, 409, NULL, "an operator with this username exists");
+		http_problem(r, 409, NULL, first ? "this broker has operators already: log in (tollgate login) and "
+						   "create more with tollgate operator create"
+						 : "an operator with this username exists");
 	} else if (rc != STORE_OK) {
 		store_failed(r);
 	} else {
-		log_event(LOG_INFO, "operator created", "username", op.username, "actor", r->actor.id, NULL);
+		log_event(LOG_INFO, "operator created", "username", op.username, "actor", ev.actor, NULL);
 		json_t *body = operator_json(&op);
 		json_object_set_new(body, "otpauth_uri", json_string(uri));
 		http_json(r, 201, body);
 	}
 out:
-	sodium_memzero(&in, sizeof in);
+	sodium_memzero(&op, sizeof op);
 	sodium_memzero(secret, sizeof secret);
 	sodium_memzero(uri, sizeof uri);
+}
+
+void handle_operator_create(req_t *r)
+{
+	operator_create_t in;
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = operator_create_parse(doc, &in);
+	json_decref(doc);
+	if (why != NULL)
+		http_problem(r, 400, "Invalid operator", why);
+	else
+		enrol(r, &in, false);
+	sodium_memzero(&in, sizeof in);
 }
 
 void handle_operator_list(req_t *r)
@@ -343,4 +357,93 @@ out:
 	sodium_memzero(&op, sizeof op);
 	sodium_memzero(raw, sizeof raw);
 	sodium_memzero(token, sizeof token);
+}
+
+/* ---- tollgate init: the first admin of a fresh store ---- */
+
+/* Initialisation is open to anyone who reaches the broker first, as
+ * Vault's: only from this machine. */
+static bool from_loopback(req_t *r)
+{
+	pol_ip_t ip;
+	if (pol_ip_parse(r->client_ip, strlen(r->client_ip), &ip) == 0 && pol_ip_is_loopback(&ip))
+		return true;
+	http_problem(r, 403, NULL, "initialisation is possible only from the broker's own machine (loopback)");
+	return false;
+}
+
+void handle_init(req_t *r)
+{
+	operator_create_t in;
+	if (!from_loopback(r))
+		return;
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = json_object_get(doc, "roles") != NULL ? "send username and password: the first operator "
+								  "is an admin" : NULL;
+	json_object_set_new(doc, "roles", json_pack("[s]", "admin"));
+	why = why ? why : operator_create_parse(doc, &in);
+	json_decref(doc);
+	if (why != NULL)
+		http_problem(r, 400, "Invalid operator", why);
+	else
+		enrol(r, &in, true);
+	sodium_memzero(&in, sizeof in);
+}
+
+/* Only while the first admin is the one operator and still pending. */
+static bool still_initialising(broker_t *b, const char *username)
+{
+	operator_t *ops = NULL;
+	size_t n = 0;
+	bool ok = store_operator_list(b->store, &ops, &n) == STORE_OK && n == 1 &&
+		  strcmp(ops[0].username, username) == 0 && strcmp(ops[0].status, "pending_totp") == 0;
+	sodium_memzero(ops, n * sizeof *ops);
+	free(ops);
+	return ok;
+}
+
+void handle_init_confirm(req_t *r)
+{
+	login_request_t in;
+	operator_t op;
+	int64_t step = 0;
+	char res[TG_MAX_ID_LEN + 16];
+	memset(&op, 0, sizeof op);
+	if (!from_loopback(r))
+		return;
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return;
+	const char *why = login_request_parse(doc, &in);
+	json_decref(doc);
+	if (why != NULL) {
+		http_problem(r, 400, "Invalid confirmation", why);
+		goto out;
+	}
+	if (auth_throttled(r, "login", in.username))
+		goto out;
+	bool found = still_initialising(r->b, in.username) &&
+		     store_operator_get(r->b->store, in.username, &op) == STORE_OK;
+	const char *hash = found ? op.pwhash : dummy(r->b);
+	bool ok = hash[0] != '\0' && crypto_pwhash_str_verify(hash, in.password, strlen(in.password)) == 0 &&
+		  found && check_code(r, &op, in.totp, &step) == 0;
+	json_t *details = json_pack("{s:s, s:b}", "status", "active", "init", 1);
+	audit_event_t ev = audit_change_event(r, "operator.confirmed", "Operator", in.username, res, sizeof res, details);
+	ev.actor = in.username;
+	store_rc rc = ok ? store_operator_confirm(r->b->store, in.username, step, r->now, &ev) : STORE_CONFLICT;
+	json_decref(details);
+	if (rc == STORE_OK) {
+		log_event(LOG_INFO, "first admin confirmed", "username", in.username, NULL);
+		snprintf(op.status, sizeof op.status, "active");
+		http_json(r, 200, operator_json(&op));
+	} else if (rc == STORE_CONFLICT) {
+		login_failed(r, in.username, "initialisation confirmation failed");
+	} else {
+		store_failed(r);
+	}
+out:
+	sodium_memzero(&in, sizeof in);
+	sodium_memzero(&op, sizeof op);
 }

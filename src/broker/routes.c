@@ -36,6 +36,8 @@ const route_t broker_routes[] = {
 	{"POST", "/v1/operators/", "/confirm", handle_operator_confirm, ACCESS_ADMIN | ACCESS_FRESH_MFA, "operator_confirm", 0},
 	{"POST", "/v1/operators/", "/disable", handle_operator_disable, ACCESS_ADMIN | ACCESS_FRESH_MFA, "operator_disable", 0},
 	{"POST", "/v1/login", NULL, handle_login, ACCESS_PUBLIC, "login", 0},
+	{"POST", "/v1/init", NULL, handle_init, ACCESS_PUBLIC, "init", 0},
+	{"POST", "/v1/init/confirm", NULL, handle_init_confirm, ACCESS_PUBLIC, "init_confirm", 0},
 	{"POST", "/v1/grants", NULL, handle_grant_create, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_WORKLOAD, "grants", 0},
 	{"GET", "/v1/grants", NULL, handle_grant_list, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "grants", 0},
 	{"GET", "/v1/grants/", "", handle_grant_show, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR | ACCESS_WORKLOAD, "grant", 0},

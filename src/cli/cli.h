@@ -30,6 +30,10 @@ json_t *cli_api(const char *method, const char *path, json_t *body /* stolen */)
  * answer's `next` cursor (&after=...); returns {member: [all the pages'
  * member arrays]}, or NULL after cli_api printed the error. */
 json_t *cli_api_all(const char *path, const char *member);
+/* An unauthenticated POST of a body holding secrets (a password): sent,
+ * then wiped. Returns the parsed answer when its status is want, else
+ * prints the error (as `what`) and returns NULL. */
+json_t *cli_post_secret(const char *what, const char *path, json_t *body /* stolen */, long want);
 /* Prints an error response (problem+json, OAuth error, or text); a 401
  * step-up challenge (a problem with max_age, RFC 9470) as "log in again". */
 void cli_print_error(const char *what, const cli_response_t *r);
@@ -69,5 +73,13 @@ int cmd_grant(int argc, char **argv);
 /* A secret from one line of stdin (from_stdin) or the terminal without
  * echo after prompt; 0, or -1 with a message (cli/operator.c). */
 int cli_read_secret(const char *prompt, bool from_stdin, char *out, size_t cap);
+#define OP_PASSWORD_BUF 1026 /* the broker's longest password, a newline and a NUL */
+/* A new password: one line of stdin, or asked twice on the terminal (they
+ * must match). 0, or 1 with a message (cli/operator.c). */
+int cli_new_password(bool pw_stdin, char *pw, size_t cap);
+/* Prints an enrolment answer's otpauth:// URI, and its QR code on a
+ * terminal (or with qr) when built with libqrencode (cli/operator.c). */
+void cli_print_enrolment(const json_t *created, bool qr);
+int cmd_init(int argc, char **argv);
 
 #endif

@@ -193,6 +193,28 @@ void cli_print_json(const json_t *j)
 	free(s);
 }
 
+json_t *cli_post_secret(const char *what, const char *path, json_t *body, long want)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	cli_response_t r;
+	json_t *j = NULL;
+	json_decref(body);
+	if (text == NULL)
+		return NULL;
+	int rc = cli_http("POST", path, "application/json", text, NULL, &r);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (rc != 0)
+		return NULL;
+	if (r.status != want)
+		cli_print_error(what, &r);
+	else if ((j = json_loads(r.body, 0, NULL)) == NULL)
+		fprintf(stderr, "%s: the broker sent an unexpected response\n", cli_prefix());
+	sodium_memzero(r.body, r.len);
+	cli_response_free(&r);
+	return j;
+}
+
 json_t *cli_api(const char *method, const char *path, json_t *body)
 {
 	char auth[TG_MAX_JWT_LEN + 32] /* a workload's own access token too */;

@@ -66,30 +66,17 @@ int cmd_login(int argc, char **argv)
 	}
 	json_t *body = json_pack("{s:s, s:s, s:s}", "username", argv[optind], "password", pw, "totp", totp);
 	sodium_memzero(pw, sizeof pw);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (text == NULL)
-		return 1;
-	cli_response_t r;
-	int rc = cli_http("POST", "/v1/login", "application/json", text, NULL, &r);
-	sodium_memzero(text, strlen(text));
-	free(text);
-	if (rc != 0)
-		return 1;
-	json_t *j = NULL;
-	if (r.status != 200) {
-		cli_print_error("login", &r);
-	} else if ((j = json_loads(r.body, 0, NULL)) == NULL ||
-		   !json_is_string(json_object_get(j, "session_token"))) {
+	json_t *j = cli_post_secret("login", "/v1/login", body, 200);
+	int rc = 1;
+	if (j != NULL && !json_is_string(json_object_get(j, "session_token"))) {
 		fprintf(stderr, "tollgate login: the broker sent an unexpected response\n");
-	} else if (as_json) {
-		cli_print_json(j);
-	} else {
-		printf("%s\n", json_string_value(json_object_get(j, "session_token")));
+	} else if (j != NULL) {
+		if (as_json)
+			cli_print_json(j);
+		else
+			printf("%s\n", json_string_value(json_object_get(j, "session_token")));
+		rc = 0;
 	}
-	rc = r.status == 200 && j != NULL ? 0 : 1;
 	json_decref(j);
-	sodium_memzero(r.body, r.len);
-	cli_response_free(&r);
 	return rc;
 }

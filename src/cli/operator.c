@@ -85,7 +85,7 @@ int cli_read_secret(const char *prompt, bool from_stdin, char *out, size_t cap)
 #ifdef TOLLGATE_HAVE_QRENCODE
 /* The QR code in UTF-8 half blocks: two modules per character cell, with
  * the 4-module quiet zone, dark on light. */
-static void print_qr(const char *text)
+static void print_qr_code(const char *text)
 {
 	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (q == NULL)
@@ -111,42 +111,54 @@ static const struct option longs[] = {
 	{"qr", no_argument, NULL, O_QR}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
 };
 
+int cli_new_password(bool pw_stdin, char *pw, size_t cap)
+{
+	char again[OP_PASSWORD_BUF];
+	if (cli_read_secret("Password: ", pw_stdin, pw, cap) != 0)
+		return 1;
+	if (pw_stdin)
+		return 0;
+	if (cli_read_secret("Password again: ", false, again, sizeof again) != 0) {
+		sodium_memzero(pw, cap);
+		return 1;
+	}
+	bool same = strcmp(pw, again) == 0;
+	sodium_memzero(again, sizeof again);
+	if (same)
+		return 0;
+	sodium_memzero(pw, cap);
+	fprintf(stderr, "%s: the passwords differ; nothing was created\n", cli_prefix());
+	return 1;
+}
+
+void cli_print_enrolment(const json_t *created, bool qr)
+{
+	const char *uri = json_string_value(json_object_get(created, "otpauth_uri"));
+	printf("operator %s created (status pending_totp). Add this to an authenticator app:\n%s\n",
+	       json_string_value(json_object_get(created, "username")), uri ? uri : "");
+#ifdef TOLLGATE_HAVE_QRENCODE
+	if (uri != NULL && (qr || isatty(STDOUT_FILENO)))
+		print_qr_code(uri);
+#else
+	(void)qr;
+#endif
+}
+
 static int create(const char *user, json_t *roles, bool pw_stdin, bool qr)
 {
-	char pw[1026], again[1026];
+	char pw[OP_PASSWORD_BUF];
 	if (json_array_size(roles) == 0) {
 		fprintf(stderr, "tollgate operator create: at least one --role (admin, approver, auditor) is required\n");
 		return 2;
 	}
-	if (cli_read_secret("Password: ", pw_stdin, pw, sizeof pw) != 0)
+	if (cli_new_password(pw_stdin, pw, sizeof pw) != 0)
 		return 1;
-	if (!pw_stdin) {
-		if (cli_read_secret("Password again: ", false, again, sizeof again) != 0) {
-			sodium_memzero(pw, sizeof pw);
-			return 1;
-		}
-		bool same = strcmp(pw, again) == 0;
-		sodium_memzero(again, sizeof again);
-		if (!same) {
-			sodium_memzero(pw, sizeof pw);
-			fprintf(stderr, "tollgate operator create: the passwords differ; nothing was created\n");
-			return 1;
-		}
-	}
 	json_t *body = json_pack("{s:s, s:O, s:s}", "username", user, "roles", roles, "password", pw);
 	sodium_memzero(pw, sizeof pw);
 	json_t *j = cli_api("POST", "/v1/operators", body);
 	if (j == NULL)
 		return 1;
-	const char *uri = json_string_value(json_object_get(j, "otpauth_uri"));
-	printf("operator %s created (status pending_totp). Add this to an authenticator app:\n%s\n", user,
-	       uri ? uri : "");
-#ifdef TOLLGATE_HAVE_QRENCODE
-	if (uri != NULL && (qr || isatty(STDOUT_FILENO)))
-		print_qr(uri);
-#else
-	(void)qr;
-#endif
+	cli_print_enrolment(j, qr);
 	printf("then complete the enrolment: tollgate operator confirm %s --totp CODE\n", user);
 	json_decref(j);
 	return 0;

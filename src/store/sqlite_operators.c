@@ -47,6 +47,24 @@ store_rc store_operator_create(store_t *s, const operator_t *op, const audit_eve
 	return sq_write(s, apply_create, op, ev);
 }
 
+/* In the writer's transaction: the check and the insert are one step. */
+static store_rc apply_create_first(sq_conn_t *c, const void *arg)
+{
+	sqlite3_stmt *st = sq_prepare(c, "SELECT 1 FROM operators LIMIT 1");
+	if (st == NULL)
+		return STORE_ERROR;
+	int r = sqlite3_step(st);
+	sq_release(st);
+	if (r != SQLITE_DONE)
+		return r == SQLITE_ROW ? STORE_CONFLICT : STORE_ERROR;
+	return apply_create(c, arg);
+}
+
+store_rc store_operator_create_first(store_t *s, const operator_t *op, const audit_event_t *ev)
+{
+	return sq_write(s, apply_create_first, op, ev);
+}
+
 store_rc store_operator_get(store_t *s, const char *username, operator_t *out)
 {
 	reader_t *slot;

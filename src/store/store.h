@@ -224,6 +224,8 @@ typedef struct {
 
 /* STORE_CONFLICT when the username exists. */
 store_rc store_operator_create(store_t *s, const operator_t *op, const audit_event_t *ev);
+/* The same, only when there is no operator at all (STORE_CONFLICT else). */
+store_rc store_operator_create_first(store_t *s, const operator_t *op, const audit_event_t *ev);
 store_rc store_operator_get(store_t *s, const char *username, operator_t *out);
 /* Every operator ordered by username (*out malloc'd). */
 store_rc store_operator_list(store_t *s, operator_t **out, size_t *n);

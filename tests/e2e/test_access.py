@@ -44,8 +44,8 @@ V1_ROUTES = [
     ("POST", "/v1/grants/x/review"),
 ]
 # /v1 routes open to anyone: login authenticates its caller itself (password
-# + TOTP, test_operators.py).
-V1_PUBLIC = [("POST", "/v1/login")]
+# + TOTP, test_operators.py); init works once, from loopback (test_init.py).
+V1_PUBLIC = [("POST", "/v1/login"), ("POST", "/v1/init"), ("POST", "/v1/init/confirm")]
 # Who besides admins may use a route (the rest: admins only), and which
 # routes are sensitive (an operator needs a fresh second factor: step-up).
 APPROVER, AUDITOR, WORKLOAD, FRESH = "ACCESS_APPROVER", "ACCESS_AUDITOR", "ACCESS_WORKLOAD", "ACCESS_FRESH_MFA"
