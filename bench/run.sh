@@ -407,7 +407,8 @@ one python3 process (requests, one keep-alive connection) that made one
 untimed round trip first; grants/s is the round trips divided by the time
 from the common start to the last answer. Afterwards the last token issued
 is introspected: inactive, its grant having ended. The workflows share the
-$(nproc) cores with the broker.
+$(nproc) cores with the broker; the CPU column splits the cores busy in the
+window between the broker, the workflows and every other process.
 
 EOF
 	python3 bench/grant_bench.py report grants "$WORK/grants.txt"
@@ -441,7 +442,9 @@ connection as a CLI login is; every answer must be 200 with a session.
 "CPU cores busy" and "CPU per op" are the broker's utime + stime
 (/proc/PID/stat) over the window; the memory is the broker's peak RSS in
 the window (VmHWM, cleared through /proc/PID/clear_refs before it) above
-its idle RSS. The peer: \`bench/pwhash_bench\`, the bare libsodium
+its idle RSS; the next column is what the python3 client and every other
+process took in the same window (near 0 on a quiet machine: more leaves
+fewer cores to the broker or the peer). The peer: \`bench/pwhash_bench\`, the bare libsodium
 \`crypto_pwhash_str_verify\` (what a login computes) at the same cost in a
 process of its own, as many threads as clients and as many verifications,
 the broker stopped.
