@@ -7,6 +7,9 @@
  * and policy permits it to the actor itself (Workload::"<actor>"). The new
  * token never outlives the subject token, stays under the subject token's
  * JIT grant (and ends with it), and may be bound to the actor's DPoP key.
+ * A sender-constrained subject token is refused: its holder's key is not
+ * proven by this request, and exchanging it would unbind it. Problems with
+ * the subject token are invalid_request (RFC 8693 §2.2.2).
  *
  * Phases: authenticate the actor -> verify the subject token as
  * introspection does (active, recorded, not revoked, identity active) ->
@@ -69,10 +72,16 @@ static int check_subject(req_t *r, exchange_t *x, const form_t *f)
 	x->has_subject = st != TOKEN_INVALID;
 	if (st == TOKEN_ERROR)
 		return refuse(r, x, 503, "temporarily_unavailable", "the store is unavailable; retry");
+	/* RFC 8693 §2.2.2: an invalid or unacceptable subject_token is invalid_request */
 	if (st != TOKEN_ACTIVE)
-		return refuse(r, x, 400, "invalid_grant", why ? why : "the subject token is not active");
+		return refuse(r, x, 400, "invalid_request", why ? why : "the subject token is not active");
 	if (strcmp(x->subject.sub, x->c.identity.id) == 0)
-		return refuse(r, x, 400, "invalid_grant", "the subject token is the client's own: nothing to delegate");
+		return refuse(r, x, 400, "invalid_request", "the subject token is the client's own: nothing to delegate");
+	/* A sender-constrained token is usable only with its holder's key,
+	 * which this request does not prove: exchanging it would unbind it. */
+	if (x->subject.cnf_jkt != NULL || x->subject.cnf_x5t != NULL)
+		return refuse(r, x, 400, "invalid_request", "the subject token is sender-constrained (cnf): its "
+							    "holder's key cannot be proven here; delegate an unbound token");
 	return 0;
 }
 
@@ -84,7 +93,7 @@ static int build_act(req_t *r, exchange_t *x)
 		json_object_set(act, "act", (json_t *)x->subject.act);
 	if (act == NULL || !tok_act_valid(act)) {
 		json_decref(act);
-		return refuse(r, x, 400, "invalid_grant", "the delegation chain would be longer than 4 actors");
+		return refuse(r, x, 400, "invalid_request", "the delegation chain would be longer than 4 actors");
 	}
 	x->g.act = act;
 	return 0;

@@ -1,7 +1,9 @@
 /* oauth_introspect.c - POST /oauth/introspect (RFC 7662) and POST
  * /oauth/revoke (RFC 7009). Callers authenticate as at the token endpoint
  * or with the admin bearer token. An identity may introspect and revoke its
- * own tokens; edges may introspect any; the admin token may do both.
+ * own tokens (those for it, sub, and those issued to it, client_id: an
+ * agent's delegated tokens); edges may introspect any; the admin token may
+ * do both.
  * Anything not active, or not the caller's to see, is {"active": false}. */
 #include "broker/audit_trail.h"
 #include "broker/auth_failures.h"
@@ -99,11 +101,17 @@ static void with_token(req_t *r, token_action_fn act)
 	form_free(&f);
 }
 
+/* RFC 7009 §2.1 / RFC 7662 §2.1: the token is for the caller or was
+ * issued to it. */
+static bool callers_own(const tok_claims_t *c, const actor_t *who)
+{
+	return strcmp(c->sub, who->id) == 0 || (c->client_id != NULL && strcmp(c->client_id, who->id) == 0);
+}
+
 static void do_introspect(req_t *r, token_state_t st, tok_claims_t *claims, const char *why)
 {
 	const actor_t *who = &r->actor;
-	bool visible = st == TOKEN_ACTIVE &&
-		       (who->kind != ACTOR_WORKLOAD || strcmp(claims->sub, who->id) == 0);
+	bool visible = st == TOKEN_ACTIVE && (who->kind != ACTOR_WORKLOAD || callers_own(claims, who));
 	if (visible)
 		http_json(r, 200, active_response(r->b, claims));
 	else
@@ -130,7 +138,7 @@ static void do_revoke(req_t *r, token_state_t st, tok_claims_t *claims, const ch
 {
 	const actor_t *who = &r->actor;
 	(void)why;
-	if (st == TOKEN_ACTIVE && (who->kind == ACTOR_ADMIN || strcmp(claims->sub, who->id) == 0)) {
+	if (st == TOKEN_ACTIVE && (who->kind == ACTOR_ADMIN || callers_own(claims, who))) {
 		const char *by = who->id;
 		json_t *details = json_pack("{s:s, s:I}", "sub", claims->sub, "exp", (json_int_t)claims->exp);
 		audit_event_t ev = audit_event(r, "token.revoked", by);

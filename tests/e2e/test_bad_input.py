@@ -257,6 +257,12 @@ def test_admin_bearer_required(bb, method, path, auth):
     # A well-formed body, so that only the credential is wrong.
     r = send(bb, method, path, ident_doc(id="bi-auth") if method in ("POST", "PATCH") else None,
              auth=auth if auth is not None else False)
+    if auth and auth.startswith("Bearer ey"):
+        # A workload's valid access token authenticates it (grant routes take
+        # it), but an admin route does not admit workloads: 403, not 401.
+        body = assert_problem(r, 403)
+        assert "may not use this endpoint" in body["detail"], body
+        return
     body = assert_problem(r, 401)
     assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), r.headers
     assert bb.admin_token not in r.text and "detail" in body

@@ -24,10 +24,10 @@ WRITE = "orders.write@Api:orders"
 MODBUS = "modbus.read@Zone:line-3"
 READ_V2 = "orders.read@Api:orders-v2"  # Api:orders-v2 is a child of Api:orders
 # What the broker answers for a subject token that is not acceptable
-# (revoked, expired, garbage, the client's own, a chain too long). The
-# contract says invalid_grant; RFC 8693 §2.2.2 says an invalid or
-# unacceptable subject_token MUST get invalid_request.
-BAD_SUBJECT = "invalid_grant"
+# (revoked, expired, garbage, the client's own, sender-constrained, a chain
+# too long): RFC 8693 §2.2.2 says an invalid or unacceptable subject_token
+# MUST get invalid_request.
+BAD_SUBJECT = "invalid_request"
 
 ENTITIES = [
     {"uid": "Api:orders"},
@@ -473,6 +473,21 @@ def test_dpop_binds_the_delegated_token_to_the_actors_key(xb):
     proof = xb.dpop_proof(Key())
     assert exchange(xb, a, st, dpop=proof).status_code == 200
     assert_oauth_error(exchange(xb, a, st, dpop=proof), 400, "invalid_dpop_proof")
+
+
+def test_a_sender_constrained_subject_token_is_not_exchanged(xb):
+    # The actor cannot prove the subject's key: exchanging S's DPoP-bound
+    # token would turn a token useless without S's key into one that is not.
+    s, a = xb.create_identity(), agent(xb, READ)
+    skey = Key()
+    r = xb.token(s, READ, dpop=xb.dpop_proof(skey))
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    body = assert_oauth_error(exchange(xb, a, r.json()["access_token"]), 400, BAD_SUBJECT)
+    assert "sender-constrained" in body["error_description"], body
+    # a delegated token bound to the actor's key cannot be passed on either
+    bound = exchanged(xb, a, xb.issue(s, READ), dpop=xb.dpop_proof(a.key))
+    b2 = agent(xb, READ)
+    assert_oauth_error(exchange(xb, b2, bound), 400, BAD_SUBJECT)
 
 
 # ---- 7. audit and metadata ----
