@@ -418,9 +418,10 @@ A round trip is four requests that each wait for an fsync of the WAL
 (\`sqlite_synchronous=full\`): one workflow measures the latency of the
 whole approval path, about what an operator or a deploy pipeline waits
 beyond its own think time; concurrent workflows measure how many grants
-the broker carries at once, their writes sharing commit groups. With
-python3 clients on the same $(nproc) cores, the clients' CPU limits the
-concurrent row as much as the broker's does (the CPU column).
+the broker carries at once, their writes sharing commit groups. The
+python3 clients run on the same $(nproc) cores, so the concurrent row
+measures them as well as the broker: the CPU column says how the cores
+were shared.
 EOF
 }
 
@@ -453,9 +454,8 @@ EOF
 	python3 bench/grant_bench.py report login "$WORK/login.txt"
 	cat <<EOF
 
-A login costs one Argon2id verification: $(($(serve_value operator_pwhash_mem) >> 20)) MiB allocated and
-filled $(serve_value operator_pwhash_ops) times over, one core busy for about the time the peer
-shows; the TOTP check, the session and its durable audit record add
+A login costs one Argon2id verification, $(serve_value operator_pwhash_ops) passes over $(($(serve_value operator_pwhash_mem) >> 20)) MiB,
+one core busy for about the time the peer shows; the TOTP check, the session and its durable audit record add
 little next to it (compare the two rows of each client count). Logins
 run in parallel on the broker's worker threads (\`threads\`), so logins/s
 are bounded by the cores ($(nproc) here) and the broker's memory grows by
