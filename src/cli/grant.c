@@ -309,7 +309,7 @@ static void print_state_line(const json_t *g)
 /* The grant for people: one "name: value" line per member that is set. */
 static void print_grant(const json_t *g)
 {
-	char a[32], d[40], t[RFC3339_LEN], ends[80];
+	char a[32], d[40], t[RFC3339_LEN], ends[128];
 	const char *ends_at = time_of(g, "ends_at", t, NULL);
 	if (ends_at != NULL)
 		snprintf(ends, sizeof ends, "%s", ends_at);
