@@ -19,6 +19,7 @@
 #include "core/operator.h"
 #include "core/policy/ext.h"
 #include <pthread.h>
+#include <time.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +38,58 @@ static void aad_of(const char *username, char *aad, size_t len)
 	snprintf(aad, len, "operator:%s", username);
 }
 
+/* Argon2id runs at most operator_pwhash_parallel at a time: each holds
+ * operator_pwhash_mem, so a burst of logins (wrong ones too: an unknown
+ * user costs the same hash) cannot take the machine's memory. A caller
+ * that waits longer than PWHASH_WAIT_S gets -1 (the handler answers 503). */
+#define PWHASH_WAIT_S 10
+static pthread_mutex_t pw_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pw_cv = PTHREAD_COND_INITIALIZER;
+static int64_t pw_running;
+
+static int pw_enter(const broker_t *b)
+{
+	struct timespec until;
+	int rc = 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PWHASH_WAIT_S;
+	pthread_mutex_lock(&pw_mu);
+	while (pw_running >= b->cfg.operator_pwhash_parallel && rc == 0)
+		rc = pthread_cond_timedwait(&pw_cv, &pw_mu, &until);
+	if (rc == 0)
+		pw_running++;
+	pthread_mutex_unlock(&pw_mu);
+	return rc == 0 ? 0 : -1;
+}
+
+static void pw_leave(void)
+{
+	pthread_mutex_lock(&pw_mu);
+	pw_running--;
+	pthread_cond_signal(&pw_cv);
+	pthread_mutex_unlock(&pw_mu);
+}
+
 static int pwhash(const broker_t *b, const char *password, char out[OP_PWHASH_LEN])
 {
-	return crypto_pwhash_str(out, password, strlen(password), (unsigned long long)b->cfg.operator_pwhash_ops,
-				 (size_t)b->cfg.operator_pwhash_mem);
+	if (pw_enter(b) != 0)
+		return -1;
+	int rc = crypto_pwhash_str(out, password, strlen(password), (unsigned long long)b->cfg.operator_pwhash_ops,
+				   (size_t)b->cfg.operator_pwhash_mem);
+	pw_leave();
+	return rc;
+}
+
+/* 1 when password matches hash, 0 when not, -1 when no slot freed up. */
+static int pw_verify(const broker_t *b, const char *hash, const char *password)
+{
+	if (hash[0] == '\0')
+		return 0;
+	if (pw_enter(b) != 0)
+		return -1;
+	int ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	pw_leave();
+	return ok;
 }
 
 /* A hash no password matches in practice, at the configured cost: an
@@ -311,8 +360,12 @@ void handle_login(req_t *r)
 	}
 	login_facts_t f = {.found = got == STORE_OK, .status = op.status, .last_step = op.last_step};
 	const char *hash = f.found ? op.pwhash : dummy(r->b);
-	f.password_ok = hash[0] != '\0' &&
-			crypto_pwhash_str_verify(hash, in.password, strlen(in.password)) == 0 && f.found;
+	int verified = pw_verify(r->b, hash, in.password);
+	if (verified < 0) {
+		http_problem(r, 503, NULL, "too many logins at once (operator_pwhash_parallel); retry");
+		goto out;
+	}
+	f.password_ok = verified == 1 && f.found;
 	if (f.found && f.password_ok)
 		f.totp_ok = check_code(r, &op, in.totp, &f.step) == 0;
 	login_result_t res_ = login_decide(&f);
@@ -427,8 +480,12 @@ void handle_init_confirm(req_t *r)
 	bool found = still_initialising(r->b, in.username) &&
 		     store_operator_get(r->b->store, in.username, &op) == STORE_OK;
 	const char *hash = found ? op.pwhash : dummy(r->b);
-	bool ok = hash[0] != '\0' && crypto_pwhash_str_verify(hash, in.password, strlen(in.password)) == 0 &&
-		  found && check_code(r, &op, in.totp, &step) == 0;
+	int verified = pw_verify(r->b, hash, in.password);
+	if (verified < 0) {
+		http_problem(r, 503, NULL, "too many logins at once (operator_pwhash_parallel); retry");
+		goto out;
+	}
+	bool ok = verified == 1 && found && check_code(r, &op, in.totp, &step) == 0;
 	json_t *details = json_pack("{s:s, s:b}", "status", "active", "init", 1);
 	audit_event_t ev = audit_change_event(r, "operator.confirmed", "Operator", in.username, res, sizeof res, details);
 	ev.actor = in.username;

@@ -63,6 +63,7 @@ static const key_t_ keys[] = {
 	I(auth_throttle_hold, 1, 0, 10, "hold a throttled request this long before its 429, without a worker thread (s; 0 = answer at once)"),
 	I(auth_throttle_user_failures, 20, 1, 1000000, "failed operator logins per window for one username from any address before that username gets 429"),
 	I(operator_session_ttl, 900, 10, 86400, "lifetime of an operator session from POST /v1/login (s)"),
+	I(operator_pwhash_parallel, 2, 1, 64, "Argon2id hashes (logins, new passwords) computed at once; others wait"),
 	I(stepup_max_age, TG_DEFAULT_STEPUP_MAX_AGE, 1, 86400, "MFA age beyond which approvals and other sensitive actions ask for a fresh login (s)"),
 	I(grant_max_duration, TG_DEFAULT_GRANT_MAX_DURATION, 60, 30 * 86400, "longest duration of a JIT grant (s)"),
 	I(grant_pending_ttl, TG_DEFAULT_GRANT_PENDING_TTL, 1, 30 * 86400, "how long a JIT grant may wait for its approvals (s)"),

@@ -53,6 +53,7 @@ typedef struct {
 	int64_t auth_throttle_user_failures;
 	/* operators (core/operator.h) */
 	int64_t operator_session_ttl;
+	int64_t operator_pwhash_parallel;
 	int64_t stepup_max_age;
 	int64_t grant_max_duration;
 	int64_t grant_pending_ttl;

@@ -13,6 +13,7 @@
 # the next step's (`oathtool -N "now + 30 seconds"`, inside the +-1 step
 # window), so no test sleeps for a step boundary.
 import base64
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import subprocess
@@ -418,3 +419,30 @@ def test_guessing_one_user_from_many_addresses_throttled(broker_factory):
     assert statuses[:4] == [401] * 4 and statuses[4:] == [429, 429], statuses
     # Another user is not affected, from any of those addresses.
     assert from_addr(12, other, PASSWORD, totp(other_secret, "now + 30 seconds")) == 200
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def test_argon2_runs_at_most_pwhash_parallel_at_once(broker_factory):
+    # Each Argon2id holds operator_pwhash_mem; a burst of logins (wrong ones
+    # cost the same) must not hold it once per request. With 64 MiB and
+    # operator_pwhash_parallel=1, eight logins at once raise the broker's
+    # peak memory by about one hash's worth, not eight.
+    mem = 64 * 1024 * 1024
+    b = broker_factory(args=["--set", f"operator_pwhash_mem={mem}", "--set", "operator_pwhash_ops=1",
+                             "--set", "operator_pwhash_parallel=1"], name="pwhash-parallel")
+    with open(f"/proc/{b.proc.pid}/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to the current RSS
+    before = peak_rss_kib(b.proc.pid)
+
+    def attempt(i):
+        return b.http.post(b.url + "/v1/login", json={"username": f"nobody{i}", "password": "wrong password",
+                                                     "totp": "123456"}).status_code
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(attempt, range(8)))
+    assert codes == [401] * 8, codes
+    grown = peak_rss_kib(b.proc.pid) - before
+    assert grown < 2 * mem // 1024, f"peak RSS grew by {grown} KiB for 8 logins at once"
