@@ -269,6 +269,48 @@ def keys():
     }
 
 
+def change_windows():
+    """WINDOW-JSON [NUL ZONE] for fuzz_change_window: windows of every
+    schedule form with real zoneinfo files (tzdata), POSIX TZ strings, or
+    no zone (UTC)."""
+    zi = pathlib.Path("/usr/share/zoneinfo")
+    zones = {n.replace("/", "-").lower(): (zi / n).read_bytes()
+             for n in ("Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC")}
+    res = ['Zone::"line-3"', "Device:plc-7"]
+
+    def win(tz, schedule):
+        return json.dumps({"name": "line3-maintenance", "resources": res, "timezone": tz,
+                           "schedule": schedule}).encode()
+    weekend = {"every": "week", "days": ["sat", "sun"], "from": "02:00", "to": "06:00"}
+    nightly = {"every": "day", "from": "22:00", "to": "02:00"}
+    once = {"start": "2026-12-07T02:00", "end": "2026-12-07T06:00"}
+    return {
+        "weekend-berlin": win("Europe/Berlin", weekend) + b"\0" + zones["europe-berlin"],
+        "nightly-lord-howe": win("Australia/Lord_Howe", nightly) + b"\0" + zones["australia-lord_howe"],
+        "once-kolkata": win("Asia/Kolkata", once) + b"\0" + zones["asia-kolkata"],
+        "once-fixed-utc": win("UTC", {"start": "2026-12-07T01:00:30Z", "end": "2026-12-07T06:00-05:30"})
+        + b"\0" + zones["utc"],
+        "weekend-rule": win("Europe/Berlin", weekend) + b"\0CET-1CEST,M3.5.0,M10.5.0/3",
+        "nightly-rule-south": win("X", nightly) + b"\0<+1030>-10:30<+11>-11,M10.1.0,M4.1.0",
+        "allday-rule-v3": win("X", {"every": "day", "from": "00:00", "to": "24:00"})
+        + b"\0EST5EDT4,0/0,J365/25",
+        "rule-jn": win("X", weekend) + b"\0AAA0BBB,J60/0,300/-167",
+        "no-zone": win("UTC", {"every": "week", "days": ["mon", "wed", "fri"], "from": "09:00",
+                               "to": "10:00"}),
+        "bad-days": win("UTC", {"every": "week", "days": ["mon", "mon"], "from": "09:00", "to": "10:00"}),
+        "bad-member": json.dumps({"name": "w", "resources": ["T:x"], "timezone": "UTC",
+                                  "schedule": {"every": "day", "from": "09:00", "to": "09:00"},
+                                  "x": 1}).encode(),
+        # Found by fuzzing: escaping doubles the backslashes past the bound;
+        # a DST end that lands after the next year's start.
+        "resource-escapes": json.dumps({"name": "w", "resources": ["T:" + "\\" * 300],
+                                        "timezone": "UTC", "schedule": nightly}).encode(),
+        "rule-late-end": win("X", nightly) + b"\0EST0EDT8,0/7,J365/25",
+        "zone-only-berlin": b"\0" + zones["europe-berlin"],
+        "zone-truncated": b"{}\0" + zones["europe-berlin"][:1000],
+    }
+
+
 def write_signature_targets():
     """Compact seeds and signed-form seeds of the four signature targets."""
     write("fuzz_jws", {**generic_jws(), **signed_jws()})
@@ -284,6 +326,7 @@ def main():
     write("fuzz_scope", scopes())
     write("fuzz_config", configs())
     write("fuzz_ed25519_key", keys())
+    write("fuzz_change_window", change_windows())
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "test_util.h"
 #include "core/b64url.h"
 #include "core/jws.h"
+#include "core/tz.h"
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,4 +185,19 @@ char *tu_read_file(const char *path, size_t *len)
 	}
 	fclose(f);
 	return buf;
+}
+
+tz_t *tu_zone(const char *name)
+{
+	char path[256], err[200];
+	size_t len;
+	tz_t *z = NULL;
+	snprintf(path, sizeof path, TU_ZONEINFO "%s", name);
+	uint8_t *b = (uint8_t *)tu_read_file(path, &len);
+	if (b == NULL)
+		fail_msg("cannot read %s (Debian package tzdata)", path);
+	if (tz_parse(b, len, &z, err, sizeof err) != 0)
+		fail_msg("%s: %s", path, err);
+	free(b);
+	return z;
 }

@@ -73,4 +73,10 @@ const char *tu_cedar_conformance_dir(void);
 /* A whole file, NUL-terminated, its length in *len (malloc'd), or NULL. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* The zone /usr/share/zoneinfo/NAME (Debian's tzdata) parsed by tz_parse;
+ * fails the test when it cannot be read or parsed. Release with tz_free. */
+#define TU_ZONEINFO "/usr/share/zoneinfo/"
+struct tz;
+struct tz *tu_zone(const char *name);
+
 #endif
