@@ -15,6 +15,7 @@
  * request to check; the answer carries the token's cnf. */
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
+#include "broker/change_windows.h"
 #include "broker/handlers.h"
 #include "broker/metrics.h"
 #include "broker/permissions.h"
@@ -40,6 +41,7 @@ typedef struct {
 	const char *tok_why; /* why the token is not active (static text) */
 	bool has_grant;   /* the active token was issued under grant */
 	grant_status_t grant;
+	window_state_t window; /* the resource's change control (change_windows.h) */
 	char *actor;      /* audit actor */
 	char *principal;  /* Cedar text */
 	char *resource;   /* compact Type:id for the audit record */
@@ -156,6 +158,8 @@ static int context_value(req_t *r, authz_t *z, const json_t *doc)
 	const char *actor = z->has_token && z->claims.act ? json_string_value(json_object_get(z->claims.act, "sub")) : NULL;
 	if (actor != NULL) /* the token's holder acts for its subject (RFC 8693) */
 		json_object_set_new(ctx, "actor", json_pack("{s:{s:s, s:s}}", "__entity", "type", "Workload", "id", actor));
+	if (z->window.open && json_object_get(ctx, "change_window") == NULL)
+		json_object_set_new(ctx, "change_window", json_string(z->window.name));
 	if (z->has_grant && json_object_get(ctx, "grant") == NULL)
 		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s, s:b}", "id", z->claims.grant, "approvals",
 							     (json_int_t)z->grant.approvals, "reason", z->grant.reason,
@@ -348,8 +352,14 @@ void handle_authorize(req_t *r)
 	}
 	z.principal = z.req.principal.type.p != NULL ? policy_uid_text(z.req.principal.type.p, z.req.principal.id.p)
 						      : NULL;
+	change_window_state(r->b, z.view->entities, &z.req.resource, r->now, &z.window);
 	if (context_value(r, &z, doc) != 0)
 		goto out;
+	if (z.has_grant && z.window.controlled && !z.window.open) {
+		deny_early(r, &z, "the resource is under change control and no change window covering it is open",
+			   token_json(&z.claims, true, NULL));
+		goto out;
+	}
 	if (z.has_token && !scope_covers(&z)) {
 		deny_early(r, &z, "the token's scope does not cover this action and resource",
 			   token_json(&z.claims, true, NULL));

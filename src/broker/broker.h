@@ -14,6 +14,7 @@ struct broker {
 	signer_t *signer;       /* access tokens */
 	signer_t *audit_signer; /* audit checkpoints; never rotated automatically */
 	struct policy_state *policy; /* live Cedar policies and entities (policy_state.h) */
+	struct window_set *windows;  /* change windows in force (change_windows.h) */
 	char issuer[300];
 	char token_endpoint[340];
 };

@@ -3,6 +3,7 @@
  * (@requires_grant), whether an operator may approve it
  * (Action::"grant.approve"), and which grant a token request is made
  * under. */
+#include "broker/change_windows.h"
 #include "broker/grants.h"
 #include "broker/policy_state.h"
 #include "core/policy/coverage.h"
@@ -21,7 +22,12 @@ int grant_policy_required(broker_t *b, const grant_t *g, const scope_set_t *scop
 			  int64_t now, int64_t *out, const char **out_refused)
 {
 	permission_grant_t ctx = grant_policy_context(g);
-	permission_req_t q = {"Workload", g->identity, NULL, src_ip, now, -1, &ctx};
+	window_admission_t windows;
+	char why[TG_MAX_SCOPE_TOKEN_LEN + 200];
+	/* as if inside the change windows that cover the scope: a grant is
+	 * requested before its window opens */
+	change_window_admit(b, scope, now, WINDOWS_COVERING, &windows, why, sizeof why);
+	permission_req_t q = {"Workload", g->identity, NULL, src_ip, now, -1, &ctx, windows.any ? windows.names : NULL};
 	/* The fewest approvals with which every token is permitted: policies
 	 * may require any number up to the cap, and one decision per count
 	 * is cheap (microseconds), so try them in order. */
@@ -49,11 +55,15 @@ int grant_policy_approver(broker_t *b, const grant_t *g, const char *username, i
 	scope_set_t scope;
 	const char *why = NULL;
 	permission_grant_t ctx = grant_policy_context(g);
-	permission_req_t q = {"Operator", username, "grant.approve", src_ip, now, mfa_age, &ctx};
+	window_admission_t windows;
+	char buf[TG_MAX_SCOPE_TOKEN_LEN + 200];
 	if (scope_parse(g->scope, &scope, &why) != 0) {
 		memset(out, 0, sizeof *out);
 		return -1;
 	}
+	change_window_admit(b, &scope, now, WINDOWS_COVERING, &windows, buf, sizeof buf);
+	permission_req_t q = {"Operator", username, "grant.approve", src_ip, now, mfa_age, &ctx,
+			      windows.any ? windows.names : NULL};
 	int rc = permission_decide(b, &q, &scope, out);
 	scope_free(&scope);
 	return rc;

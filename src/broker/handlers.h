@@ -55,5 +55,10 @@ void handle_grant_cancel(req_t *r);
 void handle_grant_end(req_t *r);
 void handle_grant_revoke(req_t *r);
 void handle_grant_review(req_t *r);
+/* change_windows.c */
+void handle_window_list(req_t *r);
+void handle_window_show(req_t *r);
+void handle_window_put(req_t *r);
+void handle_window_delete(req_t *r);
 
 #endif

@@ -129,8 +129,13 @@ static int check_actor_policy(req_t *r, exchange_t *x)
 {
 	permission_t pm;
 	permission_grant_t ctx = {0};
-	permission_req_t q = {"Workload", x->c.identity.id, NULL, r->client_ip, r->now, -1, NULL};
+	permission_req_t q = {"Workload", x->c.identity.id, NULL, r->client_ip, r->now, -1, NULL, NULL};
 	char msg[TG_MAX_SCOPE_TOKEN_LEN + 80];
+	const char *why = change_window_admit(r->b, &x->g.scope, r->now, x->g.has_jit ? WINDOWS_REQUIRE_OPEN : WINDOWS_OPEN,
+					      &x->g.windows, x->g.why, sizeof x->g.why);
+	if (why != NULL)
+		return refuse(r, x, 400, "invalid_grant", why);
+	q.change_window = x->g.windows.any ? x->g.windows.names : NULL;
 	if (x->g.has_jit) {
 		ctx = grant_policy_context(&x->g.jit);
 		q.grant = &ctx;

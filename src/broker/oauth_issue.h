@@ -5,6 +5,7 @@
 #ifndef TG_OAUTH_ISSUE_H
 #define TG_OAUTH_ISSUE_H
 #include "broker/broker.h"
+#include "broker/change_windows.h"
 #include "broker/client_auth.h"
 #include "core/dpop.h"
 #include "core/form.h"
@@ -34,12 +35,15 @@ typedef struct {
 	json_t *act;
 	const char *subject_jti;
 	int64_t not_after;
+	window_admission_t windows; /* the open change windows of the scope tokens */
+	char why[TG_MAX_SCOPE_TOKEN_LEN + 200];
 } issue_req_t;
 
 /* The requested lifetime hint: `ttl` (Tollgate) or `expires_in`. */
 int oauth_requested_ttl(req_t *r, const form_t *f, int64_t *out) __attribute__((warn_unused_result));
 /* min(requested or the default, the identity's max_ttl, the policies'
- * @max_ttl, the server cap, the grant's end, not_after). */
+ * @max_ttl, the server cap, the grant's end, not_after, and under a grant
+ * the end of the change windows the scope is in). */
 int64_t oauth_cap_ttl(const broker_t *b, const identity_t *id, const issue_req_t *g, int64_t requested,
 		      int64_t now);
 /* RFC 9449 §4.3: at most one DPoP header, carrying one valid proof. */

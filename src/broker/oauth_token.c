@@ -8,6 +8,7 @@
 #include "broker/audit_trail.h"
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
+#include "broker/change_windows.h"
 #include "broker/client_auth.h"
 #include "broker/grants.h"
 #include "broker/log.h"
@@ -71,6 +72,8 @@ int64_t oauth_cap_ttl(const broker_t *b, const identity_t *id, const issue_req_t
 		ttl = g->jit.ends_at - now;
 	if (g->not_after > 0 && ttl > g->not_after - now)
 		ttl = g->not_after - now;
+	if (g->has_jit && g->windows.ends_at > 0 && ttl > g->windows.ends_at - now)
+		ttl = g->windows.ends_at - now; /* nor the change window it was issued in */
 	return ttl;
 }
 
@@ -121,10 +124,25 @@ static int under_grant(req_t *r, const char *grant_id, const identity_t *id, iss
 		return -1;
 	}
 	g->has_jit = true;
+	if ((why = change_window_admit(r->b, &g->scope, r->now, WINDOWS_REQUIRE_OPEN, &g->windows, g->why, sizeof g->why)) != NULL) {
+		audit_refusal(r, "token.refused", id->id, "oauth.token", NULL, why);
+		http_oauth_error(r, 400, "invalid_grant", why);
+		return -1;
+	}
 	permission_grant_t ctx = grant_policy_context(&g->jit);
-	permission_req_t q = {"Workload", id->id, NULL, r->client_ip, r->now, -1, &ctx};
+	permission_req_t q = {"Workload", id->id, NULL, r->client_ip, r->now, -1, &ctx, g->windows.names};
 	permission_release(pm);
 	return permission_decide(r->b, &q, &g->scope, pm) != 0 ? -2 : 0;
+}
+
+/* The decision without a grant; policy sees the open change window of
+ * each token's resource, if any. 0, or -2 when it could not be made. */
+static int standing(req_t *r, const identity_t *id, issue_req_t *g, permission_t *pm)
+{
+	change_window_admit(r->b, &g->scope, r->now, WINDOWS_OPEN, &g->windows, g->why, sizeof g->why);
+	permission_req_t q = {"Workload", id->id, NULL, r->client_ip, r->now, -1, NULL,
+			      g->windows.any ? g->windows.names : NULL};
+	return permission_decide(r->b, &q, &g->scope, pm) == 0 ? 0 : -2;
 }
 
 static int check_scope(req_t *r, const form_t *f, const identity_t *id, issue_req_t *g)
@@ -142,8 +160,7 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, issue_re
 	if (grant_id != NULL) {
 		memset(&pm, 0, sizeof pm);
 		rc = under_grant(r, grant_id, id, g, &pm);
-	} else if ((rc = permission_check(r->b, id, &g->scope, r->client_ip, r->now, &pm) == 0 ? 0 : -2) == 0 &&
-		   !pm.allow && pm.needs_grant) {
+	} else if ((rc = standing(r, id, g, &pm)) == 0 && !pm.allow && pm.needs_grant) {
 		rc = under_grant(r, NULL, id, g, &pm);
 	}
 	if (rc == -1) {

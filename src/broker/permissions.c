@@ -63,8 +63,8 @@ static const char *deny_reason(const pol_decision_t *d)
  * values policy_context_defaults() gives /v1/authorize. Keys are in byte
  * order, as records keep them. */
 typedef struct {
-	pol_str_t keys[5];
-	pol_value_t vals[5];
+	pol_str_t keys[6];
+	pol_value_t vals[6];
 	pol_value_t rec;
 	pol_str_t grant_keys[4];
 	pol_value_t grant_vals[4];
@@ -89,13 +89,19 @@ static void grant_record(issue_ctx_t *c, const permission_grant_t *g, pol_value_
 	out->u.rec.vals = c->grant_vals;
 }
 
-static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now, const permission_grant_t *g)
+static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now, const permission_grant_t *g,
+			 const char *window)
 {
 	struct tm tm;
 	time_t t = (time_t)now;
 	uint32_t n = 0;
 	pol_ip_t ip;
 	gmtime_r(&t, &tm);
+	if (window != NULL) {
+		c->keys[n] = (pol_str_t){"change_window", 13};
+		c->vals[n] = (pol_value_t){.kind = PV_STRING};
+		c->vals[n++].u.s = (pol_str_t){window, strlen(window)};
+	}
 	if (g != NULL) {
 		c->keys[n] = (pol_str_t){"grant", 5};
 		grant_record(c, g, &c->vals[n++]);
@@ -116,13 +122,6 @@ static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now, const 
 	c->rec.u.rec.vals = c->vals;
 }
 
-int permission_check(broker_t *b, const identity_t *id, const scope_set_t *scope, const char *src_ip,
-		     int64_t now, permission_t *out)
-{
-	permission_req_t q = {"Workload", id->id, NULL, src_ip, now, -1, NULL};
-	return permission_decide(b, &q, scope, out);
-}
-
 int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
 {
 	const policy_view_t *v = policy_acquire(b);
@@ -137,7 +136,7 @@ int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t 
 	out->policies = json_array();
 	if (s == NULL || out->policies == NULL)
 		goto out;
-	make_context(&ctx, q->src_ip, q->now, q->grant);
+	make_context(&ctx, q->src_ip, q->now, q->grant, NULL);
 	pol_request_t req = {.principal = {{q->principal_type, strlen(q->principal_type)},
 					   {q->principal_id, strlen(q->principal_id)}},
 			     .context = &ctx.rec};
@@ -147,6 +146,8 @@ int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t 
 		permission_split(scope->tok[i], &req.action.id, &req.resource.type, &req.resource.id);
 		if (q->action != NULL)
 			req.action.id = (pol_str_t){q->action, strlen(q->action)};
+		if (q->change_window != NULL) /* this token's own window (change_windows.h) */
+			make_context(&ctx, q->src_ip, q->now, q->grant, q->change_window[i]);
 		out->denied = i;
 		if (pol_authorize(v->engine, v->entities, &req, &facts, s, &d) != 0) {
 			metrics_policy_decision(false);

@@ -43,6 +43,7 @@ typedef struct {
 	int64_t now;
 	int64_t mfa_age;                 /* the @requires_mfa fact; -1 none */
 	const permission_grant_t *grant; /* NULL: no grant */
+	const char *const *change_window; /* per scope token: context.change_window, NULL none */
 } permission_req_t;
 
 /* Fills out; -1 only when the decision could not be made (out of memory):
@@ -50,9 +51,6 @@ typedef struct {
  * permission_release either way. */
 int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
 	__attribute__((warn_unused_result));
-/* Issuance without a grant: principal Workload::"<id>", each token's action. */
-int permission_check(broker_t *b, const identity_t *id, const scope_set_t *scope, const char *src_ip,
-		     int64_t now, permission_t *out) __attribute__((warn_unused_result));
 void permission_release(permission_t *p);
 
 /* Splits ACTION@Type:id (already validated by scope_parse) into its three

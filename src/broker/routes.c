@@ -46,6 +46,10 @@ const route_t broker_routes[] = {
 	{"POST", "/v1/grants/", "/cancel", handle_grant_cancel, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_WORKLOAD, "grant_cancel", 0},
 	{"POST", "/v1/grants/", "/end", handle_grant_end, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_WORKLOAD, "grant_end", 0},
 	{"POST", "/v1/grants/", "/revoke", handle_grant_revoke, ACCESS_ADMIN | ACCESS_APPROVER, "grant_revoke", 0},
+	{"GET", "/v1/change-windows", NULL, handle_window_list, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "change_windows", 0},
+	{"GET", "/v1/change-windows/", "", handle_window_show, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "change_window", 0},
+	{"PUT", "/v1/change-windows/", "", handle_window_put, ACCESS_ADMIN | ACCESS_FRESH_MFA, "change_window", 0},
+	{"DELETE", "/v1/change-windows/", "", handle_window_delete, ACCESS_ADMIN | ACCESS_FRESH_MFA, "change_window", 0},
 	{"POST", "/v1/grants/", "/review", handle_grant_review, ACCESS_ADMIN | ACCESS_APPROVER, "grant_review", 0},
 	{NULL, NULL, NULL, NULL, ACCESS_PUBLIC, NULL, 0},
 };

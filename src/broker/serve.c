@@ -7,6 +7,7 @@
 #include "broker/broker.h"
 #include "broker/auth_failures.h"
 #include "broker/client_auth.h"
+#include "broker/change_windows.h"
 #include "broker/grants.h"
 #include "broker/listener.h"
 #include "broker/log.h"
@@ -308,7 +309,7 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 	store_audit_configure(b->store, strcmp(b->cfg.audit, "on") == 0, b->cfg.audit_checkpoint_every,
 			      signer_audit_checkpoint, b->audit_signer);
 	check_audit_tail(b);
-	if (policy_state_open(b, err, sizeof err) != 0) {
+	if (policy_state_open(b, err, sizeof err) != 0 || change_windows_open(b, err, sizeof err) != 0) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
@@ -555,6 +556,7 @@ int cmd_serve(int argc, char **argv)
 	else
 		close(listen_fd);
 	sodium_memzero(master, sizeof master);
+	change_windows_close(&b);
 	policy_state_close(&b);
 	signer_close(b.audit_signer);
 	signer_close(b.signer);

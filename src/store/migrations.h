@@ -129,6 +129,10 @@ static const char *const sqlite_migrations[] = {
 	"  approver TEXT NOT NULL, at INTEGER NOT NULL, mfa_age INTEGER NOT NULL,"
 	"  comment TEXT NOT NULL DEFAULT '', PRIMARY KEY (grant_id, approver)) WITHOUT ROWID;"
 	"ALTER TABLE tokens ADD COLUMN grant_id TEXT NOT NULL DEFAULT '';",
+	/* 9: change windows (docs/change_windows.md): each the normalized
+	 * window document (core/change_window.h) under its name. */
+	"CREATE TABLE change_windows (name TEXT PRIMARY KEY, doc TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

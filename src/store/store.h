@@ -317,6 +317,15 @@ store_rc store_grant_status(store_t *s, const char *id, grant_status_t *out);
  * activate or expire), oldest first, up to max. */
 store_rc store_grant_due(store_t *s, int64_t now, int max, grant_t **out, size_t *n);
 
+/* ---- change windows (sqlite_windows.c) ---- */
+
+/* Creates or replaces the window `name` (doc: its normalized JSON text). */
+store_rc store_window_put(store_t *s, const char *name, const char *doc, int64_t now, const audit_event_t *ev);
+/* STORE_NOT_FOUND when there is no such window. */
+store_rc store_window_delete(store_t *s, const char *name, const audit_event_t *ev);
+/* Every window's document (parsed), ordered by name, into a new array. */
+store_rc store_window_list(store_t *s, json_t **out);
+
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */
 store_rc store_prune(store_t *s, int64_t now, int64_t keep_s);
