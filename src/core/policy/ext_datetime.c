@@ -18,6 +18,7 @@
  *   (leading zeros allowed). The sign applies to the whole span; the total
  *   must fit in int64 (-9223372036854775808ms is accepted). */
 #include "core/policy/ext.h"
+#include "core/civil.h"
 #include <stdio.h>
 
 #define MS_PER_DAY INT64_C(86400000)
@@ -39,47 +40,10 @@ static int fixed_digits(const char *s, size_t n)
 	return v;
 }
 
-static bool leap_year(int64_t y)
-{
-	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-static int days_in_month(int64_t y, int m)
-{
-	static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return m == 2 && leap_year(y) ? 29 : len[m - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): eras of 400 years, March-based years. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 typedef struct {
 	int64_t year;
 	int month, day, hour, min, sec, ms;
 } civil_t;
-
-/* The inverse, for any day count an int64 of milliseconds can reach. */
-static void civil_from_days(int64_t z, civil_t *c)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	c->day = (int)(doy - (153 * mp + 2) / 5 + 1);
-	c->month = (int)(mp < 10 ? mp + 3 : mp - 9);
-	c->year = yoe + era * 400 + (c->month <= 2);
-}
 
 /* "YYYY-MM-DD" at s (10 bytes): days since the epoch, or -1 when the
  * pattern or the date is wrong. */
@@ -88,9 +52,9 @@ static int parse_date(const char *s, int64_t *days)
 	int y = fixed_digits(s, 4), m = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
 	if (y < 0 || s[4] != '-' || m < 0 || s[7] != '-' || d < 0)
 		return -1;
-	if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+	if (m < 1 || m > 12 || d < 1 || d > civil_month_days(y, m))
 		return -1;
-	*days = days_from_civil(y, m, d);
+	*days = civil_days(y, m, d);
 	return 0;
 }
 
@@ -242,7 +206,7 @@ static void civil_from_ms(int64_t ms, civil_t *c)
 {
 	int64_t tod = pol_datetime_to_time(ms);
 	int64_t days = ms / MS_PER_DAY - (ms % MS_PER_DAY < 0); /* floor, no overflow */
-	civil_from_days(days, c);
+	civil_from_days(days, &c->year, &c->month, &c->day);
 	c->hour = (int)(tod / 3600000);
 	c->min = (int)(tod / 60000 % 60);
 	c->sec = (int)(tod / 1000 % 60);
