@@ -316,7 +316,10 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 	return 0;
 }
 
-static int write_admin_token(broker_t *b)
+/* The admin token of --dev, or of --bootstrap-admin (the recovery path
+ * when no admin operator can log in): written to the data directory and
+ * recorded in the audit trail (never the token itself). */
+static int write_admin_token(broker_t *b, bool dev)
 {
 	char tok[65], path[512];
 	if (admin_token_create(b, b->cfg.admin_token_ttl, tok) != 0)
@@ -325,8 +328,15 @@ static int write_admin_token(broker_t *b)
 	tok[64] = '\n';
 	int rc = write_secret_file(path, tok, 65);
 	sodium_memzero(tok, sizeof tok);
-	if (rc == 0)
-		log_event(LOG_WARN, "admin token written", "path", path, NULL);
+	if (rc != 0)
+		return rc;
+	log_event(LOG_WARN, "admin token written", "path", path, NULL);
+	json_t *details = json_pack("{s:s, s:I}", "mode", dev ? "dev" : "bootstrap-admin", "expires_in",
+				    (json_int_t)b->cfg.admin_token_ttl);
+	audit_event_t ev = {.type = "admin_token.created", .actor = "tollgate", .action = "admin_token.created",
+			    .resource = path, .decision = "allow", .details = details};
+	rc = store_audit_append(b->store, &ev) == STORE_OK ? 0 : -1;
+	json_decref(details);
 	return rc;
 }
 
@@ -457,7 +467,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	char *cert = read_pem(b->cfg.tls_cert), *key = read_pem(b->cfg.tls_key), *ca = read_pem(b->cfg.client_ca);
 	if ((b->cfg.tls_cert[0] && !cert) || (b->cfg.tls_key[0] && !key) || (b->cfg.client_ca[0] && !ca))
 		goto out;
-	if ((o->dev || o->bootstrap_admin) && write_admin_token(b) != 0) {
+	if ((o->dev || o->bootstrap_admin) && write_admin_token(b, o->dev) != 0) {
 		fprintf(stderr, "tollgate serve: cannot write the admin token\n");
 		goto out;
 	}

@@ -53,3 +53,12 @@ def test_init_bad_input(b):
                  {"username": "root2", "password": PASSWORD, "roles": ["auditor"]}):
         assert_problem(b.api("POST", "/v1/init", body, token=""), 400)
     assert_problem(b.api("POST", "/v1/init/confirm", {"username": "root"}, token=""), 400)
+
+
+def test_admin_tokens_are_audited(b):
+    # The dev-mode admin token (and --bootstrap-admin's, the recovery path)
+    # is written to the data directory; its creation is on the record, the
+    # token itself never is.
+    [rec] = audit_records(b, type="admin_token.created")
+    assert rec["details"]["mode"] == "dev" and rec["resource"].endswith("admin.token"), rec
+    assert b.admin_token not in str(rec)
