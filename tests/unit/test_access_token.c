@@ -282,6 +282,37 @@ static void test_cnf_shape(void **state)
 	token_ok(token_claim("cnf", tu_json("{\"jkt\":\"" TU_RFC8037_JKT "\"}")), 0);
 }
 
+/* JIT grant and delegation claims (RFC 8693 act): issued as given, and
+ * verified only in their shape: a grant id, an act chain of at most
+ * TG_MAX_ACT_DEPTH actors, each with a sub. */
+static void test_grant_and_act_claims(void **state)
+{
+	tok_issue_t in = issue_template();
+	json_t *act = tu_json("{\"sub\":\"agent-1\",\"act\":{\"sub\":\"agent-0\"}}");
+	in.grant = "g-AAAAAAAAAAAAAAAAAAAAAA";
+	in.act = act;
+	char *t = tok_issue(&in, signer.sk);
+	tok_claims_t c;
+	const char *why = NULL;
+	if (verify(t, 0, &c, &why) != 0)
+		fail_msg("token refused: %s", why);
+	assert_string_equal(c.grant, in.grant);
+	assert_true(json_equal(c.act, act));
+	tok_claims_free(&c);
+	free(t);
+	json_decref(act);
+	token_ok(token_claim("act", tu_json("{\"sub\":\"a\",\"act\":{\"sub\":\"b\",\"act\":{\"sub\":\"c\","
+					   "\"act\":{\"sub\":\"d\"}}}}")), 0);
+	token_bad(token_claim("act", tu_json("{\"sub\":\"a\",\"act\":{\"sub\":\"b\",\"act\":{\"sub\":\"c\","
+					    "\"act\":{\"sub\":\"d\",\"act\":{\"sub\":\"e\"}}}}}")), 0, "act");
+	token_bad(token_claim("act", json_string("agent-1")), 0, "act");
+	token_bad(token_claim("act", tu_json("{\"act\":{\"sub\":\"b\"}}")), 0, "act");
+	token_bad(token_claim("act", tu_json("{\"sub\":\"\"}")), 0, "act");
+	token_bad(token_claim("act", tu_json("{\"sub\":5}")), 0, "act");
+	token_bad(token_claim("grant", json_integer(5)), 0, "grant");
+	token_ok(token_claim("grant", json_string("g-AAAAAAAAAAAAAAAAAAAAAA")), 0);
+}
+
 static void test_tampered_payload(void **state)
 {
 	tok_issue_t in = issue_template();
@@ -368,6 +399,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_required_claim, (void *)"scope"),
 		cmocka_unit_test(test_overlong_claims),
 		cmocka_unit_test(test_cnf_shape),
+		cmocka_unit_test(test_grant_and_act_claims),
 		cmocka_unit_test(test_tampered_payload),
 		cmocka_unit_test(test_tampered_header),
 		cmocka_unit_test(test_tampered_signature),
