@@ -28,6 +28,12 @@ static const char token_usage[] =
 	"      --grant names the just-in-time grant to issue under (`tollgate grant`);\n"
 	"      without it the broker uses the identity's active grant that covers\n"
 	"      the scope when a permit needs one.\n"
+	"  exchange SUBJECT_TOKEN|- --identity ID --key PATH [--scope \"S1 S2\"]\n"
+	"        [--ttl SECONDS] [--dpop] [--dpop-key PATH] [--kid KID] [--json]\n"
+	"      Delegation (RFC 8693 token exchange): identity ID (an agent) acts for\n"
+	"      the subject of SUBJECT_TOKEN and prints a token for that subject\n"
+	"      whose act claim names ID. The scope (default: the subject token's)\n"
+	"      must lie within the subject token's and be permitted to ID itself.\n"
 	"  inspect TOKEN|-\n"
 	"      Decodes the token, checks its signature against the broker's JWKS\n"
 	"      and its lifetime. Exit 0 only when it verifies and has not expired.\n"
@@ -41,6 +47,7 @@ static const char token_usage[] =
 
 typedef struct {
 	const char *identity, *key, *scope, *ttl, *dpop_key, *kid, *grant;
+	const char *subject; /* exchange: the subject token */
 	bool dpop, json;
 } token_opts_t;
 
@@ -164,15 +171,22 @@ static int issue(const token_opts_t *o)
 	const char *hdrs[2] = {dpop_hdr, NULL};
 	cli_response_t r;
 	int rc = 1;
-	if (o->identity == NULL || o->key == NULL || o->scope == NULL) {
-		fprintf(stderr, "tollgate token issue: --identity, --key and --scope are required\n");
+	if (o->identity == NULL || o->key == NULL || (o->scope == NULL && o->subject == NULL)) {
+		fprintf(stderr, "tollgate token %s: --identity, --key%s are required\n", o->subject ? "exchange" : "issue",
+			o->subject ? "" : " and --scope");
 		return 2;
 	}
 	char *te = token_endpoint();
 	if (te == NULL)
 		return 1;
-	char *form = form_add(NULL, "grant_type", "client_credentials");
-	form = form_add(form, "scope", o->scope);
+	char *form = form_add(NULL, "grant_type", o->subject ? "urn:ietf:params:oauth:grant-type:token-exchange"
+							       : "client_credentials");
+	if (o->subject != NULL) {
+		form = form_add(form, "subject_token", o->subject);
+		form = form_add(form, "subject_token_type", "urn:ietf:params:oauth:token-type:access_token");
+	}
+	if (o->scope != NULL)
+		form = form_add(form, "scope", o->scope);
 	if (o->ttl != NULL)
 		form = form_add(form, "ttl", o->ttl);
 	if (o->grant != NULL)
@@ -328,7 +342,7 @@ int cmd_token(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'}, {"kid", required_argument, NULL, 'K'},
 		{"grant", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	static const char *const verbs[] = {"issue", "inspect", "introspect", "revoke", NULL};
+	static const char *const verbs[] = {"issue", "exchange", "inspect", "introspect", "revoke", NULL};
 	token_opts_t o = {0};
 	const char *sub = argc > 1 ? argv[1] : "";
 	int ch;
@@ -358,7 +372,8 @@ int cmd_token(int argc, char **argv)
 		fprintf(stderr, "tollgate token: issue takes options only, not '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (strcmp(sub, "inspect") != 0 && strcmp(sub, "introspect") != 0 && strcmp(sub, "revoke") != 0)
+	if (strcmp(sub, "inspect") != 0 && strcmp(sub, "introspect") != 0 && strcmp(sub, "revoke") != 0 &&
+	    strcmp(sub, "exchange") != 0)
 		return cli_unknown_command(sub, verbs);
 	if (optind != argc - 1) {
 		fprintf(stderr, "tollgate token %s: give the token (or - to read it from stdin)\n", sub);
@@ -367,7 +382,9 @@ int cmd_token(int argc, char **argv)
 	char *token = token_arg(argv[optind]);
 	if (token == NULL)
 		return 2;
-	int rc = strcmp(sub, "inspect") == 0 ? inspect(token)
+	o.subject = strcmp(sub, "exchange") == 0 ? token : NULL;
+	int rc = o.subject != NULL ? issue(&o)
+		: strcmp(sub, "inspect") == 0 ? inspect(token)
 		: oauth_call(strcmp(sub, "introspect") == 0 ? "/oauth/introspect" : "/oauth/revoke", token, &o);
 	sodium_memzero(token, strlen(token));
 	free(token);

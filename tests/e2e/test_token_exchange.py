@@ -14,7 +14,8 @@ import json
 import pytest
 
 from test_interop import jose_verify
-from tollgate_e2e import Key, assert_oauth_error, audit_records, jwt_parts, unique, verify_pyjwt, wait_for
+from tollgate_e2e import (Key, assert_oauth_error, audit_records, jwt_parts, run_cli, unique, verify_pyjwt,
+                          wait_for)
 
 GT_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 AT = "urn:ietf:params:oauth:token-type:access_token"
@@ -513,3 +514,24 @@ def test_metadata_lists_the_grant_type(xb):
     meta = xb.get("/.well-known/oauth-authorization-server").json()
     assert GT_EXCHANGE in meta["grant_types_supported"]
     assert "client_credentials" in meta["grant_types_supported"]
+
+
+def test_cli_token_exchange(xb, tmp_path):
+    # `tollgate token exchange SUBJECT --identity AGENT --key KEY`: the
+    # agent's own key signs its client assertion; the subject token is read
+    # from stdin with "-".
+    s, a = xb.create_identity(), agent(xb, READ)
+    key = tmp_path / "agent.key"
+    key.write_text(a.key.priv_pem)
+    env = {"TOLLGATE_ADDR": xb.url}
+    p = run_cli(["token", "exchange", "-", "--identity", a.id, "--key", str(key), "--scope", READ, "--json"],
+                env_extra=env, stdin=xb.issue(s, READ) + "\n")
+    assert p.returncode == 0, p.stderr
+    body = json.loads(p.stdout)
+    assert body["issued_token_type"] == AT and body["scope"] == READ, body
+    assert claims_of(body["access_token"])["act"] == {"sub": a.id}
+    p = run_cli(["token", "exchange", "-", "--identity", a.id, "--key", str(key), "--scope", WRITE],
+                env_extra=env, stdin=xb.issue(s, READ) + "\n")
+    assert p.returncode == 1 and "invalid_scope" in p.stderr, p.stderr
+    p = run_cli(["token", "exchange", "-", "--key", str(key)], env_extra=env, stdin="x\n")
+    assert p.returncode == 2 and "--identity" in p.stderr, p.stderr
