@@ -18,18 +18,19 @@ static const char usage[] =
 	"Tollgate: zero-standing-privilege access broker for machine identities.\n"
 	"\n"
 	"Commands:\n"
-	"  serve      run the broker (OAuth endpoints, /v1 API, store, signing keys)\n"
-	"  identity   create, list, show, update and offboard workload identities\n"
-	"  token      issue, inspect, introspect and revoke access tokens\n"
-	"  keys       generate key pairs and master keys; list and rotate signing keys\n"
-	"  audit      tail, trace, verify and export the tamper-evident audit trail\n"
-	"  policy     set, get, diff and version the Cedar policies; check and eval offline\n"
-	"  entities   set, get, add and remove the entities policies are evaluated against\n"
-	"  operator   create (password + TOTP enrolment), confirm, list and disable operators\n"
-	"  login      log an operator in (password + TOTP code); prints a session token\n"
-	"  init       create the first admin operator of a fresh broker (from its machine)\n"
-	"  grant      request and approve just-in-time grants; end, revoke, list and show them\n"
-	"  version    print the version\n"
+	"  serve          run the broker (OAuth endpoints, /v1 API, store, signing keys)\n"
+	"  identity       create, list, show, update and offboard workload identities\n"
+	"  token          issue, inspect, introspect and revoke access tokens\n"
+	"  keys           generate key pairs and master keys; list and rotate signing keys\n"
+	"  audit          tail, trace, verify and export the tamper-evident audit trail\n"
+	"  policy         set, get, diff and version the Cedar policies; check and eval offline\n"
+	"  entities       set, get, add and remove the entities policies are evaluated against\n"
+	"  operator       create (password + TOTP enrolment), confirm, list and disable operators\n"
+	"  login          log an operator in (password + TOTP code); prints a session token\n"
+	"  init           create the first admin operator of a fresh broker (from its machine)\n"
+	"  grant          request and approve just-in-time grants; end, revoke, list and show them\n"
+	"  change-window  set, list, show and delete change windows (when grants work)\n"
+	"  version        print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` (or `tollgate help <command>`) for a\n"
 	"command's options.\n"
@@ -47,6 +48,7 @@ static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
 	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant}, {"init", cmd_init},
+	{"change-window", cmd_change_window},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -69,6 +69,7 @@ int cmd_entities(int argc, char **argv);
 int cmd_operator(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
+int cmd_change_window(int argc, char **argv);
 
 /* A secret from one line of stdin (from_stdin) or the terminal without
  * echo after prompt; 0, or -1 with a message (cli/operator.c). */

@@ -51,6 +51,7 @@ static const struct {
 	{"GET /v1/entities", "`tollgate entities get`"},
 	{"GET /v1/grants/{id}", "`tollgate grant show ID`"},
 	{"GET /v1/grants", "`tollgate grant list`"},
+	{"GET /v1/change-windows", "`tollgate change-window list`"},
 	{"PUT /v1/policies", "`tollgate policy set FILE`"},
 	{"see docs/api.md", "is TOLLGATE_ADDR a Tollgate broker of this version (`tollgate version`)?"},
 };
