@@ -158,7 +158,9 @@ static int context_value(req_t *r, authz_t *z, const json_t *doc)
 	const char *actor = z->has_token && z->claims.act ? json_string_value(json_object_get(z->claims.act, "sub")) : NULL;
 	if (actor != NULL) /* the token's holder acts for its subject (RFC 8693) */
 		json_object_set_new(ctx, "actor", json_pack("{s:{s:s, s:s}}", "__entity", "type", "Workload", "id", actor));
-	if (z->window.open && json_object_get(ctx, "change_window") == NULL)
+	/* the broker's to say, never the caller's */
+	json_object_del(ctx, "change_window");
+	if (z->window.open)
 		json_object_set_new(ctx, "change_window", json_string(z->window.name));
 	if (z->has_grant && json_object_get(ctx, "grant") == NULL)
 		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s, s:b}", "id", z->claims.grant, "approvals",

@@ -172,8 +172,11 @@ static void consider(const entry_t *e, int64_t now, window_state_t *out)
 		return;
 	}
 	int64_t next = e->tz != NULL ? cw_next_open(e->w, e->tz, now) : -1;
-	if (next >= 0 && (out->next_open < 0 || next < out->next_open))
+	if (next >= 0 && (out->next_open < 0 || next < out->next_open)) {
 		out->next_open = next;
+		if (!out->open) /* name the window that opens next */
+			snprintf(out->name, sizeof out->name, "%s", e->w->name);
+	}
 }
 
 void change_window_state(broker_t *b, const pol_entities_t *es, const pol_euid_t *resource, int64_t now,

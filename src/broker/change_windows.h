@@ -19,7 +19,7 @@ void change_windows_close(broker_t *b);
 typedef struct {
 	bool controlled;                /* some window covers the resource (or an ancestor) */
 	bool open;                      /* one of them is open now */
-	char name[TG_MAX_ID_LEN + 1];   /* open: that window; else the first covering one */
+	char name[TG_MAX_ID_LEN + 1];   /* open: that window; else the one that opens next (or the first) */
 	int64_t ends_at;                /* open: when it closes */
 	int64_t next_open;              /* !open: the earliest next opening, -1 none */
 } window_state_t;

@@ -160,7 +160,10 @@ static int check_scope(req_t *r, const form_t *f, const identity_t *id, issue_re
 	if (grant_id != NULL) {
 		memset(&pm, 0, sizeof pm);
 		rc = under_grant(r, grant_id, id, g, &pm);
-	} else if ((rc = standing(r, id, g, &pm)) == 0 && !pm.allow && pm.needs_grant) {
+	} else if ((rc = standing(r, id, g, &pm)) == 0 && !pm.allow) {
+		/* refused without a grant: an active grant that covers the scope
+		 * may still permit it (a permit that needs it, or a forbid that
+		 * only a change window lifts) */
 		rc = under_grant(r, NULL, id, g, &pm);
 	}
 	if (rc == -1) {

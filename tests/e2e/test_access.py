@@ -42,6 +42,10 @@ V1_ROUTES = [
     ("POST", "/v1/grants/x/end"),
     ("POST", "/v1/grants/x/revoke"),
     ("POST", "/v1/grants/x/review"),
+    ("GET", "/v1/change-windows"),
+    ("GET", "/v1/change-windows/x"),
+    ("PUT", "/v1/change-windows/x"),
+    ("DELETE", "/v1/change-windows/x"),
 ]
 # /v1 routes open to anyone: login authenticates its caller itself (password
 # + TOTP, test_operators.py); init works once, from loopback (test_init.py).
@@ -61,6 +65,10 @@ V1_ACCESS = {
     ("POST", "/v1/grants/x/end"): [APPROVER, WORKLOAD],
     ("POST", "/v1/grants/x/revoke"): [APPROVER],
     ("POST", "/v1/grants/x/review"): [APPROVER],
+    ("GET", "/v1/change-windows"): [APPROVER, AUDITOR],
+    ("GET", "/v1/change-windows/x"): [APPROVER, AUDITOR],
+    ("PUT", "/v1/change-windows/x"): [FRESH],
+    ("DELETE", "/v1/change-windows/x"): [FRESH],
     ("POST", "/v1/identities/x/offboard"): [FRESH],
     ("POST", "/v1/keys/rotate"): [FRESH],
     ("PUT", "/v1/policies"): [FRESH],
