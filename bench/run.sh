@@ -456,11 +456,12 @@ EOF
 
 A login costs one Argon2id verification, $(serve_value operator_pwhash_ops) passes over $(($(serve_value operator_pwhash_mem) >> 20)) MiB,
 one core busy for about the time the peer shows; the TOTP check, the session and its durable audit record add
-little next to it (compare the two rows of each client count). Logins
-run in parallel on the broker's worker threads (\`threads\`), so logins/s
-are bounded by the cores ($(nproc) here) and the broker's memory grows by
-$(($(serve_value operator_pwhash_mem) >> 20)) MiB per login in progress: with more clients than cores, a
-login waits for a core, its latency grows with the clients and the
+little next to it (compare the two rows of each client count). At most
+\`operator_pwhash_parallel\` ($(serve_value operator_pwhash_parallel)) Argon2id computations run at once, so the
+broker's memory grows by at most $(($(serve_value operator_pwhash_parallel) * ($(serve_value operator_pwhash_mem) >> 20))) MiB however many logins arrive
+(right or wrong: an unknown user costs the same hash), and logins/s are
+bounded by those slots and the cores ($(nproc) here): with more clients, a
+login waits for a slot, its latency grows with the clients and the
 logins/s stay at about the cores' worth.
 EOF
 }
