@@ -131,8 +131,8 @@ static const char *const sqlite_migrations[] = {
 	"ALTER TABLE tokens ADD COLUMN grant_id TEXT NOT NULL DEFAULT '';",
 	/* 9: change windows (docs/change_windows.md): each the normalized
 	 * window document (core/change_window.h) under its name. */
-	"CREATE TABLE change_windows (name TEXT PRIMARY KEY, doc TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
+	("CREATE TABLE change_windows (name TEXT PRIMARY KEY, doc TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
