@@ -166,8 +166,8 @@ static void test_round_trip(void **state)
 		"{\"start\": \"2026-12-07T02:00\", \"end\": \"2026-12-07T06:00Z\"}",
 		"{\"every\": \"day\", \"from\": \"22:00\", \"to\": \"02:00\"}",
 		"{\"every\": \"day\", \"from\": \"00:00\", \"to\": \"24:00\"}",
-		"{\"every\": \"week\", \"days\": [\"sun\",\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\"], "
-		"\"from\": \"23:59\", \"to\": \"00:01\"}",
+		("{\"every\": \"week\", \"days\": [\"sun\",\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\"], "
+		 "\"from\": \"23:59\", \"to\": \"00:01\"}"),
 	};
 	for (size_t i = 0; i < sizeof schedules / sizeof schedules[0]; i++) {
 		cw_t *w = win("America/Argentina/Buenos_Aires", schedules[i]), *again;
