@@ -614,3 +614,39 @@ def test_active_grant_expires_without_end(gb, minute_grant):
     assert_conflict(act(gb, g["id"], "end", gb.admin_token), "expired")
     wait_for("the sweeper's grant.expired record", lambda: grant_records(gb, g["id"], "grant.expired"),
              timeout=60 * SLOW, interval=0.5)
+
+
+# ---- a workload's own sender-bound token as the /v1 credential ----
+
+def test_dpop_bound_workload_token_needs_its_proof(gb):
+    # A DPoP-bound access token works at /v1 only as `Authorization: DPoP`
+    # with a fresh proof for this method and URL carrying the token's hash
+    # (RFC 9449 §7), once: the bare token, a Bearer scheme, a proof by
+    # another key, for another URL, or a replayed proof is unauthenticated.
+    import hashlib
+    from tollgate_e2e import Key, b64u
+    wl = deployer(gb)
+    dkey = Key()
+    r = gb.token(wl, STATUS, dpop=gb.dpop_proof(dkey))
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    tok = r.json()["access_token"]
+    g = request_grant(gb, identity=wl.id)
+    path = f"/v1/grants/{g['id']}"
+    ath = b64u(hashlib.sha256(tok.encode()).digest())
+
+    def call(scheme, proof):
+        headers = {"Authorization": f"{scheme} {tok}"}
+        if proof:
+            headers["DPoP"] = proof
+        return gb.http.get(gb.url + path, headers=headers)
+
+    good = gb.dpop_proof(dkey, htu=gb.url + path, htm="GET", ath=ath)
+    assert_problem(call("Bearer", None), 401)
+    assert_problem(call("DPoP", None), 401)
+    assert_problem(call("Bearer", good), 401)
+    assert_problem(call("DPoP", gb.dpop_proof(Key(), htu=gb.url + path, htm="GET", ath=ath)), 401)
+    assert_problem(call("DPoP", gb.dpop_proof(dkey, htu=gb.url + "/v1/grants", htm="GET", ath=ath)), 401)
+    assert_problem(call("DPoP", gb.dpop_proof(dkey, htu=gb.url + path, htm="GET")), 401)  # no ath
+    r = call("DPoP", good)
+    assert r.status_code == 200 and r.json()["id"] == g["id"], r.text
+    assert_problem(call("DPoP", good), 401)  # the same proof again
