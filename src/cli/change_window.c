@@ -237,7 +237,7 @@ static json_t *load_document(const char *path)
 	json_error_t e;
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *shown = is_stdin ? "stdin" : path;
-	char *text = cli_read_file(is_stdin ? "/dev/stdin" : path, TG_MAX_BODY, &len);
+	char *text = cli_read_file(path, TG_MAX_BODY, &len);
 	if (text == NULL)
 		return NULL;
 	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);

@@ -40,7 +40,7 @@ void cli_print_error(const char *what, const cli_response_t *r);
 void cli_print_json(const json_t *j);
 /* URL-encodes s into a malloc'd string. */
 char *cli_urlencode(const char *s);
-/* Reads a whole (small) file; NULL with a message on error. */
+/* Reads a whole (small) file, "-" for stdin; NULL with a message on error. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
 /* ---- errors (cli/errors.c) ---- */

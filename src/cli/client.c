@@ -21,7 +21,8 @@ const char *cli_addr(void)
 
 char *cli_read_file(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "rbe");
+	bool is_stdin = strcmp(path, "-") == 0; /* the stream itself: /dev/stdin may not exist */
+	FILE *f = is_stdin ? stdin : fopen(path, "rbe");
 	char *buf;
 	if (f == NULL) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", cli_prefix(), path, strerror(errno));
@@ -29,7 +30,8 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 	}
 	buf = malloc(max + 1);
 	*len = buf ? fread(buf, 1, max + 1, f) : 0;
-	fclose(f);
+	if (!is_stdin)
+		fclose(f);
 	if (buf == NULL || *len > max) {
 		fprintf(stderr, "%s: %s is larger than %zu bytes\n", cli_prefix(), path, max);
 		free(buf);
