@@ -218,29 +218,23 @@ int serve_load_master_key(const char *path, uint8_t out[MASTER_KEY_LEN], char *e
 		snprintf(err, err_len, "cannot read master key file %s", path);
 		return -1;
 	}
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		text[--len] = '\0';
-	if (len == MASTER_KEY_LEN) {
-		memcpy(out, text, MASTER_KEY_LEN);
+	if (master_key_parse(text, len, out) == 0)
 		rc = 0;
-	} else if (len == 2 * MASTER_KEY_LEN && hex_decode(text, out, MASTER_KEY_LEN) == 0) {
-		rc = 0;
-	} else {
+	else
 		snprintf(err, err_len, "master key file %s must hold 32 raw bytes or 64 hex digits", path);
-	}
 	sodium_memzero(text, len);
 	free(text);
 	return rc;
 }
 
-int serve_create_master_key(const char *path)
+/* Dev mode's master key: 32 random bytes in the file format, 0600. */
+static int create_master_key(const char *path)
 {
 	uint8_t raw[MASTER_KEY_LEN];
-	char hex[2 * MASTER_KEY_LEN + 2];
+	char hex[MASTER_KEY_TEXT_LEN + 1];
 	randombytes_buf(raw, sizeof raw);
-	hex_encode_to(raw, sizeof raw, hex);
-	strcat(hex, "\n");
-	int rc = write_secret_file(path, hex, strlen(hex));
+	master_key_format(raw, hex);
+	int rc = write_secret_file(path, hex, MASTER_KEY_TEXT_LEN);
 	sodium_memzero(raw, sizeof raw);
 	sodium_memzero(hex, sizeof hex);
 	return rc;
@@ -284,7 +278,7 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 			fprintf(stderr, "tollgate serve: data directory path is too long\n");
 			return -1;
 		}
-		if (access(b->cfg.master_key_file, F_OK) != 0 && serve_create_master_key(b->cfg.master_key_file) != 0) {
+		if (access(b->cfg.master_key_file, F_OK) != 0 && create_master_key(b->cfg.master_key_file) != 0) {
 			fprintf(stderr, "tollgate serve: cannot create %s\n", b->cfg.master_key_file);
 			return -1;
 		}

@@ -6,11 +6,11 @@
  * signed has expired. */
 #ifndef TG_SIGNER_H
 #define TG_SIGNER_H
+#include "core/master_key.h"
 #include "core/access_token.h"
 #include "store/store.h"
 #include <jansson.h>
 
-#define MASTER_KEY_LEN 32
 
 typedef struct signer signer_t;
 
