@@ -334,6 +334,33 @@ static void login_failed(req_t *r, const char *username, const char *why)
 	http_problem(r, 401, NULL, LOGIN_FAILED);
 }
 
+/* The body of a login-like request ({"username","password","totp"}),
+ * unless its caller is throttled: 0, or -1 after answering. */
+static int read_login(req_t *r, const char *title, login_request_t *in)
+{
+	json_t *doc = http_json_body(r);
+	if (doc == NULL)
+		return -1;
+	const char *why = login_request_parse(doc, in);
+	json_decref(doc);
+	if (why != NULL) {
+		http_problem(r, 400, title, why);
+		return -1;
+	}
+	return auth_throttled(r, "login", in->username) ? -1 : 0;
+}
+
+/* The password against op's hash, or against the dummy's when there is no
+ * such operator (the same Argon2id work either way): 1 when it matches an
+ * operator found, 0 when not, -1 after answering 503. */
+static int password_matches(req_t *r, bool found, const operator_t *op, const char *password)
+{
+	int verified = pw_verify(r->b, found ? op->pwhash : dummy(r->b), password);
+	if (verified < 0)
+		http_problem(r, 503, NULL, "too many logins at once (operator_pwhash_parallel); retry");
+	return verified < 0 ? -1 : verified == 1 && found;
+}
+
 void handle_login(req_t *r)
 {
 	login_request_t in;
@@ -342,16 +369,7 @@ void handle_login(req_t *r)
 	uint8_t raw[32], h[crypto_hash_sha256_BYTES];
 	char token[65], res[TG_MAX_ID_LEN + 16];
 	memset(&op, 0, sizeof op);
-	json_t *doc = http_json_body(r);
-	if (doc == NULL)
-		return;
-	const char *why = login_request_parse(doc, &in);
-	json_decref(doc);
-	if (why != NULL) {
-		http_problem(r, 400, "Invalid login", why);
-		goto out;
-	}
-	if (auth_throttled(r, "login", in.username))
+	if (read_login(r, "Invalid login", &in) != 0)
 		goto out;
 	store_rc got = store_operator_get(r->b->store, in.username, &op);
 	if (got != STORE_OK && got != STORE_NOT_FOUND) {
@@ -359,13 +377,10 @@ void handle_login(req_t *r)
 		goto out;
 	}
 	login_facts_t f = {.found = got == STORE_OK, .status = op.status, .last_step = op.last_step};
-	const char *hash = f.found ? op.pwhash : dummy(r->b);
-	int verified = pw_verify(r->b, hash, in.password);
-	if (verified < 0) {
-		http_problem(r, 503, NULL, "too many logins at once (operator_pwhash_parallel); retry");
+	int matches = password_matches(r, f.found, &op, in.password);
+	if (matches < 0)
 		goto out;
-	}
-	f.password_ok = verified == 1 && f.found;
+	f.password_ok = matches == 1;
 	if (f.found && f.password_ok)
 		f.totp_ok = check_code(r, &op, in.totp, &f.step) == 0;
 	login_result_t res_ = login_decide(&f);
@@ -464,28 +479,14 @@ void handle_init_confirm(req_t *r)
 	int64_t step = 0;
 	char res[TG_MAX_ID_LEN + 16];
 	memset(&op, 0, sizeof op);
-	if (!from_loopback(r))
-		return;
-	json_t *doc = http_json_body(r);
-	if (doc == NULL)
-		return;
-	const char *why = login_request_parse(doc, &in);
-	json_decref(doc);
-	if (why != NULL) {
-		http_problem(r, 400, "Invalid confirmation", why);
-		goto out;
-	}
-	if (auth_throttled(r, "login", in.username))
+	if (!from_loopback(r) || read_login(r, "Invalid confirmation", &in) != 0)
 		goto out;
 	bool found = still_initialising(r->b, in.username) &&
 		     store_operator_get(r->b->store, in.username, &op) == STORE_OK;
-	const char *hash = found ? op.pwhash : dummy(r->b);
-	int verified = pw_verify(r->b, hash, in.password);
-	if (verified < 0) {
-		http_problem(r, 503, NULL, "too many logins at once (operator_pwhash_parallel); retry");
+	int matches = password_matches(r, found, &op, in.password);
+	if (matches < 0)
 		goto out;
-	}
-	bool ok = verified == 1 && found && check_code(r, &op, in.totp, &step) == 0;
+	bool ok = matches == 1 && check_code(r, &op, in.totp, &step) == 0;
 	json_t *details = json_pack("{s:s, s:b}", "status", "active", "init", 1);
 	audit_event_t ev = audit_change_event(r, "operator.confirmed", "Operator", in.username, res, sizeof res, details);
 	ev.actor = in.username;

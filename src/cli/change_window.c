@@ -329,23 +329,6 @@ static const verb_t verbs[] = {
 
 /* ---- parsing ---------------------------------------------------------- */
 
-static const verb_t *find_verb(const char *name)
-{
-	for (size_t i = 0; i < NVERBS; i++)
-		if (strcmp(verbs[i].name, name) == 0)
-			return &verbs[i];
-	return NULL;
-}
-
-static int unknown_verb(const char *word)
-{
-	const char *names[NVERBS + 1];
-	for (size_t i = 0; i < NVERBS; i++)
-		names[i] = verbs[i].name;
-	names[NVERBS] = NULL;
-	return cli_unknown_command(word, names);
-}
-
 /* The argument after the options: there when the verb needs one, absent
  * otherwise, and a window name where it is one. 0, or 2 after saying why. */
 static int check_arg(const verb_t *v, int argc, char **argv, opts_t *o)
@@ -395,19 +378,12 @@ static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 
 int cmd_change_window(int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : "";
-	if (argc < 2 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-		const verb_t *v = argc > 2 && strcmp(sub, "help") == 0 ? find_verb(argv[2]) : NULL;
-		if (argc > 2 && strcmp(sub, "help") == 0 && v == NULL)
-			return unknown_verb(argv[2]);
-		fputs(v ? v->help : cw_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	const verb_t *v = find_verb(sub);
+	int rc = 0;
+	const verb_t *v = cli_verb_lookup(argc, argv, verbs, NVERBS, sizeof verbs[0], cw_usage, &rc);
 	if (v == NULL)
-		return unknown_verb(sub);
+		return rc;
 	opts_t o = {0};
-	int rc = parse(v, argc, argv, &o);
+	rc = parse(v, argc, argv, &o);
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
 	return v->run(&o);

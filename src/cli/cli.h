@@ -60,6 +60,13 @@ int cli_bad_option(const char *verb);
  * `tollgate policy history`"); malloc'd, NULL when out of memory. */
 char *cli_with_commands(const char *text);
 
+/* The front of a noun's dispatch (cli/verbs.c) over a table of n entries
+ * of size bytes, each starting with `const char *name, *help`: the entry
+ * argv[1] names, or NULL with *rc set after answering `--help`, `help
+ * [VERB]`, no verb (usage on stderr, 2) or a mistyped verb (2). */
+const void *cli_verb_lookup(int argc, char **argv, const void *table, size_t n, size_t size, const char *usage,
+			    int *rc);
+
 int cmd_keys(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_token(int argc, char **argv);

@@ -525,23 +525,6 @@ static const verb_t verbs[] = {
 
 /* ---- parsing ---------------------------------------------------------- */
 
-static const verb_t *find_verb(const char *name)
-{
-	for (size_t i = 0; i < NVERBS; i++)
-		if (strcmp(verbs[i].name, name) == 0)
-			return &verbs[i];
-	return NULL;
-}
-
-static int unknown_verb(const char *word)
-{
-	const char *names[NVERBS + 1];
-	for (size_t i = 0; i < NVERBS; i++)
-		names[i] = verbs[i].name;
-	names[NVERBS] = NULL;
-	return cli_unknown_command(word, names);
-}
-
 /* A grant id the CLI can put in a path: non-empty, no '/', '?' or '#'. */
 static bool good_id(const char *id)
 {
@@ -599,19 +582,12 @@ static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 
 int cmd_grant(int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : "";
-	if (argc < 2 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-		const verb_t *v = argc > 2 && strcmp(sub, "help") == 0 ? find_verb(argv[2]) : NULL;
-		if (argc > 2 && strcmp(sub, "help") == 0 && v == NULL)
-			return unknown_verb(argv[2]);
-		fputs(v ? v->help : grant_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	const verb_t *v = find_verb(sub);
+	int rc = 0;
+	const verb_t *v = cli_verb_lookup(argc, argv, verbs, NVERBS, sizeof verbs[0], grant_usage, &rc);
 	if (v == NULL)
-		return unknown_verb(sub);
+		return rc;
 	opts_t o = {0};
-	int rc = parse(v, argc, argv, &o);
+	rc = parse(v, argc, argv, &o);
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
 	return v->run(v, &o);
