@@ -3,8 +3,8 @@
  * against the published JWKS; introspect and revoke. */
 #include "cli/cli.h"
 #include "core/access_token.h"
-#include "core/b64url.h"
 #include "core/client_assertion.h"
+#include "core/client_jwt.h"
 #include "core/ed25519_key.h"
 #include "core/jws.h"
 #include "core/limits.h"
@@ -51,32 +51,20 @@ typedef struct {
 	bool dpop, json;
 } token_opts_t;
 
-/* Loads an Ed25519 private key file into sk (64 bytes) and pk. */
-static int load_key(const char *path, uint8_t sk[64], uint8_t pk[ED25519_PK_LEN])
+/* Loads an Ed25519 private key file. */
+static int load_key(const char *path, client_key_t *k)
 {
-	uint8_t seed[ED25519_SEED_LEN];
 	const char *why = NULL;
 	size_t len = 0;
 	char *pem = cli_read_file(path, 16384, &len);
 	if (pem == NULL)
 		return -1;
-	int rc = ed_seed_from_pem(pem, len, seed, &why);
+	int rc = client_key_from_pem(pem, len, k, &why);
 	sodium_memzero(pem, len);
 	free(pem);
-	if (rc != 0) {
+	if (rc != 0)
 		fprintf(stderr, "tollgate token: %s: %s\n", path, why);
-		return -1;
-	}
-	crypto_sign_seed_keypair(pk, sk, seed);
-	sodium_memzero(seed, sizeof seed);
-	return 0;
-}
-
-static void random_id(char out[23])
-{
-	uint8_t raw[16];
-	randombytes_buf(raw, sizeof raw);
-	b64url_encode_to(raw, sizeof raw, out);
+	return rc;
 }
 
 /* The broker's token endpoint URL, from its RFC 8414 metadata. */
@@ -98,41 +86,8 @@ static char *token_endpoint(void)
 	return out;
 }
 
-static char *sign_jwt(json_t *header, json_t *payload, const uint8_t sk[64])
-{
-	char *jwt = jws_sign(header, payload, sk);
-	json_decref(header);
-	json_decref(payload);
-	return jwt;
-}
-
-/* kid: as registered; NULL = the key's RFC 7638 thumbprint (the default kid). */
-static char *client_assertion(const char *id, const char *aud, const char *kid_opt, const uint8_t sk[64],
-			      const uint8_t pk[32])
-{
-	char kid[TG_MAX_KID_LEN + 1], jti[23];
-	int64_t now = (int64_t)time(NULL);
-	if (kid_opt != NULL)
-		snprintf(kid, sizeof kid, "%s", kid_opt);
-	else
-		ed_jwk_thumbprint(pk, kid);
-	random_id(jti);
-	return sign_jwt(json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid", kid),
-			json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", id, "sub", id, "aud", aud,
-				  "jti", jti, "iat", (json_int_t)now, "exp", (json_int_t)(now + 60)),
-			sk);
-}
-
-static char *dpop_proof(const char *htu, const uint8_t sk[64], const uint8_t pk[32])
-{
-	char jti[23];
-	random_id(jti);
-	return sign_jwt(json_pack("{s:s, s:s, s:o}", "typ", "dpop+jwt", "alg", "EdDSA", "jwk",
-				  ed_pk_to_jwk(pk, NULL)),
-			json_pack("{s:s, s:s, s:s, s:I}", "jti", jti, "htm", "POST", "htu", htu, "iat",
-				  (json_int_t)time(NULL)),
-			sk);
-}
+/* How long a client assertion lives: just long enough to reach the broker. */
+#define ASSERTION_LIFETIME 60
 
 /* Appends &name=urlencoded(value) to a malloc'd form string. */
 static char *form_add(char *form, const char *name, const char *value)
@@ -150,14 +105,15 @@ static char *form_add(char *form, const char *name, const char *value)
 /* Adds client authentication (private_key_jwt) for identity/key to form. */
 static char *form_client_auth(char *form, const token_opts_t *o, const char *aud)
 {
-	const char *id = o->identity, *key_path = o->key;
-	uint8_t sk[64], pk[32];
-	if (load_key(key_path, sk, pk) != 0) {
+	client_key_t k;
+	if (load_key(o->key, &k) != 0) {
 		free(form);
 		return NULL;
 	}
-	char *a = client_assertion(id, aud, o->kid, sk, pk);
-	sodium_memzero(sk, sizeof sk);
+	/* kid: as registered; NULL = the key's RFC 7638 thumbprint (the default kid). */
+	char *a = client_assertion_sign(&k, o->identity, aud, o->kid, (int64_t)time(NULL),
+					ASSERTION_LIFETIME);
+	client_key_free(&k);
 	form = form_add(form, "client_assertion_type", CLIENT_ASSERTION_TYPE);
 	form = form_add(form, "client_assertion", a ? a : "");
 	free(a);
@@ -166,7 +122,7 @@ static char *form_client_auth(char *form, const token_opts_t *o, const char *aud
 
 static int issue(const token_opts_t *o)
 {
-	uint8_t sk[64], pk[32];
+	client_key_t k;
 	char dpop_hdr[2048];
 	const char *hdrs[2] = {dpop_hdr, NULL};
 	cli_response_t r;
@@ -195,10 +151,10 @@ static int issue(const token_opts_t *o)
 	if (form == NULL)
 		goto out;
 	if (o->dpop) {
-		if (load_key(o->dpop_key ? o->dpop_key : o->key, sk, pk) != 0)
+		if (load_key(o->dpop_key ? o->dpop_key : o->key, &k) != 0)
 			goto out;
-		char *proof = dpop_proof(te, sk, pk);
-		sodium_memzero(sk, sizeof sk);
+		char *proof = dpop_proof_sign(&k, "POST", te, NULL, (int64_t)time(NULL));
+		client_key_free(&k);
 		snprintf(dpop_hdr, sizeof dpop_hdr, "DPoP: %s", proof ? proof : "");
 		free(proof);
 	}

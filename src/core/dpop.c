@@ -15,12 +15,17 @@ static bool htu_matches(const char *htu, const char *url)
 	return a == b && strncmp(htu, url, a) == 0;
 }
 
-static bool ath_matches(const char *ath, const char *token)
+void dpop_ath(const char *access_token, char out[JKT_LEN + 1])
 {
 	uint8_t d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, (const uint8_t *)access_token, strlen(access_token));
+	b64url_encode_to(d, sizeof d, out);
+}
+
+static bool ath_matches(const char *ath, const char *token)
+{
 	char want[JKT_LEN + 1];
-	crypto_hash_sha256(d, (const uint8_t *)token, strlen(token));
-	b64url_encode_to(d, sizeof d, want);
+	dpop_ath(token, want);
 	return ath != NULL && strlen(ath) == JKT_LEN && sodium_memcmp(ath, want, JKT_LEN) == 0;
 }
 

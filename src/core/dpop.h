@@ -27,5 +27,7 @@ typedef struct {
 
 int dpop_check(const char *proof, size_t len, const dpop_opts_t *o, dpop_proof_t *out,
 	       const char **why) __attribute__((warn_unused_result));
+/* The ath of an access token: base64url(SHA-256(token)), RFC 9449 §4.2. */
+void dpop_ath(const char *access_token, char out[JKT_LEN + 1]);
 
 #endif
