@@ -336,6 +336,15 @@ static void dispatch(req_t *r)
 	bool path_known = false;
 	char param[TG_MAX_ID_LEN + 1];
 	stamp_time(r);
+	if (r->resume != NULL) { /* a held request, resumed: its holder answers */
+		handler_fn resume = r->resume;
+		r->resume = NULL;
+		r->held = false;
+		resume(r);
+		if (r->status == 0 && !r->held)
+			http_problem(r, 500, NULL, "the handler sent no response");
+		return;
+	}
 	for (const route_t *rt = broker_routes; rt->method != NULL; rt++) {
 		const char *p = NULL;
 		size_t plen = 0;

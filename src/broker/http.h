@@ -12,7 +12,10 @@
 
 typedef struct broker broker_t;
 
-typedef struct {
+struct req;
+typedef void (*handler_fn)(struct req *r);
+
+typedef struct req {
 	struct MHD_Connection *conn;
 	broker_t *b;
 	const char *method;
@@ -29,6 +32,10 @@ typedef struct {
 	int64_t retry_after;     /* > 0: Retry-After seconds on the answer (429) */
 	bool held;               /* the handler suspended the connection; it answers once resumed */
 	bool paced;              /* this request was held once (auth_failures.c) */
+	handler_fn resume;      /* set with held: dispatch runs this instead of the route
+				  * once the connection is resumed (access already admitted) */
+	int64_t held_arg;        /* the holder's own state across the hold */
+	int64_t held_until_ms;
 	int route;               /* metrics index */
 	double started;
 	actor_t actor;           /* who is calling (actor.h), set at dispatch */
@@ -37,7 +44,6 @@ typedef struct {
 	int64_t step_up_max_age; /* > 0: a 401 is an RFC 9470 step-up challenge */
 } req_t;
 
-typedef void (*handler_fn)(req_t *r);
 
 typedef struct {
 	const char *method;

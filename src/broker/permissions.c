@@ -12,9 +12,9 @@
 #include "broker/policy_state.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/ext.h"
+#include "core/policy/request_context.h"
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 void permission_split(const char *tok, pol_str_t *action, pol_str_t *type, pol_str_t *id)
 {
@@ -58,75 +58,13 @@ static const char *deny_reason(const pol_decision_t *d)
 	return "no policy permits it";
 }
 
-/* The context every scope token of one request shares, built on the
- * caller's stack (no allocation on the token path): the same keys and
- * values policy_context_defaults() gives /v1/authorize. Keys are in byte
- * order, as records keep them. */
-typedef struct {
-	pol_str_t keys[6];
-	pol_value_t vals[6];
-	pol_value_t rec;
-	pol_str_t grant_keys[4];
-	pol_value_t grant_vals[4];
-} issue_ctx_t;
-
-/* context.grant: {"approvals", "break_glass", "id", "reason"} (keys in
- * byte order). */
-static void grant_record(issue_ctx_t *c, const permission_grant_t *g, pol_value_t *out)
-{
-	c->grant_keys[0] = (pol_str_t){"approvals", 9};
-	c->grant_vals[0] = pol_long(g->approvals);
-	c->grant_keys[1] = (pol_str_t){"break_glass", 11};
-	c->grant_vals[1] = pol_bool(g->break_glass);
-	c->grant_keys[2] = (pol_str_t){"id", 2};
-	c->grant_vals[2] = (pol_value_t){.kind = PV_STRING};
-	c->grant_vals[2].u.s = (pol_str_t){g->id, strlen(g->id)};
-	c->grant_keys[3] = (pol_str_t){"reason", 6};
-	c->grant_vals[3] = (pol_value_t){.kind = PV_STRING};
-	c->grant_vals[3].u.s = (pol_str_t){g->reason, strlen(g->reason)};
-	*out = (pol_value_t){.kind = PV_RECORD, .n = 4};
-	out->u.rec.keys = c->grant_keys;
-	out->u.rec.vals = c->grant_vals;
-}
-
-static void make_context(issue_ctx_t *c, const char *src_ip, int64_t now, const permission_grant_t *g,
-			 const char *window)
-{
-	struct tm tm;
-	time_t t = (time_t)now;
-	uint32_t n = 0;
-	pol_ip_t ip;
-	gmtime_r(&t, &tm);
-	if (window != NULL) {
-		c->keys[n] = (pol_str_t){"change_window", 13};
-		c->vals[n] = (pol_value_t){.kind = PV_STRING};
-		c->vals[n++].u.s = (pol_str_t){window, strlen(window)};
-	}
-	if (g != NULL) {
-		c->keys[n] = (pol_str_t){"grant", 5};
-		grant_record(c, g, &c->vals[n++]);
-	}
-	c->keys[n] = (pol_str_t){"hour", 4};
-	c->vals[n++] = pol_long(tm.tm_hour);
-	c->keys[n] = (pol_str_t){"now", 3};
-	c->vals[n++] = pol_long(now);
-	if (src_ip != NULL && src_ip[0] != '\0' && pol_ip_parse(src_ip, strlen(src_ip), &ip) == 0) {
-		c->keys[n] = (pol_str_t){"src_ip", 6};
-		c->vals[n] = (pol_value_t){.kind = PV_IP};
-		c->vals[n++].u.ip = ip;
-	}
-	c->keys[n] = (pol_str_t){"weekday", 7};
-	c->vals[n++] = pol_long(tm.tm_wday == 0 ? 7 : tm.tm_wday);
-	c->rec = (pol_value_t){.kind = PV_RECORD, .n = n};
-	c->rec.u.rec.keys = c->keys;
-	c->rec.u.rec.vals = c->vals;
-}
-
 int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
 {
 	const policy_view_t *v = policy_acquire(b);
 	pol_scratch_t *s = policy_scratch();
-	issue_ctx_t ctx;
+	pol_ctx_t ctx;
+	pol_ctx_grant_t grant;
+	pol_ctx_input_t in = {.src_ip = q->src_ip, .now = q->now, .token_age_s = -1};
 	pol_facts_t facts = {.grant_approvals = q->grant ? q->grant->approvals : -1, .mfa_age_s = q->mfa_age};
 	int rc = -1;
 	memset(out, 0, sizeof *out);
@@ -136,18 +74,23 @@ int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t 
 	out->policies = json_array();
 	if (s == NULL || out->policies == NULL)
 		goto out;
-	make_context(&ctx, q->src_ip, q->now, q->grant, NULL);
+	if (q->grant != NULL) {
+		grant = (pol_ctx_grant_t){q->grant->id, q->grant->reason, q->grant->approvals, q->grant->break_glass};
+		in.grant = &grant;
+	}
 	pol_request_t req = {.principal = {{q->principal_type, strlen(q->principal_type)},
 					   {q->principal_id, strlen(q->principal_id)}},
-			     .context = &ctx.rec};
+			     .context = pol_ctx_build(&ctx, &in)};
 	req.action.type = (pol_str_t){"Action", 6};
 	for (size_t i = 0; i < scope->n; i++) {
 		pol_decision_t d;
 		permission_split(scope->tok[i], &req.action.id, &req.resource.type, &req.resource.id);
 		if (q->action != NULL)
 			req.action.id = (pol_str_t){q->action, strlen(q->action)};
-		if (q->change_window != NULL) /* this token's own window (change_windows.h) */
-			make_context(&ctx, q->src_ip, q->now, q->grant, q->change_window[i]);
+		if (q->change_window != NULL) { /* this token's own window (change_windows.h) */
+			in.change_window = q->change_window[i];
+			req.context = pol_ctx_build(&ctx, &in);
+		}
 		out->denied = i;
 		if (pol_authorize(v->engine, v->entities, &req, &facts, s, &d) != 0) {
 			metrics_policy_decision(false);

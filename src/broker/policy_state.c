@@ -15,6 +15,7 @@
 #include "core/operator.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/entities_input.h"
+#include "core/policy/request_context.h"
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -606,17 +607,12 @@ pol_scratch_t *policy_scratch(void)
 
 void policy_context_defaults(json_t *ctx, const char *src_ip, int64_t now, int64_t token_age_s)
 {
-	struct tm tm;
-	time_t t = (time_t)now;
-	gmtime_r(&t, &tm);
-	if (json_object_get(ctx, "now") == NULL)
-		json_object_set_new(ctx, "now", json_integer(now));
-	if (json_object_get(ctx, "hour") == NULL)
-		json_object_set_new(ctx, "hour", json_integer(tm.tm_hour));
-	if (json_object_get(ctx, "weekday") == NULL)
-		json_object_set_new(ctx, "weekday", json_integer(tm.tm_wday == 0 ? 7 : tm.tm_wday));
-	if (src_ip != NULL && src_ip[0] != '\0' && json_object_get(ctx, "src_ip") == NULL)
-		json_object_set_new(ctx, "src_ip", json_pack("{s:{s:s, s:s}}", "__extn", "fn", "ip", "arg", src_ip));
-	if (token_age_s >= 0 && json_object_get(ctx, "token_age_s") == NULL)
-		json_object_set_new(ctx, "token_age_s", json_integer(token_age_s));
+	pol_ctx_input_t in = {.src_ip = src_ip, .now = now, .token_age_s = token_age_s};
+	json_t *defaults = pol_ctx_json(&in);
+	const char *k;
+	json_t *v;
+	json_object_foreach(defaults, k, v)
+		if (json_object_get(ctx, k) == NULL)
+			json_object_set(ctx, k, v);
+	json_decref(defaults);
 }

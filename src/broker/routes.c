@@ -2,6 +2,7 @@
  * handler, who may call it (access.h), metrics label, body limit. */
 #include "broker/access.h"
 #include "broker/broker.h"
+#include "broker/feed.h"
 #include "broker/handlers.h"
 #include "core/limits.h"
 
@@ -23,10 +24,10 @@ const route_t broker_routes[] = {
 	{"GET", "/v1/audit", NULL, handle_audit_list, ACCESS_ADMIN | ACCESS_AUDITOR, "audit", 0},
 	{"GET", "/v1/audit/checkpoints", NULL, handle_audit_checkpoints, ACCESS_ADMIN | ACCESS_AUDITOR, "audit_checkpoints", 0},
 	{"GET", "/.well-known/tollgate-audit-keys.json", NULL, handle_audit_keys, ACCESS_PUBLIC, "audit_keys", 0},
-	{"GET", "/v1/policies", NULL, handle_policies_get, ACCESS_ADMIN, "policies", 0},
+	{"GET", "/v1/policies", NULL, handle_policies_get, ACCESS_ADMIN | ACCESS_EDGE, "policies", 0},
 	{"PUT", "/v1/policies", NULL, handle_policies_put, ACCESS_ADMIN | ACCESS_FRESH_MFA, "policies", TG_MAX_POLICY_BODY},
 	{"GET", "/v1/policies/", "", handle_policy_version, ACCESS_ADMIN, "policy_version", 0},
-	{"GET", "/v1/entities", NULL, handle_entities_get, ACCESS_ADMIN, "entities", 0},
+	{"GET", "/v1/entities", NULL, handle_entities_get, ACCESS_ADMIN | ACCESS_EDGE, "entities", 0},
 	{"PUT", "/v1/entities", NULL, handle_entities_put, ACCESS_ADMIN | ACCESS_FRESH_MFA, "entities", TG_MAX_ENTITIES_BODY},
 	{"POST", "/v1/entities", NULL, handle_entities_post, ACCESS_ADMIN | ACCESS_FRESH_MFA, "entities", TG_MAX_ENTITIES_BODY},
 	{"DELETE", "/v1/entities/", "", handle_entity_delete, ACCESS_ADMIN | ACCESS_FRESH_MFA, "entity", 0},
@@ -51,5 +52,8 @@ const route_t broker_routes[] = {
 	{"PUT", "/v1/change-windows/", "", handle_window_put, ACCESS_ADMIN | ACCESS_FRESH_MFA, "change_window", 0},
 	{"DELETE", "/v1/change-windows/", "", handle_window_delete, ACCESS_ADMIN | ACCESS_FRESH_MFA, "change_window", 0},
 	{"POST", "/v1/grants/", "/review", handle_grant_review, ACCESS_ADMIN | ACCESS_APPROVER, "grant_review", 0},
+	{"GET", "/v1/feed", NULL, handle_feed, ACCESS_ADMIN | ACCESS_EDGE, "feed", 0},
+	{"GET", "/v1/feed/enforced", NULL, handle_feed_enforced, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR | ACCESS_WORKLOAD, "feed_enforced", 0},
+	{"GET", "/v1/edges", NULL, handle_edges_list, ACCESS_ADMIN | ACCESS_AUDITOR, "edges", 0},
 	{NULL, NULL, NULL, NULL, ACCESS_PUBLIC, NULL, 0},
 };

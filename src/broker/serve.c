@@ -13,6 +13,7 @@
 #include "broker/log.h"
 #include "broker/policy_state.h"
 #include "broker/serve.h"
+#include "broker/feed.h"
 #include "broker/syslog_forwarder.h"
 #include "core/b64url.h"
 #include "core/listen_addr.h"
@@ -471,6 +472,10 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
 	if (auth_failures_start(b) != 0) /* throttle table and audit flusher (auth_failures.h) */
 		goto out;
+	if (feed_start(b) != 0) { /* the edges' feed (feed.h) */
+		fprintf(stderr, "tollgate serve: cannot start the revocation feed (store unavailable)\n");
+		goto out;
+	}
 	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	listen_fd = -1; /* handed over: never closed here, even when the start failed (the process ends) */
 	if (d == NULL) {
@@ -482,6 +487,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	    (fwd = forwarder_start(b->store, b->cfg.audit_syslog, err, sizeof err)) == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		auth_failures_release();
+		feed_release();
 		http_stop(d);
 		goto out;
 	}
@@ -499,6 +505,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	}
 	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
 	auth_failures_release(); /* answer held requests: the daemon cannot stop with them */
+	feed_release();
 	http_stop(d);
 	auth_failures_stop(); /* record pending failures before the final checkpoint */
 	if (store_audit_checkpoint(b->store) != STORE_OK) /* sign the tail before leaving */
@@ -509,6 +516,7 @@ out:
 	if (listen_fd >= 0)
 		close(listen_fd);
 	auth_failures_stop();
+	feed_stop();
 	free(cert);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));

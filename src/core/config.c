@@ -1,4 +1,6 @@
-/* config.c - configuration keys, defaults and the `key = value` parser. */
+/* config.c - the broker's configuration keys and defaults, the key tables
+ * they and the edge's keys (edge_config.c) are held in, and the `key = value`
+ * syntax both files use. */
 #include "core/config.h"
 #include "core/limits.h"
 #include <errno.h>
@@ -6,23 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_STR, K_INT, K_BOOL } kind_t;
-
-typedef struct {
-	const char *name;
-	kind_t kind;
-	size_t offset;
-	const char *def_str;
-	int64_t def_int, min, max;
-	const char *help;
-} key_t_;
-
-#define S(f, d, h) {#f, K_STR, offsetof(tg_config_t, f), d, 0, 0, 0, h}
-#define I(f, d, lo, hi, h) {#f, K_INT, offsetof(tg_config_t, f), NULL, d, lo, hi, h}
+#define S(f, d, h) {#f, CFG_STR, offsetof(tg_config_t, f), d, 0, 0, 0, h}
+#define I(f, d, lo, hi, h) {#f, CFG_INT, offsetof(tg_config_t, f), NULL, d, lo, hi, h}
 /* A boolean (true or false), held as an int64_t 0 or 1. */
-#define B(f, d, h) {#f, K_BOOL, offsetof(tg_config_t, f), NULL, d, 0, 1, h}
+#define B(f, d, h) {#f, CFG_BOOL, offsetof(tg_config_t, f), NULL, d, 0, 1, h}
 
-static const key_t_ keys[] = {
+static const cfg_key_t keys[] = {
 	S(listen, "127.0.0.1:8420", "address and port the broker listens on"),
 	S(data_dir, "/var/lib/tollgate", "directory for the SQLite store and generated files (0700)"),
 	S(master_key_file, "", "32-byte master key that encrypts signing keys at rest (required outside --dev)"),
@@ -69,6 +60,8 @@ static const key_t_ keys[] = {
 	I(grant_pending_ttl, TG_DEFAULT_GRANT_PENDING_TTL, 1, 30 * 86400, "how long a JIT grant may wait for its approvals (s)"),
 	I(grant_min_approvals, 1, 1, 16, "approvals every JIT grant needs at least"),
 	I(breakglass_max_duration, 3600, 60, 86400, "longest duration of a break-glass grant (s)"),
+	I(feed_max_wait, 30, 1, TG_MAX_FEED_WAIT, "longest an edge's feed long poll is held before an empty answer (s)"),
+	I(edge_timeout, 90, 5, 86400, "an edge not heard from for this long is not live: revocations stop waiting for it (s)"),
 	S(alert_webhook, "", "URL that alerts (break-glass grants) are POSTed to as JSON; empty: audit and log only"),
 	B(grant_owner_approval_alone, 0, "whether the identity owner's approval of a grant counts without another approver's"),
 	I(operator_pwhash_ops, 2, 1, 100, "Argon2id passes for operator passwords (libsodium opslimit; 2 = INTERACTIVE)"),
@@ -82,24 +75,44 @@ const char *config_key_help(size_t i) { return keys[i].help; }
 
 void config_key_value(const tg_config_t *c, size_t i, char *buf, size_t len)
 {
-	const char *base = (const char *)c + keys[i].offset;
-	if (keys[i].kind == K_STR)
-		snprintf(buf, len, "%s", base);
-	else if (keys[i].kind == K_BOOL)
-		snprintf(buf, len, "%s", *(const int64_t *)base ? "true" : "false");
-	else
-		snprintf(buf, len, "%lld", (long long)*(const int64_t *)base);
+	cfg_table_value(&keys[i], c, buf, len);
 }
 
 void config_defaults(tg_config_t *c)
 {
 	memset(c, 0, sizeof *c);
-	for (size_t i = 0; i < N_KEYS; i++) {
-		char *base = (char *)c + keys[i].offset;
-		if (keys[i].kind == K_STR)
-			snprintf(base, TG_CFG_STR, "%s", keys[i].def_str);
+	cfg_table_defaults(keys, N_KEYS, c);
+}
+
+int config_set(tg_config_t *c, const char *key, const char *value, char *err, size_t err_len)
+{
+	int rc = cfg_table_set(keys, N_KEYS, c, key, value, err, err_len);
+	if (rc == 1)
+		snprintf(err, err_len, "unknown configuration key '%.64s' (see docs/configuration.md)", key);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---- key tables, shared with core/edge_config.c -------------------------- */
+
+void cfg_table_value(const cfg_key_t *k, const void *base, char *buf, size_t len)
+{
+	const char *f = (const char *)base + k->offset;
+	if (k->kind == CFG_STR)
+		snprintf(buf, len, "%s", f);
+	else if (k->kind == CFG_BOOL)
+		snprintf(buf, len, "%s", *(const int64_t *)f ? "true" : "false");
+	else
+		snprintf(buf, len, "%lld", (long long)*(const int64_t *)f);
+}
+
+void cfg_table_defaults(const cfg_key_t *keys_, size_t n, void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *f = (char *)base + keys_[i].offset;
+		if (keys_[i].kind == CFG_STR)
+			snprintf(f, TG_CFG_STR, "%s", keys_[i].def_str);
 		else
-			*(int64_t *)base = keys[i].def_int;
+			*(int64_t *)f = keys_[i].def_int;
 	}
 }
 
@@ -113,36 +126,40 @@ static int set_bool(int64_t *out, const char *key, const char *value, char *err,
 	return -1;
 }
 
-int config_set(tg_config_t *c, const char *key, const char *value, char *err, size_t err_len)
+static int set_one(const cfg_key_t *k, char *f, const char *value, char *err, size_t err_len)
 {
-	for (size_t i = 0; i < N_KEYS; i++) {
-		if (strcmp(keys[i].name, key) != 0)
-			continue;
-		char *base = (char *)c + keys[i].offset;
-		if (keys[i].kind == K_STR) {
-			if (strlen(value) >= TG_CFG_STR) {
-				snprintf(err, err_len, "%s: value is too long", key);
-				return -1;
-			}
-			snprintf(base, TG_CFG_STR, "%s", value);
-			return 0;
-		}
-		if (keys[i].kind == K_BOOL)
-			return set_bool((int64_t *)base, key, value, err, err_len);
-		char *end = NULL;
-		errno = 0;
-		long long v = strtoll(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || v < keys[i].min || v > keys[i].max) {
-			snprintf(err, err_len, "%s: expected an integer from %lld to %lld", key,
-				 (long long)keys[i].min, (long long)keys[i].max);
+	if (k->kind == CFG_STR) {
+		if (strlen(value) >= TG_CFG_STR) {
+			snprintf(err, err_len, "%s: value is too long", k->name);
 			return -1;
 		}
-		*(int64_t *)base = v;
+		snprintf(f, TG_CFG_STR, "%s", value);
 		return 0;
 	}
-	snprintf(err, err_len, "unknown configuration key '%.64s' (see docs/configuration.md)", key);
-	return -1;
+	if (k->kind == CFG_BOOL)
+		return set_bool((int64_t *)f, k->name, value, err, err_len);
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
+		snprintf(err, err_len, "%s: expected an integer from %lld to %lld", k->name, (long long)k->min,
+			 (long long)k->max);
+		return -1;
+	}
+	*(int64_t *)f = v;
+	return 0;
 }
+
+int cfg_table_set(const cfg_key_t *keys_, size_t n, void *base, const char *key, const char *value, char *err,
+		  size_t err_len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys_[i].name, key) == 0)
+			return set_one(&keys_[i], (char *)base + keys_[i].offset, value, err, err_len);
+	return 1;
+}
+
+/* ---- the `key = value` syntax ------------------------------------------- */
 
 static char *trim(char *s)
 {
@@ -182,9 +199,9 @@ static void strip_comment(char *line)
 	}
 }
 
-static int parse_line(tg_config_t *c, char *line, int lineno, char *err, size_t err_len)
+static int split_line(char *line, int lineno, config_line_fn fn, void *ctx, char *err, size_t err_len)
 {
-	char msg[200];
+	char msg[256];
 	strip_comment(line);
 	char *s = trim(line);
 	if (*s == '\0')
@@ -200,14 +217,15 @@ static int parse_line(tg_config_t *c, char *line, int lineno, char *err, size_t 
 		snprintf(err, err_len, "line %d: unbalanced quotes", lineno);
 		return -1;
 	}
-	if (config_set(c, k, v, msg, sizeof msg) != 0) {
+	msg[0] = '\0';
+	if (fn(ctx, lineno, k, v, msg, sizeof msg) != 0) {
 		snprintf(err, err_len, "line %d: %s", lineno, msg);
 		return -1;
 	}
 	return 0;
 }
 
-int config_parse(tg_config_t *c, const char *text, size_t len, char *err, size_t err_len)
+int config_lines(const char *text, size_t len, config_line_fn fn, void *ctx, char *err, size_t err_len)
 {
 	char line[TG_MAX_CONFIG_LINE + 1];
 	size_t i = 0;
@@ -226,11 +244,22 @@ int config_parse(tg_config_t *c, const char *text, size_t len, char *err, size_t
 		}
 		memcpy(line, text + i, n);
 		line[n] = '\0';
-		if (parse_line(c, line, lineno, err, err_len) != 0)
+		if (split_line(line, lineno, fn, ctx, err, err_len) != 0)
 			return -1;
 		i += n + 1;
 	}
 	return 0;
+}
+
+static int set_line(void *ctx, int lineno, const char *key, const char *value, char *msg, size_t msg_len)
+{
+	(void)lineno;
+	return config_set(ctx, key, value, msg, msg_len);
+}
+
+int config_parse(tg_config_t *c, const char *text, size_t len, char *err, size_t err_len)
+{
+	return config_lines(text, len, set_line, c, err, err_len);
 }
 
 int config_validate(const tg_config_t *c, char *err, size_t err_len)
@@ -251,6 +280,11 @@ int config_validate(const tg_config_t *c, char *err, size_t err_len)
 	if (c->auth_throttle_block_max < c->auth_throttle_block) {
 		snprintf(err, err_len, "auth_throttle_block_max (%lld) is less than auth_throttle_block (%lld)",
 			 (long long)c->auth_throttle_block_max, (long long)c->auth_throttle_block);
+		return -1;
+	}
+	if (c->edge_timeout <= c->feed_max_wait) {
+		snprintf(err, err_len, "edge_timeout (%lld) must be more than feed_max_wait (%lld): a polling edge is live",
+			 (long long)c->edge_timeout, (long long)c->feed_max_wait);
 		return -1;
 	}
 	if (strcmp(c->audit, "on") != 0 && strcmp(c->audit, "off") != 0) {

@@ -60,6 +60,9 @@ typedef struct {
 	int64_t grant_min_approvals;
 	int64_t grant_owner_approval_alone;
 	int64_t breakglass_max_duration;
+	/* the revocation feed and edges (docs/edge.md) */
+	int64_t feed_max_wait;
+	int64_t edge_timeout;
 	char alert_webhook[TG_CFG_STR];
 	int64_t operator_pwhash_ops;
 	int64_t operator_pwhash_mem;
@@ -69,6 +72,17 @@ void config_defaults(tg_config_t *c);
 /* Applies `key = value` lines; '#' starts a comment; values may be quoted.
  * On error writes "line N: ..." into err and returns -1. */
 int config_parse(tg_config_t *c, const char *text, size_t len, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+/* The `key = value` syntax itself, shared with the edge's file
+ * (core/edge_config.h): splits text into lines (at most TG_MAX_CONFIG_LINE
+ * bytes each, no NUL, the whole at most TG_MAX_CONFIG_BYTES), drops '#'
+ * comments outside double quotes and blank lines, trims key and value and
+ * strips the value's quotes, then calls fn for each pair with its line
+ * number. fn returns 0 to go on, or non-zero with a sentence in msg, which
+ * becomes "line N: <msg>" in err; syntax errors read "line N: ...". */
+typedef int (*config_line_fn)(void *ctx, int lineno, const char *key, const char *value, char *msg,
+			      size_t msg_len);
+int config_lines(const char *text, size_t len, config_line_fn fn, void *ctx, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 /* Sets one key from a string (flags use this too). */
 int config_set(tg_config_t *c, const char *key, const char *value, char *err, size_t err_len)
@@ -81,5 +95,27 @@ const char *config_key_name(size_t i);
 /* Current value of key i as text into buf. */
 void config_key_value(const tg_config_t *c, size_t i, char *buf, size_t len);
 const char *config_key_help(size_t i);
+
+/* A table of keys held in a struct at base: each key's name, type, field
+ * offset, default, range (integers) and help text. The broker's table is
+ * in config.c; core/edge_config.c has the edge's. A string field is a
+ * char[TG_CFG_STR]; integers and booleans are int64_t. */
+typedef enum { CFG_STR, CFG_INT, CFG_BOOL } cfg_kind_t;
+typedef struct {
+	const char *name;
+	cfg_kind_t kind;
+	size_t offset;
+	const char *def_str;
+	int64_t def_int, min, max;
+	const char *help;
+} cfg_key_t;
+
+void cfg_table_defaults(const cfg_key_t *keys, size_t n, void *base);
+/* 0 when set; -1 with "KEY: ..." in err when value does not fit the key;
+ * 1 (err untouched) when key is not in the table. */
+int cfg_table_set(const cfg_key_t *keys, size_t n, void *base, const char *key, const char *value, char *err,
+		  size_t err_len) __attribute__((warn_unused_result));
+/* The field's current value as text, as cfg_table_set reads it back. */
+void cfg_table_value(const cfg_key_t *k, const void *base, char *buf, size_t len);
 
 #endif

@@ -74,6 +74,30 @@
 #define TG_DEFAULT_GRANT_PENDING_TTL  3600
 #define TG_DEFAULT_STEPUP_MAX_AGE     300
 
+/* the revocation feed and edges (docs/edge.md) */
+#define TG_MAX_FEED_ENTRIES      20000        /* entries in one feed answer or snapshot */
+#define TG_FEED_BATCH            1000         /* change entries the broker sends at once */
+#define TG_MAX_FEED_BODY         (16 * 1024 * 1024) /* a feed answer or snapshot, bytes */
+#define TG_MAX_FEED_WAIT         300          /* longest long poll, seconds */
+#define TG_MAX_EDGES             4096         /* edges the broker keeps track of */
+#define TG_MAX_EDGE_ADDR         255          /* an edge's advertised URL */
+
+/* the edge's file, routes and forward-auth requests (core/edge_config.h,
+ * core/edge_route.h, core/fwd_request.h) */
+#define TG_EDGE_MAX_ROUTES        1024  /* route lines */
+#define TG_EDGE_MAX_MODBUS        64    /* modbus lines */
+#define TG_EDGE_MAX_MODBUS_OPTS   16    /* key=value options on one modbus line */
+#define TG_EDGE_MAX_OPT_KEY       32
+#define TG_EDGE_MAX_OPT_VALUE     128
+#define TG_EDGE_MAX_PATTERN       512   /* a route's path pattern, bytes */
+#define TG_EDGE_MAX_SEGMENTS      32    /* segments of a route's pattern */
+#define TG_EDGE_MAX_PATH_SEGMENTS 256   /* segments of a request path */
+#define TG_EDGE_MAX_INJECTS       4     /* inject= options on one route */
+#define TG_EDGE_MAX_HEADER_NAME   64    /* an injected header's name */
+#define TG_EDGE_MAX_METHOD        32    /* an HTTP method token */
+#define TG_EDGE_MAX_PROXIES       32    /* trusted_proxies ranges */
+#define TG_EDGE_MAX_HOST          255   /* Host or X-Forwarded-Host */
+
 /* config file */
 #define TG_MAX_CONFIG_BYTES      (64 * 1024)
 #define TG_MAX_CONFIG_LINE       1024

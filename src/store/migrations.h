@@ -4,6 +4,15 @@
 #ifndef TG_MIGRATIONS_H
 #define TG_MIGRATIONS_H
 
+/* The audit record types that are feed entries (core/feed.c
+ * feed_audit_types; tests/unit/test_feed.c checks the two lists agree). A
+ * new type needs a migration that rebuilds the audit_feed index. */
+#define SQLITE_FEED_TYPES \
+	"'token.revoked', 'identity.created', 'identity.updated', 'identity.suspended', " \
+	"'identity.reactivated', 'identity.offboarded', 'operator.created', 'operator.confirmed', " \
+	"'operator.disabled', 'grant.activated', 'grant.break_glass', 'grant.ended', 'grant.revoked', " \
+	"'grant.expired', 'policy.changed', 'entities.changed', 'key.created', 'key.rotated'"
+
 static const char *const sqlite_migrations[] = {
 	/* 1: identities, keys, tokens, single-use jtis, signing keys, admin tokens */
 	"CREATE TABLE identities ("
@@ -133,6 +142,13 @@ static const char *const sqlite_migrations[] = {
 	 * window document (core/change_window.h) under its name. */
 	("CREATE TABLE change_windows (name TEXT PRIMARY KEY, doc TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"),
+	/* 10: the revocation feed is the audit chain filtered to the feed
+	 * types (core/feed.h), read through this index; the edges that poll it,
+	 * each with the seq it acknowledged last. */
+	("CREATE INDEX audit_feed ON audit(seq) WHERE type IN (" SQLITE_FEED_TYPES ");"
+	 "CREATE TABLE edges (id TEXT PRIMARY KEY, addr TEXT NOT NULL DEFAULT '',"
+	 "  version TEXT NOT NULL DEFAULT '', acked_seq INTEGER NOT NULL DEFAULT 0,"
+	 "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

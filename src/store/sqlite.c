@@ -14,6 +14,7 @@
  * the writer and each sees the last committed group. */
 #include "store/migrations.h"
 #include "store/sqlite_internal.h"
+#include "core/feed.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,7 @@ static store_rc run_op(store_t *s, write_op_t *op, int *broken)
 	rc = op->apply != NULL ? op->apply(&s->w, op->arg) : STORE_OK;
 	if (rc == STORE_OK && op->audit != NULL)
 		rc = sq_audit_append(s, op->audit, &op->prepared);
+	op->seq = rc == STORE_OK && op->audit != NULL ? s->audit_seq : 0;
 	if (rc != STORE_OK) {
 		if (rc == STORE_ERROR)
 			note_error(s);
@@ -196,6 +198,23 @@ static void run_group(store_t *s, write_op_t *ops)
 	}
 }
 
+/* The highest seq of a feed record (core/feed.h) the group made durable;
+ * 0 when it made none. */
+static int64_t group_feed_seq(const write_op_t *ops)
+{
+	int64_t max = 0;
+	for (const write_op_t *op = ops; op != NULL; op = op->next)
+		if (op->rc == STORE_OK && op->seq > max && feed_audit_type(op->audit->type))
+			max = op->seq;
+	return max;
+}
+
+void store_set_commit_hook(store_t *s, store_commit_hook_fn fn, void *ctx)
+{
+	s->commit_hook = fn;
+	s->commit_hook_ctx = ctx;
+}
+
 static void *writer_main(void *arg)
 {
 	store_t *s = arg;
@@ -210,11 +229,17 @@ static void *writer_main(void *arg)
 		s->head = s->tail = NULL;
 		pthread_mutex_unlock(&s->mu);
 		run_group(s, ops);
+		int64_t feed_seq = group_feed_seq(ops);
 		pthread_mutex_lock(&s->mu);
 		for (write_op_t *op = ops, *next; op != NULL; op = next) {
 			next = op->next; /* op lives on its waiter's stack */
 			op->done = 1;
 			pthread_cond_signal(&op->wake);
+		}
+		if (feed_seq > 0 && s->commit_hook != NULL) {
+			pthread_mutex_unlock(&s->mu);
+			s->commit_hook(s->commit_hook_ctx, feed_seq);
+			pthread_mutex_lock(&s->mu);
 		}
 	}
 	pthread_mutex_unlock(&s->mu);

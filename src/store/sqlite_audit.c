@@ -138,7 +138,7 @@ static json_t *unparsable(const char *text)
 
 /* Collects the "record" column (JSON text) of each row into an array; all
  * rows or STORE_ERROR (with *out NULL). */
-static store_rc collect(sqlite3_stmt *st, json_t **out)
+store_rc sq_collect_records(sqlite3_stmt *st, json_t **out)
 {
 	int r = SQLITE_ERROR;
 	if ((*out = json_array()) != NULL)
@@ -188,7 +188,7 @@ store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out)
 		sq_bind_text(st, 8, f->since ? since : NULL);
 		sq_bind_text(st, 9, f->until ? until : NULL);
 		sqlite3_bind_int(st, 10, f->limit);
-		rc = collect(st, out);
+		rc = sq_collect_records(st, out);
 	}
 	sq_reader_put(slot);
 	return rc;
@@ -204,7 +204,7 @@ store_rc store_audit_checkpoints(store_t *s, int64_t after, int limit, json_t **
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, after);
 		sqlite3_bind_int(st, 2, limit);
-		rc = collect(st, out);
+		rc = sq_collect_records(st, out);
 	}
 	sq_reader_put(slot);
 	return rc;

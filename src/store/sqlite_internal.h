@@ -36,6 +36,7 @@ typedef struct write_op {
 	const audit_event_t *audit; /* appended after apply, same savepoint */
 	audit_prepared_t prepared;  /* its text, serialized by the caller's thread */
 	store_rc rc;
+	int64_t seq;             /* the audit record's seq, once appended */
 	int done;
 	pthread_cond_t wake; /* this op's waiter only: no thundering herd */
 	struct write_op *next;
@@ -61,6 +62,8 @@ struct store {
 	char audit_hash[AUDIT_HASH_HEX];
 	audit_signer_fn audit_sign;
 	void *audit_sign_ctx;
+	store_commit_hook_fn commit_hook; /* set before serving */
+	void *commit_hook_ctx;
 };
 
 /* Runs apply(conn, arg) inside the next commit group and waits until the group
@@ -72,6 +75,10 @@ store_rc sq_write(store_t *s, write_fn apply, const void *arg, const audit_event
  * checkpoint when due) inside the writer's transaction. */
 store_rc sq_audit_load_head(store_t *s);
 store_rc sq_audit_append(store_t *s, const audit_event_t *ev, const audit_prepared_t *prep);
+
+/* Collects column 0 of every row (a record's JSON text) into a new array
+ * and releases st; all rows or STORE_ERROR (with *out NULL). */
+store_rc sq_collect_records(sqlite3_stmt *st, json_t **out);
 
 /* Borrows a read connection; release with sq_reader_put. */
 sq_conn_t *sq_reader_get(store_t *s, reader_t **slot);

@@ -317,6 +317,36 @@ store_rc store_grant_status(store_t *s, const char *id, grant_status_t *out);
  * activate or expire), oldest first, up to max. */
 store_rc store_grant_due(store_t *s, int64_t now, int max, grant_t **out, size_t *n);
 
+/* ---- the revocation feed and edges (sqlite_feed.c, core/feed.h) ---- */
+
+/* Feed records (audit records of the feed types, as stored) with seq >
+ * after, in seq order, at most limit, into a new array; *head gets the
+ * chain head and *first the lowest seq the chain still holds (retention
+ * prunes below it; 0 when empty). */
+store_rc store_feed_since(store_t *s, int64_t after, int limit, json_t **out, int64_t *head, int64_t *first);
+/* Revoked tokens whose exp is after now, [{"id": jti, "sub", "exp"}], at
+ * most limit (the rest is STORE_CONFLICT: too many to send). */
+store_rc store_tokens_revoked(store_t *s, int64_t now, int limit, json_t **out);
+/* Called on the writer thread after each durable commit group that held
+ * feed records, with the highest such seq. Must return quickly. Set
+ * before serving. */
+typedef void (*store_commit_hook_fn)(void *ctx, int64_t feed_seq);
+void store_set_commit_hook(store_t *s, store_commit_hook_fn fn, void *ctx);
+
+/* An edge as the broker last heard of it (GET /v1/edges). */
+typedef struct {
+	char id[TG_MAX_ID_LEN + 1];
+	char addr[TG_MAX_EDGE_ADDR + 1];  /* its forward-auth base URL, "" unknown */
+	char version[32];
+	int64_t acked_seq;                /* feed position it acknowledged last */
+	int64_t first_seen, last_seen;    /* Unix ms */
+} edge_record_t;
+
+/* Inserts or replaces these edges (the broker's periodic save). */
+store_rc store_edges_save(store_t *s, const edge_record_t *e, size_t n);
+/* Every edge, by id; *out malloc'd. */
+store_rc store_edges_list(store_t *s, edge_record_t **out, size_t *n);
+
 /* ---- change windows (sqlite_windows.c) ---- */
 
 /* Creates or replaces the window `name` (doc: its normalized JSON text). */

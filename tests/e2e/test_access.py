@@ -46,6 +46,9 @@ V1_ROUTES = [
     ("GET", "/v1/change-windows/x"),
     ("PUT", "/v1/change-windows/x"),
     ("DELETE", "/v1/change-windows/x"),
+    ("GET", "/v1/feed"),
+    ("GET", "/v1/feed/enforced"),
+    ("GET", "/v1/edges"),
 ]
 # /v1 routes open to anyone: login authenticates its caller itself (password
 # + TOTP, test_operators.py); init works once, from loopback (test_init.py).
@@ -53,6 +56,7 @@ V1_PUBLIC = [("POST", "/v1/login"), ("POST", "/v1/init"), ("POST", "/v1/init/con
 # Who besides admins may use a route (the rest: admins only), and which
 # routes are sensitive (an operator needs a fresh second factor: step-up).
 APPROVER, AUDITOR, WORKLOAD, FRESH = "ACCESS_APPROVER", "ACCESS_AUDITOR", "ACCESS_WORKLOAD", "ACCESS_FRESH_MFA"
+EDGE = "ACCESS_EDGE"
 V1_ACCESS = {
     ("GET", "/v1/audit"): [AUDITOR],
     ("GET", "/v1/audit/checkpoints"): [AUDITOR],
@@ -78,6 +82,11 @@ V1_ACCESS = {
     ("POST", "/v1/operators"): [FRESH],
     ("POST", "/v1/operators/x/confirm"): [FRESH],
     ("POST", "/v1/operators/x/disable"): [FRESH],
+    ("GET", "/v1/policies"): [EDGE],
+    ("GET", "/v1/entities"): [EDGE],
+    ("GET", "/v1/feed"): [EDGE],
+    ("GET", "/v1/feed/enforced"): [APPROVER, AUDITOR, WORKLOAD],
+    ("GET", "/v1/edges"): [AUDITOR],
 }
 
 ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+(?: \| ACCESS_\w+)*),')
