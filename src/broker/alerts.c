@@ -1,6 +1,6 @@
 /* alerts.c - webhook delivery of alerts (alerts.h), over libcurl. */
 #include "broker/alerts.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>

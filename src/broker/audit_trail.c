@@ -1,7 +1,7 @@
 /* audit_trail.c - building and appending audit events in the broker. */
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include <stdio.h>
 
 audit_event_t audit_event(const req_t *r, const char *type, const char *actor)

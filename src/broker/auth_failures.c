@@ -7,7 +7,7 @@
  * pending at shutdown. */
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/metrics.h"
 #include "core/audit.h"
 #include "core/auth_throttle.h"

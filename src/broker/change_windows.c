@@ -8,7 +8,7 @@
 #include "broker/change_windows.h"
 #include "broker/audit_trail.h"
 #include "broker/handlers.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/permissions.h"
 #include "broker/policy_state.h"
 #include "core/change_window.h"

@@ -15,7 +15,7 @@
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/handlers.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/policy_state.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/entities_input.h"

@@ -8,7 +8,7 @@
  * feed commit and acknowledgement, and every FEED_TICK_MS for deadlines;
  * it resumes what is due and saves changed edges every FEED_SAVE_MS. */
 #include "broker/feed.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/policy_state.h"
 #include "broker/signer.h"
 #include "core/feed.h"

@@ -7,7 +7,7 @@
 #include "broker/audit_trail.h"
 #include "broker/grants.h"
 #include "broker/handlers.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "core/operator.h"
 #include "core/scope.h"
 #include <sodium.h>

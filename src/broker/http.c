@@ -12,7 +12,7 @@
 #include "broker/broker.h"
 #include "broker/client_auth.h"
 #include "broker/http_conn.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/metrics.h"
 #include "core/b64url.h"
 #include "core/limits.h"

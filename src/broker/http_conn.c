@@ -3,7 +3,7 @@
  * daemon's default); a completed request switches it to idle_timeout and
  * the next request line back to header_timeout. */
 #include "broker/http_conn.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "core/conn_limit.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>

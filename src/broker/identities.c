@@ -9,7 +9,7 @@
 #include "broker/broker.h"
 #include "broker/handlers.h"
 #include "core/identity_json.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/policy_state.h"
 #include <errno.h>
 #include <stdio.h>

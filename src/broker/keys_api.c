@@ -2,7 +2,7 @@
  * POST without a body). */
 #include "broker/broker.h"
 #include "broker/handlers.h"
-#include "broker/log.h"
+#include "shell/log.h"
 
 void handle_keys_list(req_t *r)
 {

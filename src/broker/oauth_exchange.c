@@ -17,7 +17,7 @@
  * -> TTL -> DPoP -> issue (oauth_issue.h). */
 #include "broker/audit_trail.h"
 #include "broker/grants.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/oauth_issue.h"
 #include "broker/permissions.h"
 #include "broker/policy_state.h"

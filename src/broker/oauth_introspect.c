@@ -9,7 +9,7 @@
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/client_auth.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/token_state.h"
 #include <stdio.h>
 #include <string.h>

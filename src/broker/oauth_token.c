@@ -11,7 +11,7 @@
 #include "broker/change_windows.h"
 #include "broker/client_auth.h"
 #include "broker/grants.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/oauth_issue.h"
 #include "broker/metrics.h"
 #include "broker/permissions.h"

@@ -13,7 +13,7 @@
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
 #include "broker/handlers.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/policy_state.h"
 #include "core/b64url.h"
 #include "core/operator.h"

@@ -11,7 +11,7 @@
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/handlers.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/policy_state.h"
 #include "core/policy_diff.h"
 #include "core/timefmt.h"

@@ -10,7 +10,7 @@
  * reference to the new one and drops it from the old; whoever drops the last
  * reference frees the view, and a holder goes with its last view. */
 #include "broker/policy_state.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/metrics.h"
 #include "core/operator.h"
 #include "core/policy/cedar_json.h"

@@ -10,7 +10,7 @@
 #include "broker/change_windows.h"
 #include "broker/grants.h"
 #include "broker/listener.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include "broker/policy_state.h"
 #include "broker/serve.h"
 #include "broker/feed.h"

@@ -5,7 +5,7 @@
  * cursor advances after a batch was sent, so a crash may resend a batch
  * (the seq in the structured data lets a SIEM drop duplicates). */
 #include "broker/syslog_forwarder.h"
-#include "broker/log.h"
+#include "shell/log.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
