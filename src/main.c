@@ -3,6 +3,7 @@
  * command for a mistyped one. */
 #include "broker/serve.h"
 #include "cli/cli.h"
+#include "edge/edge_main.h"
 #include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static const char usage[] =
 	"  init           create the first admin operator of a fresh broker (from its machine)\n"
 	"  grant          request and approve just-in-time grants; end, revoke, list and show them\n"
 	"  change-window  set, list, show and delete change windows (when grants work)\n"
+	"  edge           run an edge (forward-auth enforcement point); list edges\n"
 	"  version        print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` (or `tollgate help <command>`) for a\n"
@@ -44,11 +46,20 @@ typedef struct {
 	int (*fn)(int argc, char **argv);
 } command_t;
 
+/* `tollgate edge run ...` is the edge agent (its own library); the other
+ * edge verbs are the CLI's. */
+static int cmd_edge(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return cmd_edge_run(argc - 1, argv + 1);
+	return cmd_edge_cli(argc, argv);
+}
+
 static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
 	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant}, {"init", cmd_init},
-	{"change-window", cmd_change_window},
+	{"change-window", cmd_change_window}, {"edge", cmd_edge},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

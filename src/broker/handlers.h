@@ -8,6 +8,9 @@ void handle_metadata(req_t *r);
 void handle_jwks(req_t *r);
 void handle_healthz(req_t *r);
 void handle_metrics(req_t *r);
+/* status_lists.c */
+void handle_status_list(req_t *r);
+void handle_status_lists(req_t *r);
 /* oauth_token.c */
 void handle_token(req_t *r);
 /* oauth_introspect.c */
@@ -60,5 +63,9 @@ void handle_window_list(req_t *r);
 void handle_window_show(req_t *r);
 void handle_window_put(req_t *r);
 void handle_window_delete(req_t *r);
+/* probes_api.c */
+void handle_probe_create(req_t *r);
+/* edge_audit_api.c */
+void handle_edge_audit(req_t *r);
 
 #endif

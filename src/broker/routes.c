@@ -11,6 +11,8 @@ const route_t broker_routes[] = {
 	{"GET", "/metrics", NULL, handle_metrics, ACCESS_PUBLIC, "metrics", 0},
 	{"GET", "/.well-known/oauth-authorization-server", NULL, handle_metadata, ACCESS_PUBLIC, "metadata", 0},
 	{"GET", "/.well-known/jwks.json", NULL, handle_jwks, ACCESS_PUBLIC, "jwks", 0},
+	{"GET", "/v1/status-lists", NULL, handle_status_lists, ACCESS_PUBLIC, "status_lists", 0},
+	{"GET", "/v1/status-lists/", "", handle_status_list, ACCESS_PUBLIC, "status_list", 0},
 	{"POST", "/oauth/token", NULL, handle_token, ACCESS_PUBLIC, "token", 0},
 	{"POST", "/oauth/introspect", NULL, handle_introspect, ACCESS_PUBLIC, "introspect", 0},
 	{"POST", "/oauth/revoke", NULL, handle_revoke, ACCESS_PUBLIC, "revoke", 0},
@@ -55,5 +57,7 @@ const route_t broker_routes[] = {
 	{"GET", "/v1/feed", NULL, handle_feed, ACCESS_ADMIN | ACCESS_EDGE, "feed", 0},
 	{"GET", "/v1/feed/enforced", NULL, handle_feed_enforced, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR | ACCESS_WORKLOAD, "feed_enforced", 0},
 	{"GET", "/v1/edges", NULL, handle_edges_list, ACCESS_ADMIN | ACCESS_AUDITOR, "edges", 0},
+	{"POST", "/v1/probes", NULL, handle_probe_create, ACCESS_ADMIN | ACCESS_APPROVER, "probes", 0},
+	{"POST", "/v1/edges/audit", NULL, handle_edge_audit, ACCESS_EDGE, "edges_audit", 0},
 	{NULL, NULL, NULL, NULL, ACCESS_PUBLIC, NULL, 0},
 };

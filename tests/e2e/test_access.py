@@ -49,10 +49,13 @@ V1_ROUTES = [
     ("GET", "/v1/feed"),
     ("GET", "/v1/feed/enforced"),
     ("GET", "/v1/edges"),
+    ("POST", "/v1/probes"),
 ]
 # /v1 routes open to anyone: login authenticates its caller itself (password
-# + TOTP, test_operators.py); init works once, from loopback (test_init.py).
-V1_PUBLIC = [("POST", "/v1/login"), ("POST", "/v1/init"), ("POST", "/v1/init/confirm")]
+# + TOTP, test_operators.py); init works once, from loopback (test_init.py);
+# the Token Status Lists are public, as the JWKS (test_status_list.py).
+V1_PUBLIC = [("POST", "/v1/login"), ("POST", "/v1/init"), ("POST", "/v1/init/confirm"),
+             ("GET", "/v1/status-lists"), ("GET", "/v1/status-lists/x")]
 # Who besides admins may use a route (the rest: admins only), and which
 # routes are sensitive (an operator needs a fresh second factor: step-up).
 APPROVER, AUDITOR, WORKLOAD, FRESH = "ACCESS_APPROVER", "ACCESS_AUDITOR", "ACCESS_WORKLOAD", "ACCESS_FRESH_MFA"
@@ -87,6 +90,7 @@ V1_ACCESS = {
     ("GET", "/v1/feed"): [EDGE],
     ("GET", "/v1/feed/enforced"): [APPROVER, AUDITOR, WORKLOAD],
     ("GET", "/v1/edges"): [AUDITOR],
+    ("POST", "/v1/probes"): [APPROVER],
 }
 
 ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+(?: \| ACCESS_\w+)*),')
