@@ -44,9 +44,8 @@ int ed_pk_from_jwk(const json_t *jwk, uint8_t pk[ED25519_PK_LEN], const char **w
 	return 0;
 }
 
-/* Decodes the base64 body of the first PEM block with the given label. */
-static int pem_body(const char *text, size_t len, const char *label, uint8_t *der,
-		    size_t der_cap, size_t *der_len)
+int pem_decode(const char *text, size_t len, const char *label, uint8_t *der, size_t der_cap,
+	       size_t *der_len)
 {
 	char begin[64], end[64];
 	const char *b, *e, *body;
@@ -76,7 +75,7 @@ int ed_pk_from_text(const char *text, size_t len, uint8_t pk[ED25519_PK_LEN], co
 	uint8_t der[64];
 	size_t n = 0;
 	if (memmem(text, len, "-----BEGIN", 10) != NULL) {
-		if (pem_body(text, len, "PUBLIC KEY", der, sizeof der, &n) != 0 ||
+		if (pem_decode(text, len, "PUBLIC KEY", der, sizeof der, &n) != 0 ||
 		    n != sizeof spki_prefix + ED25519_PK_LEN ||
 		    memcmp(der, spki_prefix, sizeof spki_prefix) != 0) {
 			*why = "PEM is not an Ed25519 public key (expected -----BEGIN PUBLIC KEY----- "
@@ -102,7 +101,7 @@ int ed_seed_from_pem(const char *text, size_t len, uint8_t seed[ED25519_SEED_LEN
 	uint8_t der[64];
 	size_t n = 0;
 	int rc = -1;
-	if (pem_body(text, len, "PRIVATE KEY", der, sizeof der, &n) != 0 ||
+	if (pem_decode(text, len, "PRIVATE KEY", der, sizeof der, &n) != 0 ||
 	    n != sizeof pkcs8_prefix + ED25519_SEED_LEN ||
 	    memcmp(der, pkcs8_prefix, sizeof pkcs8_prefix) != 0) {
 		*why = "not an Ed25519 private key (expected -----BEGIN PRIVATE KEY----- PKCS#8, "

@@ -24,6 +24,12 @@ int ed_pk_from_text(const char *text, size_t len, uint8_t pk[ED25519_PK_LEN], co
 int ed_seed_from_pem(const char *text, size_t len, uint8_t seed[ED25519_SEED_LEN], const char **why)
     __attribute__((warn_unused_result));
 
+/* The DER of the first PEM block labelled label ("CERTIFICATE" for
+ * -----BEGIN CERTIFICATE-----): 0 and *der_len, or -1 when there is none, it
+ * does not fit der_cap, or its body is not strict base64 (whitespace
+ * allowed). Also used for client certificates (core/fwd_request.c). */
+int pem_decode(const char *text, size_t len, const char *label, uint8_t *der, size_t der_cap,
+	       size_t *der_len) __attribute__((warn_unused_result));
 /* malloc'd PEM strings. */
 char *ed_pk_to_pem(const uint8_t pk[ED25519_PK_LEN]);
 char *ed_seed_to_pem(const uint8_t seed[ED25519_SEED_LEN]);

@@ -3,11 +3,18 @@
 #include <string.h>
 #include <strings.h>
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char c)
+bool http_is_tchar(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+bool http_token_valid(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!http_is_tchar((unsigned char)s[i]))
+			return false;
+	return len > 0;
 }
 
 static size_t skip_ows(const char *s, size_t i, size_t len)
@@ -19,7 +26,7 @@ static size_t skip_ows(const char *s, size_t i, size_t len)
 
 static size_t token_end(const char *s, size_t i, size_t len)
 {
-	while (i < len && is_tchar((unsigned char)s[i]))
+	while (i < len && http_is_tchar((unsigned char)s[i]))
 		i++;
 	return i;
 }

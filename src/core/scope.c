@@ -21,24 +21,49 @@ static bool is_id_char(char c)
 	return c >= 0x21 && c <= 0x7e && c != '"' && c != '\\';
 }
 
+bool scope_action_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && is_action_char(s[i]))
+		i++;
+	return len > 0 && i == len;
+}
+
+bool scope_type_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && is_type_char(s[i], i == 0))
+		i++;
+	return len > 0 && i == len;
+}
+
+bool scope_id_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && is_id_char(s[i]))
+		i++;
+	return len > 0 && i == len;
+}
+
+bool scope_resource_valid(const char *s, size_t len)
+{
+	const char *colon = memchr(s, ':', len);
+	if (colon == NULL)
+		return false;
+	size_t tl = (size_t)(colon - s);
+	return scope_type_valid(s, tl) && scope_id_valid(colon + 1, len - tl - 1);
+}
+
+/* Actions hold no '@' and types no ':', so the first of each splits. */
 bool scope_token_valid(const char *t, size_t len)
 {
-	size_t i = 0, start;
 	if (len == 0 || len > TG_MAX_SCOPE_TOKEN_LEN)
 		return false;
-	while (i < len && is_action_char(t[i]))
-		i++;
-	if (i == 0 || i >= len || t[i] != '@')
+	const char *at = memchr(t, '@', len);
+	if (at == NULL)
 		return false;
-	start = ++i;
-	while (i < len && is_type_char(t[i], i == start))
-		i++;
-	if (i == start || i >= len || t[i] != ':')
-		return false;
-	start = ++i;
-	while (i < len && is_id_char(t[i]))
-		i++;
-	return i == len && i > start;
+	size_t al = (size_t)(at - t);
+	return scope_action_valid(t, al) && scope_resource_valid(at + 1, len - al - 1);
 }
 
 bool scope_contains(const scope_set_t *s, const char *tok)

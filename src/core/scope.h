@@ -13,7 +13,16 @@ typedef struct {
 	char *buf;
 } scope_set_t;
 
-/* True when tok is a well-formed ACTION@Type:id token. */
+/* The parts of a token, each on its own (len bytes, not NUL-terminated):
+ * ACTION is [A-Za-z0-9._-]+, Type [A-Za-z_][A-Za-z0-9_]*, id one or more
+ * of the RFC 6749 scope-token characters but '"' and backslash (0x21-0x7e; ':'
+ * and '@' may occur in an id), RESOURCE is Type:id. */
+bool scope_action_valid(const char *s, size_t len);
+bool scope_type_valid(const char *s, size_t len);
+bool scope_id_valid(const char *s, size_t len);
+bool scope_resource_valid(const char *s, size_t len);
+/* True when tok is a well-formed ACTION@Type:id token (at most
+ * TG_MAX_SCOPE_TOKEN_LEN bytes). */
 bool scope_token_valid(const char *tok, size_t len);
 /* Splits and validates; duplicates are dropped, order kept. An empty scope
  * is an error: access is always requested for something named. */

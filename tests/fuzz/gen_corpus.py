@@ -11,6 +11,7 @@ import hashlib
 import json
 import pathlib
 import shutil
+import urllib.parse
 
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
@@ -311,6 +312,97 @@ def change_windows():
     }
 
 
+EDGE_REQUIRED = ("broker = http://127.0.0.1:8420\nidentity = edge-1\nkey_file = /etc/tollgate/edge-1.key\n"
+                 "state_dir = /var/lib/tollgate-edge\n")
+EDGE_ROUTES = ("route = GET  /orders/{id}  orders.read    Order:{id}\n"
+               "route = POST /orders       orders.create  Api:orders\n"
+               "route = *    /admin/*      admin.any      Api:admin   inject=Authorization:file:/etc/erp-admin\n"
+               "route = GET /tenants/{t}/orders/{id} orders.read Order:{t}-{id} stale=open\n"
+               "route = GET / home.read Api:home\n")
+
+
+def edge_configs():
+    return {
+        "issue-example": EDGE_REQUIRED + "listen = 127.0.0.1:8421 # GET /auth\naudience = tollgate\n"
+                         "max_stale = 30\n" + EDGE_ROUTES,
+        "all-keys": EDGE_REQUIRED + "kid = k1\nlisten = [::1]:9000\nissuer = https://tg.example\n"
+                    "max_stale = 120\npoll_wait = 60\ntrusted_proxies = 10.0.0.0/8, ::1\nclock_leeway = 0\n"
+                    "dpop_max_age = 5\ntoken_cache = 0\nspool_max = 1048576\naudit_batch = 1\n"
+                    "scope = \"edge.sync@Api:tollgate feed.read@Api:tollgate\"\nlog_level = debug\n" + EDGE_ROUTES,
+        "modbus": EDGE_REQUIRED + "modbus = 0.0.0.0:502 10.1.2.3:502 Device:plc-7 unit=1 timeout_ms=500\n"
+                  "modbus = [::1]:1502 [fd00::7]:502 Device:plc-8\n",
+        "bad-route": EDGE_REQUIRED + "route = GET /x a.b T:x inject=Authorization:secret:erp\n",
+        "dup-param": "route = GET /{a}/{a} a.b T:{a}\n",
+        "stale-poll": EDGE_REQUIRED + "poll_wait = 30\nmax_stale = 30\n" + EDGE_ROUTES,
+        "no-routes": EDGE_REQUIRED,
+        "quoted": EDGE_REQUIRED + "route = \"GET /q a.b T:x # comment inside\"\n",
+    }
+
+
+def edge_routes():
+    """CONFIG NUL METHOD SP PATH for fuzz_edge_route."""
+    def req(method, path, routes=EDGE_ROUTES):
+        return routes.encode() + b"\0" + method + b" " + path
+    return {
+        "order": req(b"GET", b"/orders/42?x=1"),
+        "tenant": req(b"GET", b"/tenants/acme/orders/7#f"),
+        "admin-rest": req(b"DELETE", b"/admin/users/1/"),
+        "root": req(b"GET", b"/"),
+        "traversal": req(b"GET", b"/admin/%2e%2e/orders/1"),
+        "tomcat": req(b"GET", b"/orders/..;/admin"),
+        "encoded-slash": req(b"GET", b"/orders/a%2Fb"),
+        "double-slash": req(b"GET", b"//orders/1"),
+        "nul": req(b"GET", b"/orders/a%00"),
+        "double-encoding": req(b"GET", b"/orders/%252e"),
+        "bad-utf8": req(b"GET", b"/admin/\xff\xfe%C0%80"),
+        "bad-id": req(b"GET", b"/orders/a%20b"),
+        "no-route": req(b"PATCH", b"/orders/1"),
+        "catch-all": req(b"PUT", b"/anything/x", "route = * /* any.any Api:all\n"),
+    }
+
+
+def fwd_requests():
+    """FLAGS then NUL-separated header values for fuzz_fwd_request: Authorization,
+    DPoP, X-Original-Method, X-Original-URI, X-Forwarded-Method, X-Forwarded-Uri,
+    X-Forwarded-Proto, X-Forwarded-Host, Host, X-Forwarded-For, X-Real-IP,
+    X-Client-Cert; the byte 0xff is an absent header."""
+    absent = b"\xff"
+    token = ACCESS_TOKEN.encode()
+    cert = ("-----BEGIN CERTIFICATE-----\nMIIBNDCB56ADAgECAhQA557Wkf5KGV75YPDqz9QZY0vZEzAFBgMrZXAwEDEOMAwG\n"
+            "A1UEAwwFc3ZjLWEwHhcNMjYxMjA2MDk1OTM4WhcNMzYxMjAzMDk1OTM4WjAQMQ4w\n"
+            "DAYDVQQDDAVzdmMtYTAqMAUGAytlcAMhAOkp5Tbe8QOxx6Lc0QFhZa87jVvN2y7G\n"
+            "Skxh2PcenjFpo1MwUTAdBgNVHQ4EFgQUJz9Gx8jR2X3Svonv6RDRHa206TQwHwYD\n"
+            "VR0jBBgwFoAUJz9Gx8jR2X3Svonv6RDRHa206TQwDwYDVR0TAQH/BAUwAwEB/zAF\n"
+            "BgMrZXADQQA0vMT6hmYghLJWSV/csZOsQLMwJ9Y/piCVE96l11tgg4dSpweI4cAe\n"
+            "6ZVOI5PVTtIP0XUw/N/T+azV+0kViSMA\n-----END CERTIFICATE-----\n").encode()
+    proof = jws({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": JWK},
+                {"jti": "p1", "htm": "GET", "htu": "https://api.example/orders/42", "iat": NOW}).encode()
+
+    def req(flags=0, auth=b"Bearer " + token, dpop=absent, om=b"GET", ou=b"/orders/42?x=1", fm=absent,
+            fu=absent, proto=b"https", fhost=b"api.example", host=b"127.0.0.1:8421", xff=absent, xri=absent,
+            crt=absent):
+        return bytes([flags]) + b"\0".join([auth, dpop, om, ou, fm, fu, proto, fhost, host, xff, xri, crt])
+    return {
+        "nginx-bearer": req(),
+        "nginx-dpop": req(auth=b"DPoP " + token, dpop=proof),
+        "caddy": req(om=absent, ou=absent, fm=b"POST", fu=b"/orders", fhost=absent, host=b"shop.example"),
+        "xff-chain": req(xff=b"6.6.6.6, 198.51.100.4, 127.0.0.1", xri=b"192.0.2.1"),
+        "xff-spoof-untrusted": req(flags=1, xff=b"127.0.0.1", xri=b"10.0.0.1"),
+        "xff-v6": req(flags=2, xff=b"[2001:db8::1]:443, ::ffff:198.51.100.4"),
+        "custom-proxies": req(flags=16 | 3, xff=b"198.51.100.4, 10.9.9.9"),
+        "cert": req(crt=cert),
+        "cert-escaped": req(crt=urllib.parse.quote(cert.decode(), safe="").encode()),
+        "missing-token": req(auth=absent),
+        "basic": req(auth=b"Basic dXNlcjpwYXNz"),
+        "malformed": req(auth=b"Bearer  two-spaces"),
+        "two-dpop": req(flags=4, auth=b"DPoP " + token, dpop=proof),
+        "two-auth": req(flags=8),
+        "conflict": req(fm=b"GET", fu=b"/public/x"),
+        "no-original": req(om=absent, ou=absent),
+        "bad-xff": req(xff=b"unknown"),
+    }
+
+
 def write_signature_targets():
     """Compact seeds and signed-form seeds of the four signature targets."""
     write("fuzz_jws", {**generic_jws(), **signed_jws()})
@@ -327,6 +419,9 @@ def main():
     write("fuzz_config", configs())
     write("fuzz_ed25519_key", keys())
     write("fuzz_change_window", change_windows())
+    write("fuzz_edge_config", edge_configs())
+    write("fuzz_edge_route", edge_routes())
+    write("fuzz_fwd_request", fwd_requests())
 
 
 if __name__ == "__main__":
