@@ -1,6 +1,6 @@
 /* log.c - JSON lines to stderr, one write(2) per line so lines from several
  * threads never interleave. */
-#include "broker/log.h"
+#include "shell/log.h"
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
