@@ -28,7 +28,7 @@ static const cfg_key_t keys[] = {
 	S(trusted_proxies, "127.0.0.1/32,::1/128",
 	  "peers whose X-Forwarded-For / X-Real-IP / X-Client-Cert are believed: comma-separated ranges"),
 	I(clock_leeway, TG_DEFAULT_LEEWAY, 0, 300, "allowed clock skew for exp/nbf/iat (s)"),
-	I(dpop_max_age, 300, 5, 600, "oldest accepted DPoP proof iat (s)"),
+	I(dpop_max_age, TG_DEFAULT_DPOP_MAX_AGE, 5, 600, "oldest accepted DPoP proof iat (s), as the broker's"),
 	I(token_cache, 65536, 0, 1 << 24, "verified tokens kept until their exp (entries; 0 = no cache)"),
 	I(spool_max, 64LL << 20, 1LL << 20, 1LL << 40, "largest audit spool waiting for the broker (bytes)"),
 	I(audit_batch, 500, 1, 10000, "audit records shipped to the broker at once"),

@@ -273,6 +273,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				"/metrics\"}"));
 }
 
+__attribute__((format(printf, 2, 0)))
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[300];

@@ -61,7 +61,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_stale, 30);
 	assert_int_equal(c.poll_wait, 10);
 	assert_int_equal(c.clock_leeway, 30);
-	assert_int_equal(c.dpop_max_age, 300);
+	assert_int_equal(c.dpop_max_age, 60);
 	assert_int_equal(c.token_cache, 65536);
 	assert_int_equal(c.spool_max, 64 << 20);
 	assert_int_equal(c.audit_batch, 500);
