@@ -21,6 +21,7 @@
 #include "broker/permissions.h"
 #include "broker/policy_state.h"
 #include "broker/token_state.h"
+#include "core/policy/action_ref.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/coverage.h"
 #include "core/scope.h"
@@ -126,21 +127,14 @@ static int fact(req_t *r, const json_t *doc, const char *name, int64_t *out)
 }
 
 /* An entity reference member; for the action a bare name means
- * Action::"name". */
+ * Action::"name" (core/policy/action_ref.h). */
 static int euid_member(req_t *r, authz_t *z, const json_t *doc, const char *name, pol_euid_t *out)
 {
 	char why[200], msg[300];
 	const json_t *v = json_object_get(doc, name);
-	const char *s = json_string_value(v);
-	if (strcmp(name, "action") == 0 && s != NULL && strchr(s, ':') == NULL && s[0] != '\0') {
-		size_t n = json_string_length(v);
-		char *id = pol_arena_strndup(z->arena, s, n);
-		if (id == NULL)
-			return bad(r, "%s", "out of memory");
-		*out = (pol_euid_t){{"Action", 6}, {id, n}};
-		return 0;
-	}
-	if (pol_json_euid(z->arena, v, out, why, sizeof why) != 0) {
+	int rc = strcmp(name, "action") == 0 ? pol_action_ref(z->arena, v, out, why, sizeof why)
+					     : pol_json_euid(z->arena, v, out, why, sizeof why);
+	if (rc != 0) {
 		snprintf(msg, sizeof msg, "%s: %s (write Type::\"id\", Type:id or {\"type\", \"id\"})", name, why);
 		http_problem(r, 400, "Invalid authorization request", msg);
 		return -1;

@@ -3,16 +3,18 @@
  * version, list the history.
  *
  * PUT phases: read the body (Cedar text, or JSON {"policies", "comment"})
- * -> parse -> compile (obligation annotations checked) -> under the policy
- * writer lock: diff against the set in force, store the new version with
- * its policy.changed audit record in one transaction, install it -> answer.
- * A set that does not parse or compile is refused with its line and column
- * and the set in force stays. */
+ * -> parse -> compile (obligation annotations checked) -> lint
+ * (core/policy/lint.h) -> under the policy writer lock: diff against the
+ * set in force, store the new version with its policy.changed audit record
+ * in one transaction, install it -> answer, with the lint's findings as
+ * "warnings". A set that does not parse or compile is refused with its
+ * line and column and the set in force stays; warnings never refuse. */
 #include "broker/audit_trail.h"
 #include "broker/broker.h"
 #include "broker/handlers.h"
 #include "shell/log.h"
 #include "broker/policy_state.h"
+#include "core/policy/lint.h"
 #include "core/policy_diff.h"
 #include "core/timefmt.h"
 #include <errno.h>
@@ -123,6 +125,27 @@ static json_t *diff_json(const pol_set_t *old, const pol_set_t *new_, const pol_
 	return o;
 }
 
+/* The lint's findings as the answer's "warnings": at most
+ * TG_MAX_AUDIT_LIST, each {"severity", "code", "policy", "line", "column",
+ * "message"} (policy, line and column null for a finding about the whole
+ * set); sets "warnings_truncated" when there were more. */
+static void add_warnings(json_t *answer, const pol_findings_t *f)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < f->n && i < TG_MAX_AUDIT_LIST; i++) {
+		const pol_finding_t *w = &f->item[i];
+		bool placed = w->line > 0;
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "severity", pol_lint_severity_name(w->severity),
+				     "code", w->code, "policy", w->policy ? json_string(w->policy) : json_null(),
+				     "line", placed ? json_integer(w->line) : json_null(), "column",
+				     placed ? json_integer(w->column) : json_null(), "message", w->message));
+	}
+	json_object_set_new(answer, "warnings", a);
+	if (f->n > TG_MAX_AUDIT_LIST)
+		json_object_set_new(answer, "warnings_truncated", json_true());
+}
+
 static void sha256_hex(const char *text, size_t len, char out[65])
 {
 	uint8_t d[crypto_hash_sha256_BYTES];
@@ -130,8 +153,10 @@ static void sha256_hex(const char *text, size_t len, char out[65])
 	sodium_bin2hex(out, 65, d, sizeof d);
 }
 
-/* Stores and installs eng as the next version; answers. Writer lock held. */
-static void replace(req_t *r, const policy_body_t *pb, pol_engine_t *eng, const char *sha)
+/* Stores and installs eng as the next version; answers with the lint's
+ * findings. Writer lock held. */
+static void replace(req_t *r, const policy_body_t *pb, pol_engine_t *eng, const char *sha,
+		    const pol_findings_t *lint)
 {
 	const policy_view_t *cur = policy_acquire(r->b);
 	const pol_set_t *set = pol_engine_set(eng), *old = pol_engine_set(cur->engine);
@@ -139,9 +164,11 @@ static void replace(req_t *r, const policy_body_t *pb, pol_engine_t *eng, const 
 	json_t *changes = NULL;
 	if (cur->policy_version > 0 && strcmp(cur->policy_sha256, sha) == 0) {
 		/* The same text again: nothing to store. */
-		http_json(r, 200, json_pack("{s:I, s:s, s:I, s:b, s:[], s:[], s:[]}", "version",
-					    (json_int_t)cur->policy_version, "sha256", sha, "policies",
-					    (json_int_t)set->n, "unchanged", 1, "added", "removed", "changed"));
+		json_t *same = json_pack("{s:I, s:s, s:I, s:b, s:[], s:[], s:[]}", "version",
+					 (json_int_t)cur->policy_version, "sha256", sha, "policies",
+					 (json_int_t)set->n, "unchanged", 1, "added", "removed", "changed");
+		add_warnings(same, lint);
+		http_json(r, 200, same);
 		pol_engine_free(eng);
 		policy_release(cur);
 		return;
@@ -165,6 +192,7 @@ static void replace(req_t *r, const policy_body_t *pb, pol_engine_t *eng, const 
 	json_object_set_new(details, "sha256", json_string(sha));
 	json_object_set_new(details, "policies", json_integer(pv.count));
 	json_object_set_new(details, "comment", json_string(pv.comment));
+	json_object_set_new(details, "warnings", json_integer((json_int_t)lint->warnings));
 	audit_event_t ev = audit_event(r, "policy.changed", r->actor.id);
 	ev.action = "policy.set";
 	ev.resource = "policies";
@@ -191,6 +219,7 @@ static void replace(req_t *r, const policy_body_t *pb, pol_engine_t *eng, const 
 	json_object_set_new(changes, "version", json_integer(pv.version));
 	json_object_set_new(changes, "sha256", json_string(sha));
 	json_object_set_new(changes, "policies", json_integer(pv.count));
+	add_warnings(changes, lint);
 	http_json(r, 200, changes);
 }
 
@@ -200,6 +229,7 @@ void handle_policies_put(req_t *r)
 	pol_set_t *set = NULL;
 	pol_engine_t *eng = NULL;
 	pol_error_t perr;
+	pol_findings_t lint = {0};
 	char sha[65];
 	if (read_body(r, &pb) != 0)
 		goto out;
@@ -207,11 +237,17 @@ void handle_policies_put(req_t *r)
 		refuse_set(r, &perr);
 		goto out;
 	}
+	if (pol_lint_set(pol_engine_set(eng), &lint) != 0) {
+		pol_engine_free(eng);
+		http_problem(r, 500, NULL, "out of memory checking the policy set");
+		goto out;
+	}
 	sha256_hex(pb.text, pb.len, sha);
 	policy_writer_lock(r->b);
-	replace(r, &pb, eng, sha);
+	replace(r, &pb, eng, sha, &lint);
 	policy_writer_unlock(r->b);
 out:
+	pol_findings_free(&lint);
 	json_decref(pb.doc);
 }
 

@@ -3,23 +3,25 @@
  * Tollgate's own engine (src/core/policy/), never the broker.
  *
  * check parses a policy file, builds the engine (which validates the
- * obligation annotations) and lints the tree: entity types Tollgate does
- * not know, policies that can never apply, and permits that apply to every
- * resource. The lints are static: they look at the text only, never at
- * entities, so "unreachable" means unreachable whatever the entity data.
+ * obligation annotations) and prints the findings of the linter
+ * (core/policy/lint.h, the one PUT /v1/policies answers with) as
+ * FILE:LINE:COLUMN: SEVERITY: ...
  *
  * eval decides one request given on the command line, or every line of a
  * JSON-lines file, and prints the decision with its reasons: the
  * determining policies, the policies that errored (and were skipped) and
- * the obligations that were not met. */
+ * the obligations that were not met. A bare action name is an Action
+ * (core/policy/action_ref.h). */
 #include "cli/policy_offline.h"
 #include "cli/cli.h"
 #include "core/limits.h"
+#include "core/policy/action_ref.h"
 #include "core/policy/arena.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/engine.h"
 #include "core/policy/entities.h"
 #include "core/policy/entities_input.h"
+#include "core/policy/lint.h"
 #include "core/policy/policy.h"
 #include "core/policy/value.h"
 #include <errno.h>
@@ -121,19 +123,6 @@ static const char eval_usage[] =
 
 /* ---- shared ------------------------------------------------------------ */
 
-/* The message of a parser or engine error without its "line L, column C: "
- * prefix, since the caller prints the position as FILE:L:C. */
-static const char *bare_message(const pol_error_t *e)
-{
-	const char *m = e->message;
-	if (strncmp(m, "line ", 5) == 0) {
-		const char *c = strstr(m, ": ");
-		if (c != NULL)
-			return c + 2;
-	}
-	return m;
-}
-
 /* Reads and parses a policy file and builds the engine. NULL after printing
  * FILE:LINE:COLUMN: error: ... (to out). */
 static pol_engine_t *load_engine(const char *path, FILE *out)
@@ -147,12 +136,12 @@ static pol_engine_t *load_engine(const char *path, FILE *out)
 		return NULL;
 	if (pol_parse(text, len, &set, &err) != 0) {
 		fprintf(out, "%s:%" PRIu32 ":%" PRIu32 ": error: %s\n", path, err.line, err.column,
-			bare_message(&err));
+			pol_error_text(&err));
 		goto out;
 	}
 	if (pol_engine_new(set, &eng, &err) != 0) {
 		fprintf(out, "%s:%" PRIu32 ":%" PRIu32 ": error: %s\n", path, err.line, err.column,
-			bare_message(&err));
+			pol_error_text(&err));
 		eng = NULL;
 	}
 out:
@@ -160,414 +149,51 @@ out:
 	return eng;
 }
 
-/* ---- check: lints ------------------------------------------------------ */
+/* ---- check --------------------------------------------------------------- */
 
-static const char *const known_types[] = {
-	"Workload", "Operator", "Role", "Device", "Zone", "Api", "Secret", "Action",
-};
-
-/* The budget of the unreachable-permit lint: beyond
- * that many (permit, unconditional forbid) pairs the lint is skipped with
- * a note rather than taking minutes on a huge set. */
-#define CHECK_MAX_PAIRS 100000000u
-#define CHECK_MAX_TYPES_PER_POLICY 16
-
-/* One warning, kept until the file is done so that warnings print in
- * source order whichever lint found them. */
-typedef struct {
-	uint32_t line, column;
-	size_t seq;
-	char *text;
-} diag_t;
-
-typedef struct {
-	const char *path;
-	const pol_set_t *set;
-	size_t warnings;
-	diag_t *diag;
-	size_t ndiag, capdiag;
-	/* Unknown types already reported for the current policy. */
-	const pol_str_t *seen[CHECK_MAX_TYPES_PER_POLICY];
-	size_t nseen;
-} lint_t;
-
-static void warn(lint_t *l, const pol_policy_t *p, uint32_t line, uint32_t column, const char *fmt,
-		 ...) __attribute__((format(printf, 5, 6)));
-
-static void warn(lint_t *l, const pol_policy_t *p, uint32_t line, uint32_t column, const char *fmt, ...)
+/* FILE:LINE:COLUMN: SEVERITY: [policy `ID`: ]MESSAGE, or FILE: note: ...
+ * for a note about the whole set. */
+static void print_finding(const char *path, const pol_finding_t *f)
 {
-	char msg[512], *text = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	l->warnings++;
-	if (l->ndiag == l->capdiag) {
-		size_t cap = l->capdiag ? 2 * l->capdiag : 64;
-		diag_t *g = realloc(l->diag, cap * sizeof *g);
-		if (g == NULL)
-			goto direct;
-		l->diag = g;
-		l->capdiag = cap;
-	}
-	if (asprintf(&text, "%s:%" PRIu32 ":%" PRIu32 ": warning: policy `%.*s`: %s", l->path, line, column,
-		     (int)p->id.len, p->id.p, msg) < 0)
-		goto direct;
-	l->diag[l->ndiag] = (diag_t){line, column, l->ndiag, text};
-	l->ndiag++;
-	return;
-direct: /* out of memory: print it now rather than lose it */
-	printf("%s:%" PRIu32 ":%" PRIu32 ": warning: policy `%.*s`: %s\n", l->path, line, column,
-	       (int)p->id.len, p->id.p, msg);
-}
-
-static int diag_cmp(const void *a, const void *b)
-{
-	const diag_t *x = a, *y = b;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	if (x->column != y->column)
-		return x->column < y->column ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Prints the collected warnings in source order and frees them. */
-static void flush_warnings(lint_t *l)
-{
-	if (l->ndiag > 1)
-		qsort(l->diag, l->ndiag, sizeof *l->diag, diag_cmp);
-	for (size_t i = 0; i < l->ndiag; i++) {
-		puts(l->diag[i].text);
-		free(l->diag[i].text);
-	}
-	free(l->diag);
-	l->diag = NULL;
-	l->ndiag = l->capdiag = 0;
-}
-
-static bool type_known(const pol_str_t *t)
-{
-	for (size_t i = 0; i < sizeof known_types / sizeof known_types[0]; i++)
-		if (t->len == strlen(known_types[i]) && memcmp(t->p, known_types[i], t->len) == 0)
-			return true;
-	return false;
-}
-
-static void check_type(lint_t *l, const pol_policy_t *p, const pol_str_t *t, uint32_t line,
-		       uint32_t column)
-{
-	if (type_known(t))
-		return;
-	for (size_t i = 0; i < l->nseen; i++)
-		if (pol_str_eq(l->seen[i], t))
-			return;
-	if (l->nseen < CHECK_MAX_TYPES_PER_POLICY)
-		l->seen[l->nseen++] = t;
-	warn(l, p, line, column,
-	     "unknown entity type `%.*s` (Tollgate's types: Workload, Operator, Role, Device, "
-	     "Zone, Api, Secret, Action)",
-	     (int)(t->len > 60 ? 60 : t->len), t->p);
-}
-
-static void check_scope_types(lint_t *l, const pol_policy_t *p, const pol_scope_t *s)
-{
-	if (s->op == POL_SCOPE_IS || s->op == POL_SCOPE_IS_IN)
-		check_type(l, p, &s->type, p->line, p->column);
-	if (s->euid != NULL && (s->op == POL_SCOPE_EQ || s->op == POL_SCOPE_IN || s->op == POL_SCOPE_IS_IN))
-		check_type(l, p, &s->euid->type, p->line, p->column);
-	if (s->op == POL_SCOPE_IN_SET)
-		for (size_t i = 0; i < s->n; i++)
-			check_type(l, p, &s->set[i].type, p->line, p->column);
-}
-
-/* Walks an expression for entity literals and `is` types. The parser
- * bounds the depth (TG_MAX_POLICY_DEPTH), so the recursion is bounded. */
-static void check_expr_types(lint_t *l, const pol_policy_t *p, const pol_expr_t *e)
-{
-	if (e == NULL)
-		return;
-	if (e->kind == POL_E_ENTITY && e->u.euid != NULL)
-		check_type(l, p, &e->u.euid->type, e->line, e->column);
-	if (e->kind == POL_E_IS)
-		check_type(l, p, &e->str, e->line, e->column);
-	for (uint32_t i = 0; i < e->n; i++)
-		check_expr_types(l, p, e->kid[i]);
-}
-
-enum { F_FALSE = 0, F_TRUE = 1, F_UNKNOWN = -1 };
-
-/* Folds an expression that does not depend on the request: F_TRUE or
- * F_FALSE when it always evaluates to that boolean (exactly, errors
- * included), F_UNKNOWN otherwise. */
-static int fold(const pol_expr_t *e)
-{
-	int f;
-	switch (e->kind) {
-	case POL_E_BOOL:
-		return e->u.b ? F_TRUE : F_FALSE;
-	case POL_E_NOT:
-		f = fold(e->kid[0]);
-		return f == F_UNKNOWN ? F_UNKNOWN : !f;
-	case POL_E_AND:
-	case POL_E_OR: {
-		int stop = e->kind == POL_E_AND ? F_FALSE : F_TRUE;
-		for (uint32_t i = 0; i < e->n; i++) {
-			f = fold(e->kid[i]);
-			if (f == F_UNKNOWN || f == stop)
-				return f;
-		}
-		return !stop;
-	}
-	case POL_E_IF:
-		f = fold(e->kid[0]);
-		return f == F_UNKNOWN ? F_UNKNOWN : fold(e->kid[f == F_TRUE ? 1 : 2]);
-	case POL_E_EQ:
-	case POL_E_NE: {
-		const pol_expr_t *a = e->kid[0], *b = e->kid[1];
-		bool eq;
-		if (a->kind != b->kind)
-			return F_UNKNOWN;
-		if (a->kind == POL_E_BOOL)
-			eq = a->u.b == b->u.b;
-		else if (a->kind == POL_E_LONG)
-			eq = a->u.l == b->u.l;
-		else if (a->kind == POL_E_STRING)
-			eq = pol_str_eq(&a->str, &b->str);
-		else if (a->kind == POL_E_ENTITY)
-			eq = pol_euid_eq(a->u.euid, b->u.euid);
-		else
-			return F_UNKNOWN;
-		return (e->kind == POL_E_EQ) == eq ? F_TRUE : F_FALSE;
-	}
-	default:
-		return F_UNKNOWN;
-	}
-}
-
-/* True when e can never evaluate to true: it folds to false, its kind can
- * only produce a non-boolean (a type error), or every way through it
- * does. Errors count as "not true": an erroring policy does not apply. */
-static bool never_true(const pol_expr_t *e)
-{
-	int f = fold(e);
-	if (f != F_UNKNOWN)
-		return f == F_FALSE;
-	switch (e->kind) {
-	case POL_E_VAR: /* principal, action, resource and context are never booleans */
-	case POL_E_LONG:
-	case POL_E_STRING:
-	case POL_E_ENTITY:
-	case POL_E_SET:
-	case POL_E_RECORD:
-	case POL_E_NEG:
-	case POL_E_ADD:
-	case POL_E_SUB:
-	case POL_E_MUL:
-		return true;
-	case POL_E_CALL:
-		/* ip(), decimal(), datetime() and duration() make extension values. */
-		return true;
-	case POL_E_AND:
-		for (uint32_t i = 0; i < e->n; i++)
-			if (never_true(e->kid[i]))
-				return true;
-		return false;
-	case POL_E_OR:
-		for (uint32_t i = 0; i < e->n; i++)
-			if (!never_true(e->kid[i]))
-				return false;
-		return true;
-	case POL_E_IF:
-		f = fold(e->kid[0]);
-		if (f != F_UNKNOWN)
-			return never_true(e->kid[f == F_TRUE ? 1 : 2]);
-		return never_true(e->kid[1]) && never_true(e->kid[2]);
-	default:
-		return false;
-	}
-}
-
-/* The first condition that keeps the policy from ever applying, or NULL. */
-static const pol_cond_t *blocking_condition(const pol_policy_t *p)
-{
-	for (size_t i = 0; i < p->ncond; i++) {
-		const pol_cond_t *c = &p->cond[i];
-		if (c->when ? never_true(c->expr) : fold(c->expr) == F_TRUE)
-			return c;
-	}
-	return NULL;
-}
-
-/* True when every condition of p is always satisfied. */
-static bool unconditional(const pol_policy_t *p)
-{
-	for (size_t i = 0; i < p->ncond; i++)
-		if (fold(p->cond[i].expr) != (p->cond[i].when ? F_TRUE : F_FALSE))
-			return false;
-	return true;
-}
-
-static bool in_euids(const pol_euid_t *e, const pol_euid_t *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (pol_euid_eq(e, &set[i]))
-			return true;
-	return false;
-}
-
-/* True when every entity that scope constraint p admits, whatever the
- * entity data, is admitted by f too. `in` is reflexive, so `in e` admits e
- * itself; nothing else about the hierarchy is known statically. */
-static bool scope_covers(const pol_scope_t *f, const pol_scope_t *p)
-{
-	if (f->op == POL_SCOPE_ANY || (p->op == POL_SCOPE_IN_SET && p->n == 0))
-		return true;
-	switch (p->op) {
-	case POL_SCOPE_ANY:
-		return false;
-	case POL_SCOPE_EQ:
-		switch (f->op) {
-		case POL_SCOPE_EQ:
-		case POL_SCOPE_IN:
-			return pol_euid_eq(f->euid, p->euid);
-		case POL_SCOPE_IS:
-			return pol_str_eq(&f->type, &p->euid->type);
-		case POL_SCOPE_IS_IN:
-			return pol_str_eq(&f->type, &p->euid->type) && pol_euid_eq(f->euid, p->euid);
-		case POL_SCOPE_IN_SET:
-			return in_euids(p->euid, f->set, f->n);
-		default:
-			return false;
-		}
-	case POL_SCOPE_IN:
-		if (f->op == POL_SCOPE_IN)
-			return pol_euid_eq(f->euid, p->euid);
-		return f->op == POL_SCOPE_IN_SET && in_euids(p->euid, f->set, f->n);
-	case POL_SCOPE_IS:
-		return f->op == POL_SCOPE_IS && pol_str_eq(&f->type, &p->type);
-	case POL_SCOPE_IS_IN:
-		if (f->op == POL_SCOPE_IS)
-			return pol_str_eq(&f->type, &p->type);
-		if (f->op == POL_SCOPE_IN)
-			return pol_euid_eq(f->euid, p->euid);
-		if (f->op == POL_SCOPE_IS_IN)
-			return pol_str_eq(&f->type, &p->type) && pol_euid_eq(f->euid, p->euid);
-		return f->op == POL_SCOPE_IN_SET && in_euids(p->euid, f->set, f->n);
-	case POL_SCOPE_IN_SET:
-		for (size_t i = 0; i < p->n; i++) {
-			pol_scope_t one = {.op = POL_SCOPE_IN, .euid = &p->set[i]};
-			if (!scope_covers(f, &one))
-				return false;
-		}
-		return true;
-	}
-	return false;
-}
-
-static bool policy_covers(const pol_policy_t *f, const pol_policy_t *p)
-{
-	return scope_covers(&f->principal, &p->principal) && scope_covers(&f->action, &p->action) &&
-	       scope_covers(&f->resource, &p->resource);
-}
-
-/* Lints one policy on its own; true when it can never apply (so that the
- * forbid-shadowing lint does not repeat it). */
-static bool lint_policy(lint_t *l, const pol_policy_t *p)
-{
-	l->nseen = 0;
-	check_scope_types(l, p, &p->principal);
-	check_scope_types(l, p, &p->action);
-	check_scope_types(l, p, &p->resource);
-	for (size_t i = 0; i < p->ncond; i++)
-		check_expr_types(l, p, p->cond[i].expr);
-
-	bool dead = false;
-	const pol_cond_t *c = blocking_condition(p);
-	if (c != NULL) {
-		warn(l, p, c->expr->line, c->expr->column,
-		     "unreachable: this `%s` condition is %s, so the policy never applies",
-		     c->when ? "when" : "unless", c->when ? "never true" : "always true");
-		dead = true;
-	} else if (p->action.op == POL_SCOPE_IN_SET && p->action.n == 0) {
-		warn(l, p, p->line, p->column,
-		     "unreachable: `action in []` matches no action, so the policy never applies");
-		dead = true;
-	}
-	if (p->effect == POL_PERMIT && p->resource.op == POL_SCOPE_ANY)
-		warn(l, p, p->line, p->column,
-		     "least privilege: the permit has no resource constraint, so it applies to "
-		     "every resource; constrain it (resource == E, resource in E, resource is T)");
-	return dead;
-}
-
-/* Warns about permits that an unconditional forbid always overrides. */
-static void lint_shadowed(lint_t *l, const bool *dead)
-{
-	const pol_set_t *set = l->set;
-	size_t nforbid = 0, npermit = 0;
-	uint32_t *forbids = calloc(set->n ? set->n : 1, sizeof *forbids);
-	if (forbids == NULL)
-		return;
-	for (size_t i = 0; i < set->n; i++) {
-		const pol_policy_t *p = &set->policy[i];
-		if (p->effect == POL_FORBID && !dead[i] && unconditional(p))
-			forbids[nforbid++] = (uint32_t)i;
-		else if (p->effect == POL_PERMIT && !dead[i])
-			npermit++;
-	}
-	if (nforbid > 0 && (double)nforbid * (double)npermit > CHECK_MAX_PAIRS) {
-		printf("%s: note: %zu unconditional forbids and %zu permits; the check for permits "
-		       "they shadow was skipped\n",
-		       l->path, nforbid, npermit);
-		nforbid = 0;
-	}
-	for (size_t i = 0; i < set->n && nforbid > 0; i++) {
-		const pol_policy_t *p = &set->policy[i];
-		if (p->effect != POL_PERMIT || dead[i])
-			continue;
-		for (size_t k = 0; k < nforbid; k++) {
-			const pol_policy_t *f = &set->policy[forbids[k]];
-			if (policy_covers(f, p)) {
-				warn(l, p, p->line, p->column,
-				     "unreachable: every request it matches is denied by forbid `%.*s` "
-				     "(line %" PRIu32 "), which has no conditions",
-				     (int)f->id.len, f->id.p, f->line);
-				break;
-			}
-		}
-	}
-	free(forbids);
+	const char *sev = pol_lint_severity_name(f->severity);
+	if (f->line == 0 && f->severity == POL_LINT_NOTE)
+		printf("%s: %s: %s\n", path, sev, f->message);
+	else if (f->policy != NULL)
+		printf("%s:%" PRIu32 ":%" PRIu32 ": %s: policy `%s`: %s\n", path, f->line, f->column, sev,
+		       f->policy, f->message);
+	else
+		printf("%s:%" PRIu32 ":%" PRIu32 ": %s: %s\n", path, f->line, f->column, sev, f->message);
 }
 
 /* Checks one file; returns 0 clean, 1 errors, and counts warnings. */
 static int check_file(const char *path, bool quiet, size_t *warnings)
 {
-	pol_engine_t *eng = load_engine(path, stdout);
-	if (eng == NULL) {
+	size_t len = 0, npolicies = 0;
+	pol_findings_t f;
+	char *text = cli_read_file(path, TG_MAX_POLICY_TEXT, &len);
+	if (text == NULL) {
 		if (!quiet)
 			printf("%s: 1 error\n", path);
 		return 1;
 	}
-	const pol_set_t *set = pol_engine_set(eng);
-	lint_t l = {.path = path, .set = set};
-	bool *dead = calloc(set->n ? set->n : 1, sizeof *dead);
-	if (dead == NULL) {
+	int rc = pol_lint_text(text, len, &f, &npolicies);
+	free(text);
+	if (rc != 0) {
 		fprintf(stderr, "tollgate policy check: out of memory\n");
-		pol_engine_free(eng);
 		return 1;
 	}
-	for (size_t i = 0; i < set->n; i++)
-		dead[i] = lint_policy(&l, &set->policy[i]);
-	lint_shadowed(&l, dead);
-	flush_warnings(&l);
-	if (!quiet)
-		printf("%s: %zu %s, 0 errors, %zu %s\n", path, set->n,
-		       set->n == 1 ? "policy" : "policies", l.warnings,
-		       l.warnings == 1 ? "warning" : "warnings");
-	*warnings += l.warnings;
-	free(dead);
-	pol_engine_free(eng);
-	return 0;
+	for (size_t i = 0; i < f.n; i++)
+		print_finding(path, &f.item[i]);
+	if (!quiet && f.errors > 0)
+		printf("%s: %zu %s\n", path, f.errors, f.errors == 1 ? "error" : "errors");
+	else if (!quiet)
+		printf("%s: %zu %s, 0 errors, %zu %s\n", path, npolicies,
+		       npolicies == 1 ? "policy" : "policies", f.warnings,
+		       f.warnings == 1 ? "warning" : "warnings");
+	*warnings += f.warnings;
+	rc = f.errors > 0 ? 1 : 0;
+	pol_findings_free(&f);
+	return rc;
 }
 
 int policy_check_main(int argc, char **argv)
@@ -614,12 +240,6 @@ typedef struct {
 	pol_facts_t facts;
 } eval_opts_t;
 
-/* True when s has no ':' at all: a bare action name. */
-static bool bare_name(const char *s, size_t len)
-{
-	return memchr(s, ':', len) == NULL;
-}
-
 /* An entity reference from the command line: JSON ({"type", "id"}) when it
  * starts with '{', else Cedar or compact text; a bare action name is an
  * Action. */
@@ -638,28 +258,9 @@ static int cli_euid(pol_arena_t *a, const char *s, bool action, pol_euid_t *out,
 		json_decref(j);
 		return rc;
 	}
-	if (action && len > 0 && bare_name(s, len)) {
-		out->type.p = "Action";
-		out->type.len = 6;
-		if ((out->id.p = pol_arena_strndup(a, s, len)) == NULL) {
-			snprintf(err, errsize, "out of memory");
-			return -1;
-		}
-		out->id.len = len;
-		return 0;
-	}
+	if (action)
+		return pol_action_ref_text(a, s, len, out, err, errsize);
 	return pol_euid_parse_text(a, s, len, out, err, errsize);
-}
-
-/* In a request object, a bare action name ("modbus.write") becomes
- * {"type": "Action", "id": ...}, as on the command line. */
-static void normalise_action(json_t *req)
-{
-	json_t *act = json_object_get(req, "action");
-	const char *s = json_string_value(act);
-	if (s != NULL && s[0] != '\0' && bare_name(s, json_string_length(act)))
-		json_object_set_new(req, "action", json_pack("{s:s, s:s%}", "type", "Action", "id", s,
-							      json_string_length(act)));
 }
 
 static int parse_count(const char *opt, const char *s, int64_t *out)
@@ -865,12 +466,11 @@ static int eval_line(const pol_engine_t *eng, const pol_entities_t *es, const po
 		print_line_error(lineno, "a request must be a JSON object {principal, action, resource, context}");
 		goto out;
 	}
-	normalise_action(j);
 	if ((a = pol_arena_new()) == NULL) {
 		print_line_error(lineno, "out of memory");
 		goto out;
 	}
-	if (pol_json_request(a, j, &req, err, sizeof err) != 0) {
+	if (pol_json_request_action_ref(a, j, &req, err, sizeof err) != 0) {
 		print_line_error(lineno, "%s", err);
 		goto out;
 	}

@@ -253,6 +253,61 @@ def test_policy_changed_records_verify(pb, tmp_path):
     pb.set_policy(V2)
 
 
+LINTED = V1 + """\
+@id("typo")
+permit(principal is Workloda, action == Action::"orders.read", resource == Api::"orders");
+
+@id("never")
+permit(principal, action, resource == Api::"orders") when { 1 == 2 };
+
+@id("wide")
+permit(principal == Workload::"w", action == Action::"orders.read", resource);
+
+@id("stop")
+forbid(principal, action, resource == Api::"legacy");
+
+@id("shadowed")
+permit(principal == Workload::"w", action, resource == Api::"legacy");
+"""
+
+
+def test_put_answers_with_the_lint_warnings(pb, tmp_path):
+    """PUT /v1/policies lints with the linter of `policy check`: the
+    findings come back as "warnings" (they never refuse the set) and
+    policy.changed counts them."""
+    start = audit_records(pb)[-1]["seq"]
+    r = put_text(pb, LINTED, comment="with warnings")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["added"] and body["policies"] == 7
+    got = [(w["severity"], w["code"], w["policy"], w["line"]) for w in body["warnings"]]
+    assert got == [("warning", "unknown-entity-type", "typo", 7),  # a policy starts at its @id
+                   ("warning", "never-true", "never", 11),  # a condition where it is
+                   ("warning", "unconstrained-resource", "wide", 13),
+                   ("warning", "shadowed", "shadowed", 19)], got
+    assert "warnings_truncated" not in body
+    for w in body["warnings"]:
+        assert w["column"] >= 1 and w["message"] and "line " not in w["message"][:5]
+    # The CLI's check prints the same findings, at the same places.
+    f = tmp_path / "linted.cedar"
+    f.write_text(LINTED)
+    p = cli(pb, "policy", "check", str(f))
+    assert p.returncode == 0, p.stdout + p.stderr
+    printed = [ln for ln in p.stdout.splitlines() if ": warning: " in ln]
+    assert printed == [f"{f}:{w['line']}:{w['column']}: warning: policy `{w['policy']}`: {w['message']}"
+                       for w in body["warnings"]]
+    rec = [x for x in audit_records(pb, after=start) if x["type"] == "policy.changed"]
+    assert len(rec) == 1 and rec[0]["details"]["warnings"] == 4
+    # The same text again: nothing stored, the same warnings.
+    again = put_text(pb, LINTED).json()
+    assert again["unchanged"] is True and again["warnings"] == body["warnings"]
+    # A clean set has none; errors still refuse.
+    body = pb.set_policy(V2)
+    assert body["warnings"] == []
+    assert [x for x in audit_records(pb) if x["type"] == "policy.changed"][-1]["details"]["warnings"] == 0
+    assert_problem(put_text(pb, LINTED + "permit("), 400)
+
+
 # ---- CLI ----
 
 def test_cli_set_get_history_diff(pb, tmp_path):
