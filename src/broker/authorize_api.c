@@ -24,6 +24,7 @@
 #include "core/policy/action_ref.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/coverage.h"
+#include "core/policy/request_context.h"
 #include "core/scope.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,18 +149,18 @@ static int context_value(req_t *r, authz_t *z, const json_t *doc)
 	const json_t *given = json_object_get(doc, "context");
 	json_t *ctx = given ? json_deep_copy(given) : json_object();
 	int64_t age = z->has_token ? r->now - z->claims.iat : -1;
-	policy_context_defaults(ctx, r->client_ip, r->now, age < 0 && z->has_token ? 0 : age);
+	pol_ctx_grant_t grant;
+	pol_ctx_input_t in = {.src_ip = r->client_ip, .now = r->now, .token_age_s = age < 0 && z->has_token ? 0 : age,
+			      .change_window = z->window.open ? z->window.name : NULL};
+	if (z->has_grant) {
+		grant = (pol_ctx_grant_t){z->claims.grant, z->grant.reason, z->grant.approvals, z->grant.break_glass};
+		in.grant = &grant;
+	}
+	json_object_del(ctx, "change_window"); /* the broker's to say, never the caller's */
+	policy_context_defaults(ctx, &in);
 	const char *actor = z->has_token && z->claims.act ? json_string_value(json_object_get(z->claims.act, "sub")) : NULL;
 	if (actor != NULL) /* the token's holder acts for its subject (RFC 8693) */
 		json_object_set_new(ctx, "actor", json_pack("{s:{s:s, s:s}}", "__entity", "type", "Workload", "id", actor));
-	/* the broker's to say, never the caller's */
-	json_object_del(ctx, "change_window");
-	if (z->window.open)
-		json_object_set_new(ctx, "change_window", json_string(z->window.name));
-	if (z->has_grant && json_object_get(ctx, "grant") == NULL)
-		json_object_set_new(ctx, "grant", json_pack("{s:s, s:I, s:s, s:b}", "id", z->claims.grant, "approvals",
-							     (json_int_t)z->grant.approvals, "reason", z->grant.reason,
-							     "break_glass", z->grant.break_glass));
 	int rc = pol_json_value(z->arena, ctx, &z->ctx, why, sizeof why);
 	z->ctx_json = ctx;
 	if (rc != 0 || z->ctx.kind != PV_RECORD) {

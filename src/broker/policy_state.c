@@ -605,10 +605,9 @@ pol_scratch_t *policy_scratch(void)
 
 /* ---- request context ---- */
 
-void policy_context_defaults(json_t *ctx, const char *src_ip, int64_t now, int64_t token_age_s)
+void policy_context_defaults(json_t *ctx, const pol_ctx_input_t *in)
 {
-	pol_ctx_input_t in = {.src_ip = src_ip, .now = now, .token_age_s = token_age_s};
-	json_t *defaults = pol_ctx_json(&in);
+	json_t *defaults = pol_ctx_json(in);
 	const char *k;
 	json_t *v;
 	json_object_foreach(defaults, k, v)

@@ -28,6 +28,7 @@
 #include "broker/broker.h"
 #include "core/policy/engine.h"
 #include "core/policy/entities.h"
+#include "core/policy/request_context.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -111,10 +112,9 @@ char *policy_uid_text(const char *type, const char *id);
 
 /* ---- requests ---- */
 
-/* Adds the context keys every enforcement point supplies (docs/policy.md, Context)
- * to ctx where the caller did not: now (Unix seconds), hour (0-23, UTC),
- * weekday (ISO 8601: 1 Monday .. 7 Sunday, UTC), src_ip (an ip value) when
- * src_ip is not NULL or empty, and token_age_s when it is >= 0. */
-void policy_context_defaults(json_t *ctx, const char *src_ip, int64_t now, int64_t token_age_s);
+/* Adds the context in describes (core/policy/request_context.h: now, hour,
+ * weekday, src_ip, token_age_s, grant, change_window, ...) to ctx where
+ * the caller did not give the key. */
+void policy_context_defaults(json_t *ctx, const pol_ctx_input_t *in);
 
 #endif
