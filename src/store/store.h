@@ -143,6 +143,17 @@ store_rc store_audit_prune(store_t *s, const char *before, int64_t *pruned_to);
 store_rc store_forward_cursor(store_t *s, const char *sink, int64_t *seq);
 store_rc store_forward_cursor_set(store_t *s, const char *sink, int64_t seq);
 
+/* The audit records an edge shipped (sqlite_edge_audit.c, core/edge_audit.h),
+ * appended exactly once: in one transaction, reads the edge's cursor (the
+ * highest edge_seq taken from it, kept as the forward cursor of sink
+ * "edge:<edge_id>"), skips the events whose edge_seqs[i] <= cursor, appends
+ * the rest in order and moves the cursor to the last. edge_seqs grow by
+ * one. *acknowledged gets the cursor after the write (n = 0 only reads it).
+ * STORE_CONFLICT, with *expected = cursor + 1 and nothing written, when
+ * the first new record is not the next one (a gap). */
+store_rc store_edge_audit_append(store_t *s, const char *edge_id, const audit_event_t *evs, const int64_t *edge_seqs,
+				 size_t n, int64_t *acknowledged, int64_t *expected);
+
 /* Records (parsed JSON objects, as stored) in seq order into a new array. */
 store_rc store_audit_list(store_t *s, const audit_filter_t *f, json_t **out);
 /* Checkpoints with seq > after, in order, at most limit. */

@@ -51,6 +51,9 @@ V1_ROUTES = [
     ("GET", "/v1/edges"),
     ("POST", "/v1/probes"),
 ]
+# /v1 routes only edges may call (an administrator has no audit spool to
+# ship, and the records would carry the admin as their edge): no ACCESS_ADMIN.
+V1_EDGE_ONLY = [("POST", "/v1/edges/audit")]
 # /v1 routes open to anyone: login authenticates its caller itself (password
 # + TOTP, test_operators.py); init works once, from loopback (test_init.py);
 # the Token Status Lists are public, as the JWKS (test_status_list.py).
@@ -117,15 +120,17 @@ def test_every_v1_route_has_its_access_in_the_table():
     routes = table_routes()
     assert len(routes) > 20
     v1 = [(m, p) for m, p, _ in routes if p.startswith("/v1/")]
-    assert sorted(v1) == sorted(V1_ROUTES + V1_PUBLIC)
+    assert sorted(v1) == sorted(V1_ROUTES + V1_PUBLIC + V1_EDGE_ONLY)
     for m, p, access in routes:
-        if p.startswith("/v1/") and (m, p) not in V1_PUBLIC:
+        if (m, p) in V1_EDGE_ONLY:
+            assert access == "ACCESS_EDGE", (m, p)
+        elif p.startswith("/v1/") and (m, p) not in V1_PUBLIC:
             assert access == " | ".join(["ACCESS_ADMIN"] + V1_ACCESS.get((m, p), [])), (m, p)
         else:
             assert access == "ACCESS_PUBLIC", (m, p)
 
 
-@pytest.mark.parametrize("method,path", V1_ROUTES)
+@pytest.mark.parametrize("method,path", V1_ROUTES + V1_EDGE_ONLY)
 @pytest.mark.parametrize("token", ["", "wrong-token", "0" * 64])
 def test_refused_without_a_valid_token(b, method, path, token):
     # A body the handler would refuse (400/415) if it ran: the 401 comes first.
@@ -140,6 +145,11 @@ def test_refused_without_a_valid_token(b, method, path, token):
 def test_admin_token_admitted(b, method, path):
     r = b.api(method, path, data=b"{not json", headers={"Content-Type": "text/plain"})
     assert r.status_code not in (401, 403), (method, path, r.status_code, r.text)
+
+
+@pytest.mark.parametrize("method,path", V1_EDGE_ONLY)
+def test_admin_token_refused_where_only_edges_may(b, method, path):
+    assert_problem(b.api(method, path, {"records": []}), 403)
 
 
 def test_refused_request_changes_nothing(b):

@@ -20,6 +20,7 @@ targets=(fuzz_jws fuzz_access_token fuzz_client_assertion fuzz_dpop fuzz_claims
          fuzz_form fuzz_scope fuzz_config fuzz_ed25519_key fuzz_identity_json
          fuzz_audit fuzz_policy_parse fuzz_policy_lint fuzz_policy_ext fuzz_policy_eval
          fuzz_edge_config fuzz_edge_route fuzz_fwd_request
+         fuzz_spool
          fuzz_entities_input fuzz_operator_input fuzz_grant_input fuzz_change_window)
 common=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -error_exitcode=77
         -timeout_exitcode=78 -print_final_stats=1)

@@ -1,0 +1,382 @@
+/* edge_audit.c - the edge's audit records: built for the spool, read
+ * strictly by the broker (edge_audit.h). */
+#include "core/edge_audit.h"
+#include "core/canonical_json.h"
+#include "core/timefmt.h"
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const record_members[] = {"edge_seq", "time", "type", "decision", "actor", "action",
+					     "resource", "jti", "grant", "src", "policies", "details"};
+
+/* The decision a record type stands for; NULL when it is no edge type. */
+static const char *type_decision(const char *type)
+{
+	if (type != NULL && strcmp(type, "authz.allow") == 0)
+		return "allow";
+	if (type != NULL && strcmp(type, "authz.deny") == 0)
+		return "deny";
+	return NULL;
+}
+
+/* ---- building (the edge) ---- */
+
+/* Length of the well-formed UTF-8 character at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 when there is none. */
+static size_t utf8_char(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	if (n == 0 || n > left)
+		return 0;
+	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	return n;
+}
+
+static bool control_char(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* s as a JSON string of at most max bytes: characters that are not
+ * well-formed UTF-8 or are control characters become '?', and the text
+ * is cut before the first character that would not fit. JSON null for
+ * NULL. */
+static json_t *clipped(const char *s, size_t max)
+{
+	if (s == NULL)
+		return json_null();
+	size_t len = strlen(s), o = 0;
+	char *out = malloc(max + 1);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_char((const unsigned char *)s + i, len - i);
+		bool replace = n == 0 || (n == 1 && control_char((unsigned char)s[i]));
+		size_t w = replace ? 1 : n;
+		if (o + w > max)
+			break;
+		if (replace)
+			out[o] = '?';
+		else
+			memcpy(out + o, s + i, n);
+		o += w;
+		i += n > 0 ? n : 1;
+	}
+	json_t *j = json_stringn(out, o);
+	free(out);
+	return j;
+}
+
+static int depth_of(const json_t *v)
+{
+	int d = 0;
+	const char *k;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v))
+		json_object_foreach((json_t *)v, k, e) {
+			int c = depth_of(e);
+			d = c > d ? c : d;
+		}
+	else if (json_is_array(v))
+		json_array_foreach(v, i, e) {
+			int c = depth_of(e);
+			d = c > d ? c : d;
+		}
+	else
+		return 0;
+	return d + 1;
+}
+
+/* Why details (an object) cannot be recorded as they are; NULL when they
+ * can. The depth is checked first, so the walks after it are bounded. */
+static const char *details_problem(const json_t *details)
+{
+	if (!json_is_object(details))
+		return "details must be an object";
+	if (depth_of(details) > EDGE_AUDIT_MAX_DEPTH + 1)
+		return "details are nested too deeply";
+	if (json_object_get(details, "edge_seq") != NULL || json_object_get(details, "edge_time") != NULL)
+		return "details must not carry edge_seq or edge_time (the broker adds them)";
+	char *canon = canonical_json(details);
+	free(canon);
+	if (canon == NULL)
+		return "details must hold no real numbers";
+	char *text = json_dumps(details, JSON_COMPACT);
+	size_t n = text ? strlen(text) : SIZE_MAX;
+	free(text);
+	return n > EDGE_AUDIT_MAX_DETAILS ? "details are too large" : NULL;
+}
+
+static json_t *details_json(const json_t *details)
+{
+	if (details == NULL)
+		return json_null();
+	const char *why = details_problem(details);
+	return why == NULL ? json_deep_copy(details) : json_pack("{s:s}", "dropped", why);
+}
+
+static json_t *policies_json(const json_t *policies)
+{
+	if (!json_is_array(policies))
+		return json_null();
+	json_t *out = json_array(), *p;
+	size_t i;
+	json_array_foreach(policies, i, p) {
+		if (out == NULL || json_array_size(out) == EDGE_AUDIT_MAX_POLICIES)
+			break;
+		if (json_is_string(p))
+			json_array_append_new(out, clipped(json_string_value(p), EDGE_AUDIT_MAX_POLICY));
+	}
+	return out;
+}
+
+char *edge_audit_body(const audit_event_t *ev, int64_t unix_us)
+{
+	const char *decision = type_decision(ev->type);
+	char time[AUDIT_TIME_LEN];
+	if (decision == NULL)
+		return NULL;
+	audit_time(unix_us, time);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*}", "time", time, "type",
+			      ev->type, "decision", decision, "actor", clipped(ev->actor, TG_MAX_ID_LEN), "action",
+			      clipped(ev->action, EDGE_AUDIT_MAX_ACTION), "resource",
+			      clipped(ev->resource, EDGE_AUDIT_MAX_RESOURCE), "jti", clipped(ev->jti, TG_MAX_JTI_LEN),
+			      "grant", clipped(ev->grant, TG_MAX_ID_LEN), "src", clipped(ev->src, EDGE_AUDIT_MAX_SRC),
+			      "policies", policies_json(ev->policies), "details", details_json(ev->details));
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text != NULL && strlen(text) > EDGE_AUDIT_MAX_RECORD - 32) { /* cannot happen: the bounds fit */
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+size_t edge_audit_line(const char *body, int64_t seq, char *out, size_t cap)
+{
+	size_t n = strlen(body);
+	if (n < 3 || body[0] != '{' || body[n - 1] != '}')
+		return 0;
+	int w = snprintf(out, cap, "{\"edge_seq\":%lld,%s\n", (long long)seq, body + 1);
+	return w > 0 && (size_t)w < cap && (size_t)w <= EDGE_AUDIT_MAX_LINE ? (size_t)w : 0;
+}
+
+/* ---- reading (the broker, and the spool on open) ---- */
+
+static bool known_member(const char *key)
+{
+	for (size_t i = 0; i < sizeof record_members / sizeof record_members[0]; i++)
+		if (strcmp(key, record_members[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool text_ok(const json_t *s, size_t max)
+{
+	const char *v = json_string_value(s);
+	size_t n = json_string_length(s);
+	if (v == NULL || n > max || strlen(v) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (control_char((unsigned char)v[i]))
+			return false;
+	return true;
+}
+
+/* An optional string member: *out NULL when absent or null. */
+static int opt_string(const json_t *rec, const char *name, size_t max, const char **out, char *why, size_t why_len)
+{
+	const json_t *v = json_object_get(rec, name);
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		snprintf(why, why_len, "%s must be a string or null", name);
+		return -1;
+	}
+	if (!text_ok(v, max)) {
+		snprintf(why, why_len, "%s must be at most %zu bytes without control characters", name, max);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ", as audit_time writes it. */
+static int time_parse(const json_t *v, char out[AUDIT_TIME_LEN])
+{
+	const char *s = json_string_value(v);
+	char whole[RFC3339_LEN];
+	int64_t t;
+	if (s == NULL || strlen(s) != AUDIT_TIME_LEN - 1 || s[19] != '.' || s[26] != 'Z')
+		return -1;
+	for (int i = 20; i < 26; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	snprintf(whole, sizeof whole, "%.19sZ", s);
+	if (rfc3339_parse(whole, &t) != 0)
+		return -1;
+	memcpy(out, s, AUDIT_TIME_LEN);
+	return 0;
+}
+
+static int policies_parse(const json_t *v, const json_t **out, char *why, size_t why_len)
+{
+	const json_t *p;
+	size_t i;
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > EDGE_AUDIT_MAX_POLICIES) {
+		snprintf(why, why_len, "policies must be null or an array of at most %d policy ids",
+			 EDGE_AUDIT_MAX_POLICIES);
+		return -1;
+	}
+	json_array_foreach(v, i, p)
+		if (!json_is_string(p) || !text_ok(p, EDGE_AUDIT_MAX_POLICY)) {
+			snprintf(why, why_len, "policies[%zu] must be a policy id of at most %d bytes", i,
+				 EDGE_AUDIT_MAX_POLICY);
+			return -1;
+		}
+	*out = v;
+	return 0;
+}
+
+int edge_audit_parse(const json_t *rec, edge_audit_rec_t *out, char *why, size_t why_len)
+{
+	const char *key, *problem;
+	const json_t *v;
+	memset(out, 0, sizeof *out);
+	if (!json_is_object(rec)) {
+		snprintf(why, why_len, "a record must be an object");
+		return -1;
+	}
+	json_object_foreach((json_t *)rec, key, v)
+		if (!known_member(key)) {
+			snprintf(why, why_len, "unknown member \"%.64s\"", key);
+			return -1;
+		}
+	v = json_object_get(rec, "edge_seq");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > EDGE_AUDIT_MAX_SEQ) {
+		snprintf(why, why_len, "edge_seq must be an integer from 1 to 2^62");
+		return -1;
+	}
+	out->edge_seq = json_integer_value(v);
+	if (time_parse(json_object_get(rec, "time"), out->time) != 0) {
+		snprintf(why, why_len, "time must be a UTC time with microseconds (2026-01-02T03:04:05.123456Z)");
+		return -1;
+	}
+	out->ev.type = json_string_value(json_object_get(rec, "type"));
+	const char *decision = type_decision(out->ev.type);
+	if (decision == NULL) {
+		snprintf(why, why_len, "type must be \"authz.allow\" or \"authz.deny\"");
+		return -1;
+	}
+	out->ev.decision = json_string_value(json_object_get(rec, "decision"));
+	if (out->ev.decision == NULL || strcmp(out->ev.decision, decision) != 0) {
+		snprintf(why, why_len, "decision must be \"%s\" for a record of type %s", decision, out->ev.type);
+		return -1;
+	}
+	if (opt_string(rec, "actor", TG_MAX_ID_LEN, &out->ev.actor, why, why_len) != 0 ||
+	    opt_string(rec, "action", EDGE_AUDIT_MAX_ACTION, &out->ev.action, why, why_len) != 0 ||
+	    opt_string(rec, "resource", EDGE_AUDIT_MAX_RESOURCE, &out->ev.resource, why, why_len) != 0 ||
+	    opt_string(rec, "jti", TG_MAX_JTI_LEN, &out->ev.jti, why, why_len) != 0 ||
+	    opt_string(rec, "grant", TG_MAX_ID_LEN, &out->ev.grant, why, why_len) != 0 ||
+	    opt_string(rec, "src", EDGE_AUDIT_MAX_SRC, &out->ev.src, why, why_len) != 0 ||
+	    policies_parse(json_object_get(rec, "policies"), &out->ev.policies, why, why_len) != 0)
+		return -1;
+	v = json_object_get(rec, "details");
+	if (v != NULL && !json_is_null(v)) {
+		if ((problem = details_problem(v)) != NULL) {
+			snprintf(why, why_len, "%s", problem);
+			return -1;
+		}
+		out->ev.details = v;
+	}
+	return 0;
+}
+
+int edge_audit_parse_text(const char *text, size_t len, json_t **doc, edge_audit_rec_t *out, char *why,
+			  size_t why_len)
+{
+	json_error_t e;
+	*doc = NULL;
+	if (len > EDGE_AUDIT_MAX_RECORD) {
+		snprintf(why, why_len, "longer than %d bytes", EDGE_AUDIT_MAX_RECORD);
+		return -1;
+	}
+	if ((*doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e)) == NULL) {
+		snprintf(why, why_len, "not JSON: %s", e.text);
+		return -1;
+	}
+	if (edge_audit_parse(*doc, out, why, why_len) != 0) {
+		json_decref(*doc);
+		*doc = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int edge_audit_batch_parse(const json_t *body, edge_audit_rec_t **out, size_t *n, char *why, size_t why_len)
+{
+	const json_t *records = json_object_get(body, "records");
+	char inner[200];
+	*out = NULL;
+	*n = 0;
+	if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_array(records)) {
+		snprintf(why, why_len, "the body must be {\"records\": [...]} and nothing else");
+		return -1;
+	}
+	size_t count = json_array_size(records);
+	if (count > EDGE_AUDIT_MAX_BATCH) {
+		snprintf(why, why_len, "at most %d records at once", EDGE_AUDIT_MAX_BATCH);
+		return -1;
+	}
+	edge_audit_rec_t *recs = calloc(count ? count : 1, sizeof *recs);
+	if (recs == NULL) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (edge_audit_parse(json_array_get(records, i), &recs[i], inner, sizeof inner) != 0) {
+			snprintf(why, why_len, "records[%zu]: %s", i, inner);
+			free(recs);
+			return -1;
+		}
+		if (i > 0 && recs[i].edge_seq != recs[i - 1].edge_seq + 1) {
+			snprintf(why, why_len, "records[%zu]: edge_seq must be %lld (one more than the record before)", i,
+				 (long long)recs[i - 1].edge_seq + 1);
+			free(recs);
+			return -1;
+		}
+	}
+	*out = recs;
+	*n = count;
+	return 0;
+}
+
+json_t *edge_audit_chain_details(const edge_audit_rec_t *rec)
+{
+	json_t *d = rec->ev.details != NULL ? json_deep_copy(rec->ev.details) : json_object();
+	if (d == NULL || json_object_set_new(d, "edge_seq", json_integer(rec->edge_seq)) != 0 ||
+	    json_object_set_new(d, "edge_time", json_string(rec->time)) != 0) {
+		json_decref(d);
+		return NULL;
+	}
+	return d;
+}
