@@ -11,6 +11,7 @@ typedef struct {
 	char *body;   /* NUL-terminated, malloc'd */
 	size_t len;
 	char *content_type;
+	char *header; /* cli_get_url: the value of the header it was asked to keep, or NULL */
 } cli_response_t;
 
 /* Base URL of the broker: $TOLLGATE_ADDR or http://127.0.0.1:8420. */
@@ -23,9 +24,18 @@ char *cli_admin_token(void);
 int cli_http(const char *method, const char *path, const char *content_type, const char *body,
 	     const char *const *headers, cli_response_t *out);
 void cli_response_free(cli_response_t *r);
+/* A plain GET to url (not the broker: an edge's /auth), with headers and
+ * the TLS CA of TOLLGATE_CACERT; keeps the value of response header
+ * keep_header (or NULL) in out->header. Returns 0 when a response arrived
+ * (any status), else -1 with curl's reason in err; prints nothing. */
+int cli_get_url(const char *url, const char *const *headers, const char *keep_header, long timeout_s,
+		cli_response_t *out, char *err, size_t err_len);
 /* Authenticated /v1 call with a JSON body (or NULL). Prints a clear error
  * and returns NULL unless the status is 2xx. */
 json_t *cli_api(const char *method, const char *path, json_t *body /* stolen */);
+/* An authenticated GET the broker may hold up to hold_s seconds (a long
+ * poll): cli_api with a timeout that long plus the usual one. */
+json_t *cli_api_held(const char *path, long hold_s);
 /* GET path (which may have a query) and every following page by the
  * answer's `next` cursor (&after=...); returns {member: [all the pages'
  * member arrays]}, or NULL after cli_api printed the error. */
@@ -77,6 +87,47 @@ int cmd_operator(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_change_window(int argc, char **argv);
+/* `tollgate edge` but `edge run` (the agent): list the edges, and help
+ * that documents the agent too (cli/edge.c). */
+int cmd_edge_cli(int argc, char **argv);
+
+/* ---- after a revocation: --wait and --verify (cli/enforce.c) ---- */
+
+#define CLI_WAIT_DEFAULT 30      /* seconds, --wait without a number */
+#define CLI_WAIT_MAX 3600
+#define CLI_EXIT_NOT_ENFORCED 3  /* a live edge did not acknowledge in time */
+#define CLI_EXIT_NOT_REFUSED 4   /* an edge did not refuse the revoked credential */
+
+/* The options' lines for a command's help. */
+#define CLI_ENFORCE_HELP \
+	"  --wait [SECS]     then wait (default 30 s) until every live edge has\n" \
+	"                    acknowledged the revocation, printing each edge's\n" \
+	"                    propagation time; exit 3 naming those that did not\n" \
+	"  --verify          --wait, then present the revoked credential to each\n" \
+	"                    live edge's /auth and require a refusal as revoked;\n" \
+	"                    exit 4 naming those that did not refuse\n"
+
+typedef struct {
+	bool wait, verify;    /* --verify implies wait */
+	long wait_s;
+	bool report_stderr;   /* the command printed JSON on stdout: report on stderr */
+} cli_enforce_t;
+
+/* The argument of --wait that getopt just returned: optarg (--wait=SECS),
+ * or the next argument when it is all digits (--wait SECS; optind moves
+ * past it), or NULL (the default). */
+const char *cli_wait_arg(int argc, char **argv);
+/* Sets e from the options (wait_arg: cli_wait_arg's answer); 0, or 2
+ * after saying what is wrong. */
+int cli_enforce_init(cli_enforce_t *e, bool wait, const char *wait_arg, bool verify, bool report_stderr);
+/* After a revocation succeeded: waits until every live edge acknowledged
+ * the broker's newest feed entry and, with verify, presents a credential
+ * to each live edge: token (the revoked token itself) or, when NULL, a
+ * probe token the broker makes for probe_kind ("identity" or "grant")
+ * probe_id. Returns 0, CLI_EXIT_NOT_ENFORCED, CLI_EXIT_NOT_REFUSED or 1
+ * (the broker refused or was unreachable). Does nothing when neither
+ * option was given. */
+int cli_enforce(const cli_enforce_t *e, const char *token, const char *probe_kind, const char *probe_id);
 
 /* A secret from one line of stdin (from_stdin) or the terminal without
  * echo after prompt; 0, or -1 with a message (cli/operator.c). */

@@ -1,7 +1,8 @@
-/* client.c - the CLI's HTTP client (libcurl) and output helpers.
- * Environment: TOLLGATE_ADDR (base URL), TOLLGATE_TOKEN (admin bearer),
- * TOLLGATE_CACERT (CA for an HTTPS broker), TOLLGATE_CLIENT_CERT and
- * TOLLGATE_CLIENT_KEY (mTLS). */
+/* client.c - the CLI's HTTP client (libcurl) for the broker and for plain
+ * GETs to other URLs (an edge's /auth), and output helpers. Environment:
+ * TOLLGATE_ADDR (base URL), TOLLGATE_TOKEN (admin bearer), TOLLGATE_CACERT
+ * (CA for an HTTPS broker or edge), TOLLGATE_CLIENT_CERT and
+ * TOLLGATE_CLIENT_KEY (mTLS to the broker). */
 #include "cli/cli.h"
 #include "core/limits.h"
 #include <curl/curl.h>
@@ -12,6 +13,7 @@
 #include <sodium.h>
 
 #define MAX_RESPONSE (96 * 1024 * 1024) /* a whole policy set (32 MiB) as JSON */
+#define CLI_TIMEOUT 30L /* seconds for one request (docs/cli.md) */
 
 const char *cli_addr(void)
 {
@@ -73,26 +75,49 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 	return add;
 }
 
-int cli_http(const char *method, const char *path, const char *content_type, const char *body,
-	     const char *const *headers, cli_response_t *out)
+/* A handle for one request to url, collecting the answer into out, with
+ * the TLS settings of TOLLGATE_CACERT; NULL when curl cannot make one. */
+static CURL *easy_new(const char *url, long timeout_s, cli_response_t *out)
+{
+	const char *ca = getenv("TOLLGATE_CACERT");
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	return c;
+}
+
+/* After a performed request: status, content type and a body (at least ""). */
+static void collect(CURL *c, cli_response_t *out)
+{
+	char *type = NULL;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+	out->content_type = type ? strdup(type) : NULL;
+	if (out->body == NULL)
+		out->body = calloc(1, 1);
+}
+
+/* cli_http with a timeout of timeout_s seconds. */
+static int broker_http(const char *method, const char *path, const char *content_type, const char *body,
+		       const char *const *headers, long timeout_s, cli_response_t *out)
 {
 	char url[2048], ct[160];
 	struct curl_slist *hl = NULL;
 	const char *env;
 	int rc = -1;
 	memset(out, 0, sizeof *out);
-	CURL *c = curl_easy_init();
+	snprintf(url, sizeof url, "%s%s", cli_addr(), path);
+	CURL *c = easy_new(url, timeout_s, out);
 	if (c == NULL)
 		return -1;
-	snprintf(url, sizeof url, "%s%s", cli_addr(), path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if ((env = getenv("TOLLGATE_CACERT")) != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, env);
 	if ((env = getenv("TOLLGATE_CLIENT_CERT")) != NULL)
 		curl_easy_setopt(c, CURLOPT_SSLCERT, env);
 	if ((env = getenv("TOLLGATE_CLIENT_KEY")) != NULL)
@@ -115,12 +140,42 @@ int cli_http(const char *method, const char *path, const char *content_type, con
 				"  is `tollgate serve` running? set TOLLGATE_ADDR if it listens elsewhere\n",
 			cli_prefix(), cli_addr(), curl_easy_strerror(cr));
 	} else {
-		char *type = NULL;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
-		out->content_type = type ? strdup(type) : NULL;
-		if (out->body == NULL)
-			out->body = calloc(1, 1);
+		collect(c, out);
+		rc = 0;
+	}
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+int cli_http(const char *method, const char *path, const char *content_type, const char *body,
+	     const char *const *headers, cli_response_t *out)
+{
+	return broker_http(method, path, content_type, body, headers, CLI_TIMEOUT, out);
+}
+
+int cli_get_url(const char *url, const char *const *headers, const char *keep_header, long timeout_s,
+		cli_response_t *out, char *err, size_t err_len)
+{
+	struct curl_slist *hl = NULL;
+	struct curl_header *h = NULL;
+	int rc = -1;
+	memset(out, 0, sizeof *out);
+	CURL *c = easy_new(url, timeout_s, out);
+	if (c == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	for (const char *const *p = headers; p != NULL && *p != NULL; p++)
+		hl = curl_slist_append(hl, *p);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	CURLcode cr = curl_easy_perform(c);
+	if (cr != CURLE_OK) {
+		snprintf(err, err_len, "%s", curl_easy_strerror(cr));
+	} else {
+		collect(c, out);
+		if (keep_header != NULL && curl_easy_header(c, keep_header, 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+			out->header = strdup(h->value);
 		rc = 0;
 	}
 	curl_slist_free_all(hl);
@@ -132,6 +187,7 @@ void cli_response_free(cli_response_t *r)
 {
 	free(r->body);
 	free(r->content_type);
+	free(r->header);
 	memset(r, 0, sizeof *r);
 }
 
@@ -217,7 +273,8 @@ json_t *cli_post_secret(const char *what, const char *path, json_t *body, long w
 	return j;
 }
 
-json_t *cli_api(const char *method, const char *path, json_t *body)
+/* cli_api with a timeout of timeout_s seconds. */
+static json_t *api_call(const char *method, const char *path, json_t *body, long timeout_s)
 {
 	char auth[TG_MAX_JWT_LEN + 32] /* a workload's own access token too */;
 	cli_response_t r;
@@ -231,7 +288,7 @@ json_t *cli_api(const char *method, const char *path, json_t *body)
 		sodium_memzero(tok, strlen(tok));
 		free(tok);
 	}
-	int rc = cli_http(method, path, text ? "application/json" : NULL, text, tok ? hdrs : NULL, &r);
+	int rc = broker_http(method, path, text ? "application/json" : NULL, text, tok ? hdrs : NULL, timeout_s, &r);
 	sodium_memzero(auth, sizeof auth);
 	free(text);
 	if (rc != 0)
@@ -245,6 +302,16 @@ json_t *cli_api(const char *method, const char *path, json_t *body)
 	}
 	cli_response_free(&r);
 	return out;
+}
+
+json_t *cli_api(const char *method, const char *path, json_t *body)
+{
+	return api_call(method, path, body, CLI_TIMEOUT);
+}
+
+json_t *cli_api_held(const char *path, long hold_s)
+{
+	return api_call("GET", path, NULL, hold_s + CLI_TIMEOUT);
 }
 
 json_t *cli_api_all(const char *path, const char *member)

@@ -1,7 +1,8 @@
 /* grant.c - `tollgate grant`: just-in-time grants through /v1/grants
  * (docs/grants.md): request one, approve, deny, cancel, end or revoke it,
  * list and show them. One table names each verb with its help, the options
- * it takes and those it needs; the parsing and checks are shared. */
+ * it takes and those it needs; the parsing and checks are shared. end and
+ * revoke take --wait and --verify (cli/enforce.c). */
 #include "cli/cli.h"
 #include "core/timefmt.h"
 #include <errno.h>
@@ -27,10 +28,11 @@ static const char grant_usage[] =
 	"      Refuses a pending grant.\n"
 	"  cancel ID [--reason TEXT] [--json]\n"
 	"      Withdraws a request before it is approved.\n"
-	"  end ID [--reason TEXT] [--json]\n"
+	"  end ID [--reason TEXT] [--json] [--wait [SECS]] [--verify]\n"
 	"      Ends an approved or active grant: the task is done.\n"
-	"  revoke ID --reason TEXT [--json]\n"
-	"      Takes an approved or active grant back.\n"
+	"  revoke ID --reason TEXT [--json] [--wait [SECS]] [--verify]\n"
+	"      Takes an approved or active grant back (--wait, --verify: see the\n"
+	"      revocation enforced at every live edge).\n"
 	"  review ID [--comment TEXT] [--json]\n"
 	"      Reviews a break-glass grant (a second operator, fresh second factor).\n"
 	"  list [--pending] [--state S] [--identity ID] [--review-open] [--limit N] [--json]\n"
@@ -112,25 +114,29 @@ static const char cancel_help[] =
 	"Needs the requester's own TOLLGATE_TOKEN, or the admin token.\n";
 
 static const char end_help[] =
-	"Usage: tollgate grant end ID [--reason TEXT] [--json]\n"
+	"Usage: tollgate grant end ID [--reason TEXT] [--json] [--wait [SECS]] [--verify]\n"
 	"\n"
 	"Ends approved or active grant ID now (POST /v1/grants/ID/end): the task is\n"
 	"done. Every token issued under it is inactive from this moment.\n"
 	"\n"
 	"  --reason TEXT     why, for the audit trail\n"
-	"  --json            print the grant as JSON\n"
+	"  --json            print the grant as JSON (the report then goes to stderr)\n"
+	CLI_ENFORCE_HELP
+	"                    (with a probe token the broker signs for the grant)\n"
 	"\n"
 	"Needs the requester's TOLLGATE_TOKEN, the grant identity's own access\n"
 	"token, an approver's or admin operator's session, or the admin token.\n";
 
 static const char revoke_help[] =
-	"Usage: tollgate grant revoke ID --reason TEXT [--json]\n"
+	"Usage: tollgate grant revoke ID --reason TEXT [--json] [--wait [SECS]] [--verify]\n"
 	"\n"
 	"Takes approved or active grant ID back (POST /v1/grants/ID/revoke). Every\n"
 	"token issued under it is inactive from this moment.\n"
 	"\n"
 	"  --reason TEXT     why (required), for the audit trail\n"
-	"  --json            print the grant as JSON\n"
+	"  --json            print the grant as JSON (the report then goes to stderr)\n"
+	CLI_ENFORCE_HELP
+	"                    (with a probe token the broker signs for the grant)\n"
 	"\n"
 	"Needs an operator session (role approver or admin) or the admin token.\n";
 
@@ -177,7 +183,8 @@ static const char show_help[] =
 	"operator's session, or the grant identity's own access token.\n";
 
 enum { O_IDENTITY = 1, O_SCOPE, O_DURATION, O_REASON, O_TICKET, O_START, O_SOURCE, O_COMMENT,
-       O_STATE, O_LIMIT, O_PENDING, O_JSON, O_QUIET, O_BREAK_GLASS, O_REVIEW_OPEN, O_HELP, O_COUNT };
+       O_STATE, O_LIMIT, O_PENDING, O_JSON, O_QUIET, O_BREAK_GLASS, O_REVIEW_OPEN, O_WAIT, O_VERIFY, O_HELP,
+       O_COUNT };
 #define BIT(o) (1u << (o))
 
 static const struct option longs[] = {
@@ -188,7 +195,8 @@ static const struct option longs[] = {
 	{"state", required_argument, NULL, O_STATE}, {"limit", required_argument, NULL, O_LIMIT},
 	{"pending", no_argument, NULL, O_PENDING}, {"json", no_argument, NULL, O_JSON},
 	{"quiet", no_argument, NULL, O_QUIET}, {"break-glass", no_argument, NULL, O_BREAK_GLASS},
-	{"review-open", no_argument, NULL, O_REVIEW_OPEN}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+	{"review-open", no_argument, NULL, O_REVIEW_OPEN}, {"wait", optional_argument, NULL, O_WAIT},
+	{"verify", no_argument, NULL, O_VERIFY}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
 
 /* What a required option stands for, in "--reason TEXT is required (...)". */
 static const struct {
@@ -419,10 +427,14 @@ static char *grant_path(const char *id, const char *suffix)
 	return path;
 }
 
-/* approve, deny, cancel, end, revoke: POST /v1/grants/ID/VERB. */
+/* approve, deny, cancel, end, revoke: POST /v1/grants/ID/VERB; end and
+ * revoke then do what --wait and --verify ask. */
 static int run_transition(const verb_t *v, const opts_t *o)
 {
+	cli_enforce_t e;
 	char suffix[16];
+	if (cli_enforce_init(&e, o->set[O_WAIT], o->val[O_WAIT], o->set[O_VERIFY], o->set[O_JSON]) != 0)
+		return 2;
 	snprintf(suffix, sizeof suffix, "/%s", v->name);
 	char *path = grant_path(o->id, suffix);
 	if (path == NULL)
@@ -439,7 +451,7 @@ static int run_transition(const verb_t *v, const opts_t *o)
 	else
 		print_state_line(g);
 	json_decref(g);
-	return 0;
+	return cli_enforce(&e, NULL, "grant", o->id);
 }
 
 static int run_show(const verb_t *v, const opts_t *o)
@@ -505,6 +517,7 @@ static int run_list(const verb_t *v, const opts_t *o)
 }
 
 #define TAKES_JSON BIT(O_JSON)
+#define TAKES_WAIT (BIT(O_WAIT) | BIT(O_VERIFY))
 static const verb_t verbs[] = {
 	{"request", request_help,
 	 BIT(O_IDENTITY) | BIT(O_SCOPE) | BIT(O_DURATION) | BIT(O_REASON) | BIT(O_TICKET) | BIT(O_START) |
@@ -513,8 +526,8 @@ static const verb_t verbs[] = {
 	{"approve", approve_help, BIT(O_COMMENT) | TAKES_JSON, 0, true, run_transition},
 	{"deny", deny_help, BIT(O_REASON) | TAKES_JSON, BIT(O_REASON), true, run_transition},
 	{"cancel", cancel_help, BIT(O_REASON) | TAKES_JSON, 0, true, run_transition},
-	{"end", end_help, BIT(O_REASON) | TAKES_JSON, 0, true, run_transition},
-	{"revoke", revoke_help, BIT(O_REASON) | TAKES_JSON, BIT(O_REASON), true, run_transition},
+	{"end", end_help, BIT(O_REASON) | TAKES_JSON | TAKES_WAIT, 0, true, run_transition},
+	{"revoke", revoke_help, BIT(O_REASON) | TAKES_JSON | TAKES_WAIT, BIT(O_REASON), true, run_transition},
 	{"review", review_help, BIT(O_COMMENT) | TAKES_JSON, 0, true, run_transition},
 	{"list", list_help,
 	 BIT(O_PENDING) | BIT(O_STATE) | BIT(O_IDENTITY) | BIT(O_REVIEW_OPEN) | BIT(O_LIMIT) | TAKES_JSON, 0,
@@ -551,7 +564,7 @@ static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 				fprintf(stderr, "%s %s: option --%s does not apply here\n", pre, v->name, long_name(ch));
 			return cli_bad_option(v->name);
 		}
-		o->val[ch] = optarg;
+		o->val[ch] = ch == O_WAIT ? cli_wait_arg(argc, argv) : optarg;
 		o->set[ch] = true;
 	}
 	bool missing = false;

@@ -1,5 +1,6 @@
-/* identity.c - `tollgate identity`: create, list, show, update, offboard
- * workload identities through /v1/identities. */
+/* identity.c - `tollgate identity`: create, list, show, update, suspend,
+ * offboard workload identities through /v1/identities; suspend and
+ * offboard take --wait and --verify (cli/enforce.c). */
 #include "cli/cli.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -21,13 +22,23 @@ static const char identity_usage[] =
 	"            [--status active|suspended] [--add-key FILE]... [--remove-kid KID]...\n"
 	"            [--mtls-fingerprint HEX]\n"
 	"      --role replaces the whole list when given.\n"
-	"  offboard ID\n"
+	"  suspend ID [--wait [SECS]] [--verify]\n"
+	"      the same as update ID --status suspended: the identity cannot\n"
+	"      authenticate and its tokens are inactive (update --status active\n"
+	"      reverses it).\n"
+	"  offboard ID [--wait [SECS]] [--verify]\n"
 	"      final: disables every key and revokes every token of the identity.\n"
+	"\n"
+	"Options of suspend and offboard:\n"
+	CLI_ENFORCE_HELP
+	"                    (with a probe token the broker signs for the identity)\n"
+	"\n"
+	"The report goes to stderr: stdout has the identity as JSON.\n"
 	"\n"
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420) and TOLLGATE_TOKEN.\n";
 
 enum { O_KIND = 1, O_OWNER, O_ROLE, O_KEY, O_MAXTTL, O_DESC, O_FP, O_STATUS, O_ADDKEY,
-       O_RMKID, O_JSON, O_HELP };
+       O_RMKID, O_JSON, O_WAIT, O_VERIFY, O_HELP };
 
 static const struct option longs[] = {
 	{"kind", required_argument, NULL, O_KIND}, {"owner", required_argument, NULL, O_OWNER},
@@ -36,7 +47,8 @@ static const struct option longs[] = {
 	{"description", required_argument, NULL, O_DESC},
 	{"mtls-fingerprint", required_argument, NULL, O_FP}, {"status", required_argument, NULL, O_STATUS},
 	{"add-key", required_argument, NULL, O_ADDKEY}, {"remove-kid", required_argument, NULL, O_RMKID},
-	{"json", no_argument, NULL, O_JSON}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+	{"json", no_argument, NULL, O_JSON}, {"wait", optional_argument, NULL, O_WAIT},
+	{"verify", no_argument, NULL, O_VERIFY}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
 
 /* A public key file's content as the API takes it: JWK object or PEM text. */
 static json_t *key_file(const char *path)
@@ -74,8 +86,14 @@ static int max_ttl(const char *s, json_t *doc)
 	return 0;
 }
 
+/* --wait and --verify as given (revoking verbs only). */
+typedef struct {
+	bool wait, verify;
+	const char *wait_arg;
+} wait_opts_t;
+
 /* Parses options into an API document; returns -1 on a usage error. */
-static int parse(int argc, char **argv, json_t *doc, bool update, bool *as_json)
+static int parse(int argc, char **argv, json_t *doc, bool update, bool *as_json, wait_opts_t *w)
 {
 	int ch;
 	json_t *v;
@@ -90,6 +108,8 @@ static int parse(int argc, char **argv, json_t *doc, bool update, bool *as_json)
 		case O_ROLE: push(doc, "roles", json_string(optarg)); break;
 		case O_RMKID: push(doc, "remove_kids", json_string(optarg)); break;
 		case O_JSON: *as_json = true; break;
+		case O_WAIT: w->wait = true; w->wait_arg = cli_wait_arg(argc, argv); break;
+		case O_VERIFY: w->verify = true; break;
 		case O_MAXTTL:
 			if (max_ttl(optarg, doc) != 0)
 				return -1;
@@ -164,28 +184,57 @@ static int list(int argc, char **argv)
 	return 0;
 }
 
+/* The verbs that take an ID; revokes: they take --wait and --verify. */
+static const struct {
+	const char *name;
+	bool revokes;
+} id_verbs[] = {{"create", false}, {"show", false}, {"update", false}, {"suspend", true}, {"offboard", true}};
+
+/* suspend and offboard: the change, then what --wait and --verify ask. */
+static int revoke(const char *sub, const char *id, const char *path, const wait_opts_t *w)
+{
+	cli_enforce_t e;
+	char offboard[600];
+	if (cli_enforce_init(&e, w->wait, w->wait_arg, w->verify, true) != 0)
+		return 2;
+	snprintf(offboard, sizeof offboard, "%s/offboard", path);
+	json_t *done = strcmp(sub, "offboard") == 0 ? cli_api("POST", offboard, json_object())
+						  : cli_api("PATCH", path, json_pack("{s:s}", "status", "suspended"));
+	int rc = print_result(done);
+	return rc == 0 ? cli_enforce(&e, NULL, "identity", id) : rc;
+}
+
 int cmd_identity(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
 	char path[512];
 	bool as_json = false;
+	wait_opts_t w = {0};
 	if (argc < 2 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
 		fputs(identity_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(sub, "list") == 0)
 		return list(argc, argv);
-	bool needs_id = strcmp(sub, "create") == 0 || strcmp(sub, "show") == 0 ||
-			strcmp(sub, "update") == 0 || strcmp(sub, "offboard") == 0;
-	if (!needs_id)
-		return cli_unknown_command(sub, (const char *const[]){"create", "list", "show", "update", "offboard",
-								      NULL});
+	size_t nv = sizeof id_verbs / sizeof id_verbs[0], vi = 0;
+	while (vi < nv && strcmp(sub, id_verbs[vi].name) != 0)
+		vi++;
+	if (vi == nv)
+		return cli_unknown_command(sub, (const char *const[]){"create", "list", "show", "update", "suspend",
+								      "offboard", NULL});
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 		fputs(identity_usage, stdout);
 		return 0;
 	}
 	json_t *doc = json_object();
-	int bad = parse(argc, argv, doc, strcmp(sub, "update") == 0, &as_json);
+	int bad = parse(argc, argv, doc, strcmp(sub, "update") == 0, &as_json, &w);
+	if (bad == 0 && (w.wait || w.verify) && !id_verbs[vi].revokes) {
+		fprintf(stderr, "tollgate identity %s: --wait and --verify apply to suspend and offboard only\n", sub);
+		bad = -1;
+	} else if (bad == 0 && id_verbs[vi].revokes && json_object_size(doc) > 0) {
+		fprintf(stderr, "tollgate identity %s: takes the identity ID, --wait and --verify only\n", sub);
+		bad = -1;
+	}
 	if (bad != 0 || optind != argc - 1) {
 		if (bad == 0 && optind == argc)
 			fprintf(stderr, "tollgate identity %s: the identity ID is required\n", sub);
@@ -208,6 +257,5 @@ int cmd_identity(int argc, char **argv)
 	json_decref(doc);
 	if (strcmp(sub, "show") == 0)
 		return print_result(cli_api("GET", path, NULL));
-	strncat(path, "/offboard", sizeof path - strlen(path) - 1);
-	return print_result(cli_api("POST", path, json_object()));
+	return revoke(sub, id, path, &w);
 }

@@ -1,6 +1,7 @@
 /* token.c - `tollgate token`: obtain an access token with private_key_jwt
  * (and optionally DPoP) so scripts never hand-craft JWTs; inspect a token
- * against the published JWKS; introspect and revoke. */
+ * against the published JWKS; introspect and revoke (--wait and --verify:
+ * see the revocation enforced at the edges, cli/enforce.c). */
 #include "cli/cli.h"
 #include "core/access_token.h"
 #include "core/client_assertion.h"
@@ -40,8 +41,13 @@ static const char token_usage[] =
 	"  introspect TOKEN|- [--identity ID --key PATH [--kid KID]]\n"
 	"      Asks the broker whether the token is active (RFC 7662), as admin\n"
 	"      (TOLLGATE_TOKEN) or as the given identity.\n"
-	"  revoke TOKEN|- [--identity ID --key PATH [--kid KID]]\n"
+	"  revoke TOKEN|- [--identity ID --key PATH [--kid KID]] [--wait [SECS]] [--verify]\n"
 	"      Revokes the token (RFC 7009).\n"
+	"\n"
+	"Options of revoke:\n"
+	CLI_ENFORCE_HELP
+	"                    (presenting the revoked token itself; --wait and\n"
+	"                    --verify need TOLLGATE_TOKEN)\n"
 	"\n"
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420).\n";
 
@@ -49,6 +55,8 @@ typedef struct {
 	const char *identity, *key, *scope, *ttl, *dpop_key, *kid, *grant;
 	const char *subject; /* exchange: the subject token */
 	bool dpop, json;
+	bool wait, verify; /* revoke: --wait [SECS], --verify */
+	const char *wait_arg;
 } token_opts_t;
 
 /* Loads an Ed25519 private key file. */
@@ -296,7 +304,8 @@ int cmd_token(int argc, char **argv)
 		{"scope", required_argument, NULL, 's'}, {"ttl", required_argument, NULL, 't'},
 		{"dpop", no_argument, NULL, 'd'}, {"dpop-key", required_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'j'}, {"kid", required_argument, NULL, 'K'},
-		{"grant", required_argument, NULL, 'g'},
+		{"grant", required_argument, NULL, 'g'}, {"wait", optional_argument, NULL, 'w'},
+		{"verify", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const char *const verbs[] = {"issue", "exchange", "inspect", "introspect", "revoke", NULL};
 	token_opts_t o = {0};
@@ -318,10 +327,19 @@ int cmd_token(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'K': o.kid = optarg; break;
 		case 'g': o.grant = optarg; break;
+		case 'w': o.wait = true; o.wait_arg = cli_wait_arg(argc, argv); break;
+		case 'v': o.verify = true; break;
 		case 'h': fputs(token_usage, stdout); return 0;
 		default: return cli_bad_option(NULL);
 		}
 	}
+	if ((o.wait || o.verify) && strcmp(sub, "revoke") != 0) {
+		fprintf(stderr, "tollgate token %s: --wait and --verify apply to revoke only\n", sub);
+		return 2;
+	}
+	cli_enforce_t enforce;
+	if (cli_enforce_init(&enforce, o.wait, o.wait_arg, o.verify, false) != 0)
+		return 2;
 	if (strcmp(sub, "issue") == 0) {
 		if (optind == argc)
 			return issue(&o);
@@ -342,6 +360,8 @@ int cmd_token(int argc, char **argv)
 	int rc = o.subject != NULL ? issue(&o)
 		: strcmp(sub, "inspect") == 0 ? inspect(token)
 		: oauth_call(strcmp(sub, "introspect") == 0 ? "/oauth/introspect" : "/oauth/revoke", token, &o);
+	if (rc == 0 && strcmp(sub, "revoke") == 0)
+		rc = cli_enforce(&enforce, token, NULL, NULL);
 	sodium_memzero(token, strlen(token));
 	free(token);
 	return rc;

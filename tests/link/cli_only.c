@@ -18,7 +18,7 @@ int main(void)
 		{"keys", cmd_keys}, {"identity", cmd_identity}, {"token", cmd_token}, {"audit", cmd_audit},
 		{"policy", cmd_policy}, {"entities", cmd_entities}, {"operator", cmd_operator},
 		{"login", cmd_login}, {"grant", cmd_grant}, {"change-window", cmd_change_window},
-		{"init", cmd_init},
+		{"init", cmd_init}, {"edge", cmd_edge_cli},
 	};
 	int failed = 0;
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
