@@ -46,12 +46,14 @@ typedef struct {
 	int (*fn)(int argc, char **argv);
 } command_t;
 
-/* `tollgate edge run ...` is the edge agent (its own library); the other
- * edge verbs are the CLI's. */
+/* `tollgate edge run ...` (and `tollgate edge --config FILE`) is the edge
+ * agent (its own library); the other edge verbs are the CLI's. */
 static int cmd_edge(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_edge_run(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--config") == 0 || strcmp(argv[1], "--print-config") == 0))
+		return cmd_edge_run(argc, argv);
 	return cmd_edge_cli(argc, argv);
 }
 
