@@ -11,7 +11,7 @@ const char *const feed_audit_types[] = {
 	"token.revoked",
 	"identity.created", "identity.updated", "identity.suspended", "identity.reactivated", "identity.offboarded",
 	"operator.created", "operator.confirmed", "operator.disabled",
-	"grant.activated", "grant.break_glass", "grant.ended", "grant.revoked", "grant.expired",
+	"grant.approved", "grant.activated", "grant.break_glass", "grant.ended", "grant.revoked", "grant.expired",
 	"policy.changed", "entities.changed",
 	"key.created", "key.rotated",
 	NULL,
@@ -178,7 +178,9 @@ static bool one_of(const char *s, const char *const *allowed)
 static int entry_fields(const json_t *o, feed_entry_t *e)
 {
 	static const char *const identity_states[] = {"active", "suspended", "offboarded", NULL};
-	static const char *const grant_states[] = {"active", "ended", "revoked", "expired", NULL};
+	/* every state a grant has (core/grant.h); only "active" opens anything */
+	static const char *const grant_states[] = {"pending",  "approved", "active",    "ended",
+						   "revoked", "expired",  "denied", "cancelled", NULL};
 	const json_t *bg = json_object_get(o, "break_glass");
 	switch (e->kind) {
 	case FEED_TOKEN:

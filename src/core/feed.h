@@ -14,7 +14,7 @@
  * An entry:
  *   {"seq": N, "kind": "token",    "id": JTI, "sub": ID, "exp": T}
  *   {"seq": N, "kind": "identity", "id": ID, "state": "suspended"|"active"|"offboarded", "at": T}
- *   {"seq": N, "kind": "grant",    "id": G, "state": "active"|"ended"|"revoked"|"expired",
+ *   {"seq": N, "kind": "grant",    "id": G, "state": a grant state (core/grant.h; only "active" opens anything),
  *        "identity": ID, "approvals": N, "break_glass": B, "reason": S, "ends_at": T}
  *   {"seq": N, "kind": "policy" | "entities" | "jwks"}   refetch that document
  * A snapshot (an edge starting without state, or too far behind) is the

@@ -10,7 +10,7 @@
 #define SQLITE_FEED_TYPES \
 	"'token.revoked', 'identity.created', 'identity.updated', 'identity.suspended', " \
 	"'identity.reactivated', 'identity.offboarded', 'operator.created', 'operator.confirmed', " \
-	"'operator.disabled', 'grant.activated', 'grant.break_glass', 'grant.ended', 'grant.revoked', " \
+	"'operator.disabled', 'grant.approved', 'grant.activated', 'grant.break_glass', 'grant.ended', 'grant.revoked', " \
 	"'grant.expired', 'policy.changed', 'entities.changed', 'key.created', 'key.rotated'"
 
 static const char *const sqlite_migrations[] = {
@@ -149,6 +149,14 @@ static const char *const sqlite_migrations[] = {
 	 "CREATE TABLE edges (id TEXT PRIMARY KEY, addr TEXT NOT NULL DEFAULT '',"
 	 "  version TEXT NOT NULL DEFAULT '', acked_seq INTEGER NOT NULL DEFAULT 0,"
 	 "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"),
+	/* 11: the Token Status List (docs/status_list.md): each token's index,
+	 * handed out when it is signed, unique; and the floor below which no
+	 * index is handed out again once pruning has deleted the rows that
+	 * held the highest ones. */
+	("ALTER TABLE tokens ADD COLUMN status_idx INTEGER;"
+	 "CREATE UNIQUE INDEX tokens_status ON tokens(status_idx) WHERE status_idx IS NOT NULL;"
+	 "CREATE TABLE status_list_floor (one INTEGER PRIMARY KEY CHECK (one = 1), next_idx INTEGER NOT NULL);"
+	 "INSERT INTO status_list_floor VALUES (1, 0);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
