@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # for the demo operators' authenticator apps; tzdata: the zones of change
 # windows).
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
-            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev libqrencode-dev curl ca-certificates oathtool tzdata)
+            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev zlib1g-dev libqrencode-dev curl ca-certificates oathtool tzdata)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
            python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata)
 

@@ -5,6 +5,7 @@
 #include "broker/signer.h"
 #include "core/config.h"
 #include "store/store.h"
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct broker {
@@ -17,6 +18,7 @@ struct broker {
 	struct window_set *windows;  /* change windows in force (change_windows.h) */
 	char issuer[300];
 	char token_endpoint[340];
+	atomic_int_least64_t status_next; /* the next Token Status List index (status_lists.h) */
 };
 
 int64_t broker_now(void);

@@ -52,7 +52,14 @@ static void respond(req_t *r, int status, const char *type, char *body, size_t l
 	}
 	if (type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->max_age > 0 && status == 200) {
+		char cc[40];
+		snprintf(cc, sizeof cc, "public, max-age=%lld", (long long)r->max_age);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	}
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (status == 401 && r->step_up_max_age > 0) {
 		char chal[200];

@@ -30,6 +30,8 @@ typedef struct req {
 	int status;              /* the status that was sent */
 	char allow[40];          /* Allow header of a 405 answer */
 	int64_t retry_after;     /* > 0: Retry-After seconds on the answer (429) */
+	int64_t max_age;         /* > 0: a public answer anyone may cache this many seconds
+				  * and read cross-origin (the Token Status List) */
 	bool held;               /* the handler suspended the connection; it answers once resumed */
 	bool paced;              /* this request was held once (auth_failures.c) */
 	handler_fn resume;      /* set with held: dispatch runs this instead of the route

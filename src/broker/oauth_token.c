@@ -15,6 +15,7 @@
 #include "broker/oauth_issue.h"
 #include "broker/metrics.h"
 #include "broker/permissions.h"
+#include "broker/status_lists.h"
 #include "core/b64url.h"
 #include "core/dpop.h"
 #include "core/scope.h"
@@ -351,7 +352,13 @@ void oauth_issue(req_t *r, const client_t *c, issue_req_t *g)
 			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
 			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name,
 			 .grant = g->has_jit ? g->jit.id : NULL, .act = g->act};
-	token_record_t rec = {0};
+	token_record_t rec = {.status_idx = -1};
+	status_entry_t status;
+	if (status_lists_alloc(r->b, &status) == 0) {
+		t.status_uri = status.uri;
+		t.status_idx = status.idx;
+		rec.status_idx = status.global;
+	}
 	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
 	if (jwt == NULL) {
 		http_oauth_error(r, 500, "server_error", "could not sign the token");

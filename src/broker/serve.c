@@ -13,6 +13,7 @@
 #include "shell/log.h"
 #include "broker/policy_state.h"
 #include "broker/serve.h"
+#include "broker/status_lists.h"
 #include "broker/feed.h"
 #include "broker/syslog_forwarder.h"
 #include "core/b64url.h"
@@ -304,7 +305,8 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 	store_audit_configure(b->store, strcmp(b->cfg.audit, "on") == 0, b->cfg.audit_checkpoint_every,
 			      signer_audit_checkpoint, b->audit_signer);
 	check_audit_tail(b);
-	if (policy_state_open(b, err, sizeof err) != 0 || change_windows_open(b, err, sizeof err) != 0) {
+	if (policy_state_open(b, err, sizeof err) != 0 || change_windows_open(b, err, sizeof err) != 0 ||
+	    status_lists_open(b, err, sizeof err) != 0) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}

@@ -209,6 +209,16 @@ char *signer_issue(signer_t *s, tok_issue_t *t, char kid_out[TG_MAX_KID_LEN + 1]
 	return jwt;
 }
 
+char *signer_sign(signer_t *s, json_t *header, const json_t *payload)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	live_key_t *k = &s->keys[s->current];
+	char *jwt = json_object_set_new(header, "kid", json_string(k->kid)) == 0 ? jws_sign(header, payload, k->sk)
+										: NULL;
+	pthread_rwlock_unlock(&s->lock);
+	return jwt;
+}
+
 int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
 {
 	live_key_t fresh;

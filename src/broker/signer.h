@@ -24,6 +24,9 @@ void signer_close(signer_t *s);
 /* Signs with the current key (t->kid is ignored and left NULL); writes the
  * signing kid into kid_out. Returns a malloc'd compact JWT. */
 char *signer_issue(signer_t *s, tok_issue_t *t, char kid_out[TG_MAX_KID_LEN + 1]);
+/* Signs another JWT with the current key (the Token Status List): sets
+ * header's kid. Returns a malloc'd compact JWS, or NULL. */
+char *signer_sign(signer_t *s, json_t *header, const json_t *payload);
 /* New current key; the old one retires and is dropped after now + retain_s.
  * Writes the new kid into new_kid (TG_MAX_KID_LEN+1). */
 int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)

@@ -3,6 +3,7 @@
 #include "broker/broker.h"
 #include "broker/metrics.h"
 #include "core/jws.h"
+#include "core/status_list.h"
 #include <stdio.h>
 
 /* The two JOSE names of Ed25519 accepted on input (RFC 8037, RFC 9864). */
@@ -21,6 +22,8 @@ void handle_metadata(req_t *r)
 	json_object_set_new(m, "introspection_endpoint", json_string(url));
 	http_self_url(r, "/oauth/revoke", url, sizeof url);
 	json_object_set_new(m, "revocation_endpoint", json_string(url));
+	http_self_url(r, STATUS_LIST_PATH, url, sizeof url); /* draft-ietf-oauth-status-list §9.1 */
+	json_object_set_new(m, "status_list_aggregation_endpoint", json_string(url));
 	json_object_set_new(m, "grant_types_supported", json_pack("[s, s]", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"));
 	json_object_set_new(m, "response_types_supported", json_array());
 	json_t *auth = json_pack("[s]", "private_key_jwt");

@@ -30,6 +30,9 @@ char *tok_issue(const tok_issue_t *t, const uint8_t sk[64])
 		json_object_set_new(p, "grant", json_string(t->grant));
 	if (t->act != NULL)
 		json_object_set(p, "act", (json_t *)t->act);
+	if (t->status_uri != NULL)
+		json_object_set_new(p, "status", json_pack("{s:{s:I, s:s}}", "status_list", "idx",
+							     (json_int_t)t->status_idx, "uri", t->status_uri));
 	out = jws_sign(h, p, sk);
 out:
 	json_decref(h);
@@ -64,6 +67,27 @@ static const tok_key_t *find_key(const tok_verify_opts_t *o, const char *kid)
 	return NULL;
 }
 
+/* The optional status claim (draft-ietf-oauth-status-list §6.2): when
+ * present, an object; its status_list, when present, {"idx": a
+ * non-negative integer, "uri": a string}. Other mechanisms are ignored. */
+static const char *check_status(tok_claims_t *c, const json_t *p)
+{
+	const json_t *status = json_object_get(p, "status"), *sl = json_object_get(status, "status_list");
+	const json_t *idx = json_object_get(sl, "idx");
+	c->status_idx = -1;
+	if (status == NULL)
+		return NULL;
+	if (!json_is_object(status) || (sl != NULL && !json_is_object(sl)))
+		return "status or its status_list is not an object";
+	if (sl == NULL)
+		return NULL;
+	c->status_uri = claim_str(sl, "uri", TG_MAX_STATUS_LIST_URI);
+	if (c->status_uri == NULL || !json_is_integer(idx) || json_integer_value(idx) < 0)
+		return "status.status_list lacks a uri or a non-negative idx";
+	c->status_idx = (int64_t)json_integer_value(idx);
+	return NULL;
+}
+
 static const char *check_claims(tok_claims_t *c, const tok_verify_opts_t *o)
 {
 	const json_t *p = c->jws.payload;
@@ -89,6 +113,8 @@ static const char *check_claims(tok_claims_t *c, const tok_verify_opts_t *o)
 		return "grant is not a grant id";
 	if ((c->act = json_object_get(p, "act")) != NULL && !tok_act_valid(c->act))
 		return "act is not a delegation chain of at most 4 actors";
+	if ((why = check_status(c, p)) != NULL)
+		return why;
 	if (cnf != NULL) {
 		if (!json_is_object(cnf))
 			return "cnf is not an object";

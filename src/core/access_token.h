@@ -1,6 +1,7 @@
 /* access_token.h - Tollgate access tokens: JWT profile of RFC 9068
  * (typ "at+jwt", Ed25519 named "EdDSA" or, when configured, "Ed25519", kid) with optional sender binding cnf (RFC 9449
- * "jkt", RFC 8705 "x5t#S256"). Issue and verify; pure, time passed in. */
+ * "jkt", RFC 8705 "x5t#S256") and an optional Token Status List entry
+ * ("status", core/status_list.h). Issue and verify; pure, time passed in. */
 #ifndef TG_ACCESS_TOKEN_H
 #define TG_ACCESS_TOKEN_H
 #include "core/ed25519_key.h"
@@ -23,6 +24,10 @@ typedef struct {
 	const char *alg;      /* header alg: JWS_ALG_EDDSA (NULL) or JWS_ALG_ED25519 */
 	const char *grant;    /* the JIT grant id (claim "grant"), or NULL */
 	const json_t *act;    /* RFC 8693 act claim (delegation chain), or NULL */
+	/* Token Status List (core/status_list.h): claim "status": {"status_list":
+	 * {"idx", "uri"}} when status_uri is set */
+	const char *status_uri;
+	int64_t status_idx;
 } tok_issue_t;
 
 typedef struct {
@@ -45,6 +50,8 @@ typedef struct {
 	const char *cnf_jkt, *cnf_x5t;
 	const char *grant; /* NULL when the token carries none */
 	const json_t *act; /* RFC 8693 act claim: {"sub", "act"?}, or NULL */
+	const char *status_uri; /* the Token Status List entry, or NULL (and idx -1) */
+	int64_t status_idx;
 	int64_t iat, exp;
 } tok_claims_t;
 

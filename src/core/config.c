@@ -62,6 +62,7 @@ static const cfg_key_t keys[] = {
 	I(breakglass_max_duration, 3600, 60, 86400, "longest duration of a break-glass grant (s)"),
 	I(feed_max_wait, 30, 1, TG_MAX_FEED_WAIT, "longest an edge's feed long poll is held before an empty answer (s)"),
 	I(edge_timeout, 90, 5, 86400, "an edge not heard from for this long is not live: revocations stop waiting for it (s)"),
+	I(status_list_ttl, 30, 1, 3600, "how long a resource server may cache a Token Status List before fetching it again (s)"),
 	S(alert_webhook, "", "URL that alerts (break-glass grants) are POSTed to as JSON; empty: audit and log only"),
 	B(grant_owner_approval_alone, 0, "whether the identity owner's approval of a grant counts without another approver's"),
 	I(operator_pwhash_ops, 2, 1, 100, "Argon2id passes for operator passwords (libsodium opslimit; 2 = INTERACTIVE)"),

@@ -63,6 +63,7 @@ typedef struct {
 	/* the revocation feed and edges (docs/edge.md) */
 	int64_t feed_max_wait;
 	int64_t edge_timeout;
+	int64_t status_list_ttl; /* the Token Status List's ttl and max-age (docs/status_list.md) */
 	char alert_webhook[TG_CFG_STR];
 	int64_t operator_pwhash_ops;
 	int64_t operator_pwhash_mem;

@@ -98,6 +98,12 @@
 #define TG_EDGE_MAX_PROXIES       32    /* trusted_proxies ranges */
 #define TG_EDGE_MAX_HOST          255   /* Host or X-Forwarded-Host */
 
+/* the Token Status List (core/status_list.h, docs/status_list.md) */
+#define TG_STATUS_LIST_SIZE      65536        /* indices per list: list k holds [k*SIZE, (k+1)*SIZE) */
+#define TG_MAX_STATUS_LIST_BYTES (1 << 20)    /* a decoded list (2^20 8-bit or 2^23 1-bit entries) */
+#define TG_MAX_STATUS_LIST_LST   (2 << 20)    /* its base64url-encoded compressed form, characters */
+#define TG_MAX_STATUS_LIST_URI   512
+
 /* config file */
 #define TG_MAX_CONFIG_BYTES      (64 * 1024)
 #define TG_MAX_CONFIG_LINE       1024

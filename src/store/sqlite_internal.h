@@ -103,5 +103,8 @@ void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
 /* sqlite_policies.c: moves the entities version on by one (identity writes,
  * whose Workload entities change with them). */
 store_rc sq_entities_bump(sq_conn_t *c, int64_t now);
+/* sqlite_status.c: raises the status list floor to above every stored
+ * status_idx (before token rows are pruned). */
+store_rc sq_status_keep_floor(sq_conn_t *c);
 
 #endif

@@ -51,7 +51,7 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 		return rc;
 	}
 	sqlite3_stmt *st = sq_prepare(c, "INSERT INTO tokens (jti, identity_id, scope, cnf_jkt, "
-		"cnf_x5t, kid, iat, exp, sha256, grant_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+		"cnf_x5t, kid, iat, exp, sha256, grant_id, status_idx) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, t->jti);
@@ -64,8 +64,12 @@ static store_rc apply_issue(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 8, t->exp);
 	sq_bind_text(st, 9, t->sha256);
 	sq_bind_text(st, 10, t->grant);
+	if (t->status_idx >= 0)
+		sqlite3_bind_int64(st, 11, t->status_idx);
+	else
+		sqlite3_bind_null(st, 11);
 	if ((rc = sq_exec_stmt(st)) != STORE_OK)
-		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti collision: never expected */
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc; /* jti or status_idx collision: never expected */
 	if (!is->touch_last_used)
 		return STORE_OK;
 	return sq_exec_text_int(c, "UPDATE identities SET last_used_at=?2 WHERE id=?1", t->identity_id,
@@ -154,6 +158,8 @@ typedef struct {
 static store_rc apply_prune(sq_conn_t *c, const void *arg)
 {
 	const prune_arg_t *a = arg;
+	if (sq_status_keep_floor(c) != STORE_OK)
+		return STORE_ERROR;
 	static const char *const sql[] = {
 		"DELETE FROM used_jtis WHERE exp < ?1",
 		"DELETE FROM tokens WHERE exp < ?1 - ?2",

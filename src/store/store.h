@@ -41,6 +41,7 @@ typedef struct {
 	int64_t iat, exp;
 	int64_t revoked_at; /* 0 = not revoked */
 	char grant[TG_GRANT_ID_LEN + 1]; /* the JIT grant it was issued under, "" none */
+	int64_t status_idx; /* its Token Status List index (store_issue), -1 none */
 } token_record_t;
 
 typedef struct {
@@ -366,6 +367,28 @@ store_rc store_window_put(store_t *s, const char *name, const char *doc, int64_t
 store_rc store_window_delete(store_t *s, const char *name, const audit_event_t *ev);
 /* Every window's document (parsed), ordered by name, into a new array. */
 store_rc store_window_list(store_t *s, json_t **out);
+
+/* ---- the Token Status List (sqlite_status.c, docs/status_list.md) ---- */
+
+/* *next: the first index never handed out, above every token's
+ * status_idx and above the floor that store_prune keeps when it deletes
+ * rows, so that a broker starting from it allocates no index twice.
+ * *lowest: the lowest status_idx still stored (*next when none). */
+store_rc store_status_span(store_t *s, int64_t *lowest, int64_t *next);
+/* Moves on with every change that can turn an index INVALID or VALID
+ * again: every such change writes a feed record (a revocation, an identity
+ * or grant change; core/feed.h), so this is the newest feed record's seq.
+ * The one exception is the clock passing a grant's ends_at, which only
+ * concerns tokens that expire with it (their lifetime is capped to it). */
+store_rc store_status_generation(store_t *s, int64_t *out);
+/* Calls fn(ctx, idx), ascending, for every index in [first, first +
+ * count) whose token is INVALID at now: revoked; its identity gone, not
+ * active, or with a not_before after the token's iat; or issued under a
+ * JIT grant that is not active at now. All or STORE_ERROR (then fn may
+ * have been called for some). */
+typedef void (*store_status_fn)(void *ctx, int64_t idx);
+store_rc store_status_invalid(store_t *s, int64_t first, int64_t count, int64_t now, store_status_fn fn,
+			      void *ctx);
 
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */

@@ -18,6 +18,7 @@ bin_dir=$build/tests/fuzz
 findings=$here/findings
 targets=(fuzz_jws fuzz_access_token fuzz_client_assertion fuzz_dpop fuzz_claims
          fuzz_form fuzz_scope fuzz_config fuzz_ed25519_key fuzz_identity_json
+         fuzz_status_list
          fuzz_audit fuzz_policy_parse fuzz_policy_lint fuzz_policy_ext fuzz_policy_eval
          fuzz_edge_config fuzz_edge_route fuzz_fwd_request
          fuzz_spool

@@ -1,7 +1,8 @@
 /* test_access_token.c - RFC 9068 access tokens (src/core/access_token.c):
  * issue/verify round trip and every reason to refuse a token: typ, kid,
  * alg, crit, exp/nbf/iat with and without leeway, iss, aud (string and
- * array), missing claims, cnf shape, tampering and foreign signers. */
+ * array), missing claims, cnf shape, the status claim, tampering and
+ * foreign signers. */
 #include "test_util.h"
 #include "core/access_token.h"
 #include "core/limits.h"
@@ -313,6 +314,43 @@ static void test_grant_and_act_claims(void **state)
 	token_ok(token_claim("grant", json_string("g-AAAAAAAAAAAAAAAAAAAAAA")), 0);
 }
 
+/* The Token Status List entry (draft-ietf-oauth-status-list §6.2):
+ * issued as {"status": {"status_list": {"idx", "uri"}}} when a uri is
+ * given, absent otherwise; verified in its shape, other status mechanisms
+ * ignored. */
+static void test_status_claim(void **state)
+{
+	tok_issue_t in = issue_template();
+	tok_claims_t c;
+	const char *why = NULL;
+	char *t = tok_issue(&in, signer.sk);
+	assert_int_equal(verify(t, 0, &c, &why), 0);
+	assert_null(json_object_get(c.jws.payload, "status"));
+	assert_null(c.status_uri);
+	assert_int_equal(c.status_idx, -1);
+	tok_claims_free(&c);
+	free(t);
+	in.status_uri = ISS "/v1/status-lists/3";
+	in.status_idx = 65535;
+	t = tok_issue(&in, signer.sk);
+	assert_int_equal(verify(t, 0, &c, &why), 0);
+	json_t *want = tu_json("{\"status_list\":{\"idx\":65535,\"uri\":\"" ISS "/v1/status-lists/3\"}}");
+	assert_true(json_equal(json_object_get(c.jws.payload, "status"), want));
+	json_decref(want);
+	assert_string_equal(c.status_uri, in.status_uri);
+	assert_int_equal(c.status_idx, 65535);
+	tok_claims_free(&c);
+	free(t);
+	token_ok(token_claim("status", tu_json("{\"other_mechanism\":{}}")), 0);
+	token_ok(token_claim("status", tu_json("{\"status_list\":{\"idx\":0,\"uri\":\"https://x/1\"}}")), 0);
+	token_bad(token_claim("status", json_string("valid")), 0, "status");
+	token_bad(token_claim("status", tu_json("{\"status_list\":[]}")), 0, "status");
+	token_bad(token_claim("status", tu_json("{\"status_list\":{\"idx\":-1,\"uri\":\"https://x/1\"}}")), 0, "status");
+	token_bad(token_claim("status", tu_json("{\"status_list\":{\"idx\":\"1\",\"uri\":\"https://x/1\"}}")), 0, "status");
+	token_bad(token_claim("status", tu_json("{\"status_list\":{\"idx\":1}}")), 0, "status");
+	token_bad(token_claim("status", tu_json("{\"status_list\":{\"idx\":1,\"uri\":\"\"}}")), 0, "status");
+}
+
 static void test_tampered_payload(void **state)
 {
 	tok_issue_t in = issue_template();
@@ -400,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_overlong_claims),
 		cmocka_unit_test(test_cnf_shape),
 		cmocka_unit_test(test_grant_and_act_claims),
+		cmocka_unit_test(test_status_claim),
 		cmocka_unit_test(test_tampered_payload),
 		cmocka_unit_test(test_tampered_header),
 		cmocka_unit_test(test_tampered_signature),
