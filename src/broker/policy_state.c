@@ -15,6 +15,7 @@
 #include "core/operator.h"
 #include "core/policy/cedar_json.h"
 #include "core/policy/entities_input.h"
+#include "core/policy/registry_entities.h"
 #include "core/policy/request_context.h"
 #include <pthread.h>
 #include <sodium.h>
@@ -216,33 +217,6 @@ char *policy_uid_text(const char *type, const char *id)
 
 /* ---- identity entities and the merge ---- */
 
-static json_t *identity_entity(const identity_t *id)
-{
-	json_t *parents = json_array();
-	size_t i;
-	json_t *role;
-	json_array_foreach(id->roles, i, role)
-		json_array_append_new(parents, json_pack("{s:s, s:O}", "type", "Role", "id", role));
-	return json_pack("{s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:o}", "uid", "type", "Workload", "id", id->id,
-			 "attrs", "kind", id->kind, "owner", id->owner, "status", id->status, "parents",
-			 parents);
-}
-
-/* Operator::"<username>" with a parent Role::"<role>" per role (no
- * attributes: a disabled operator leaves the set, and status changes such
- * as the enrolment's confirmation would otherwise need entity writes). */
-static json_t *operator_entity(const operator_t *o)
-{
-	json_t *parents = json_array(), *roles = operator_roles_json(o->roles);
-	size_t i;
-	json_t *role;
-	json_array_foreach(roles, i, role)
-		json_array_append_new(parents, json_pack("{s:s, s:O}", "type", "Role", "id", role));
-	json_decref(roles);
-	return json_pack("{s:{s:s, s:s}, s:{}, s:o}", "uid", "type", "Operator", "id", o->username, "attrs",
-			 "parents", parents);
-}
-
 /* Every operator that is not disabled, as entities into out. */
 static int load_operators(broker_t *b, json_t *out)
 {
@@ -253,7 +227,7 @@ static int load_operators(broker_t *b, json_t *out)
 	for (size_t i = 0; i < n; i++) {
 		char *key = strcmp(ops[i].status, "disabled") != 0 ? pol_entity_key("Operator", ops[i].username) : NULL;
 		if (key != NULL)
-			json_object_set_new(out, key, operator_entity(&ops[i]));
+			json_object_set_new(out, key, pol_operator_entity(ops[i].username, ops[i].roles));
 		free(key);
 	}
 	sodium_memzero(ops, n * sizeof *ops);
@@ -284,7 +258,7 @@ static json_t *load_identities(broker_t *b)
 			if (strcmp(ids[i].status, "offboarded") != 0) {
 				char *key = pol_entity_key("Workload", ids[i].id);
 				if (key != NULL)
-					json_object_set_new(out, key, identity_entity(&ids[i]));
+					json_object_set_new(out, key, pol_identity_entity(&ids[i]));
 				free(key);
 			}
 			identity_release(&ids[i]);
@@ -297,49 +271,10 @@ static json_t *load_identities(broker_t *b)
 	}
 }
 
-static bool has_uid(const json_t *arr, const json_t *uid)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-		if (json_equal(v, uid))
-			return true;
-	return false;
-}
-
-/* An uploaded entity merged with the identity entity of the same uid. */
-static json_t *merge(const json_t *user, const json_t *ident)
-{
-	json_t *m = json_deep_copy(user);
-	json_t *attrs = json_object_get(m, "attrs"), *parents = json_object_get(m, "parents");
-	json_object_update(attrs, json_object_get(ident, "attrs"));
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(ident, "parents"), i, p)
-		if (!has_uid(parents, p))
-			json_array_append(parents, p);
-	return m;
-}
-
-static json_t *merged_array(const json_t *user, const json_t *idents)
-{
-	json_t *arr = json_array();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)user, k, v) {
-		json_t *ident = json_object_get(idents, k);
-		json_array_append_new(arr, ident ? merge(v, ident) : json_incref(v));
-	}
-	json_object_foreach((json_t *)idents, k, v)
-		if (json_object_get(user, k) == NULL)
-			json_array_append(arr, v);
-	return arr;
-}
-
 static pol_entities_t *build(const json_t *user, const json_t *idents, char *err, size_t err_len)
 {
 	pol_entities_t *es = NULL;
-	json_t *arr = merged_array(user, idents);
+	json_t *arr = pol_entities_merged(user, idents);
 	if (arr == NULL || pol_json_entities_from(arr, &es, err, err_len) != 0)
 		es = NULL;
 	json_decref(arr);
@@ -353,7 +288,7 @@ pol_entities_t *policy_build_entities(broker_t *b, const json_t *user, char *err
 
 json_t *policy_effective_entities(broker_t *b)
 {
-	return merged_array(b->policy->user, b->policy->idents);
+	return pol_entities_merged(b->policy->user, b->policy->idents);
 }
 
 struct policy_pending {
@@ -391,14 +326,14 @@ policy_pending_t *policy_identity_prepare(broker_t *b, const char *id, const ide
 					  size_t err_len)
 {
 	bool present = ident != NULL && strcmp(ident->status, "offboarded") != 0;
-	return prepare(b, pol_entity_key("Workload", id), present ? identity_entity(ident) : NULL, err, err_len);
+	return prepare(b, pol_entity_key("Workload", id), present ? pol_identity_entity(ident) : NULL, err, err_len);
 }
 
 policy_pending_t *policy_operator_prepare(broker_t *b, const char *username, const operator_t *op, char *err,
 					  size_t err_len)
 {
 	bool present = op != NULL && strcmp(op->status, "disabled") != 0;
-	return prepare(b, pol_entity_key("Operator", username), present ? operator_entity(op) : NULL, err,
+	return prepare(b, pol_entity_key("Operator", username), present ? pol_operator_entity(op->username, op->roles) : NULL, err,
 		       err_len);
 }
 

@@ -15,14 +15,8 @@
  * installed view always matches what the store holds.
  *
  * The entity set is the union of the entities administrators upload and
- * the ones the registry contributes: every identity that is not offboarded
- * is Workload::"<id>" with attributes kind, owner and status and a parent
- * Role::"<role>" for each of its roles; every operator that is not
- * disabled is Operator::"<username>" with a parent
- * Role::"admin" / "approver" / "auditor" for each of its roles. When an uploaded entity has the
- * same uid, the two merge: parents are the union, tags are the upload's,
- * attributes are the upload's except kind, owner and status, which always
- * come from the identity (the registry is the authority on those facts). */
+ * the ones the registry contributes (identities and operators), merged as
+ * core/policy/registry_entities.h says. */
 #ifndef TG_POLICY_STATE_H
 #define TG_POLICY_STATE_H
 #include "broker/broker.h"

@@ -431,11 +431,10 @@ static json_t *state_json(edge_state_t *s)
 	strmap_sweep(s->tokens, collect_token, entries);
 	strmap_sweep(s->identities, collect_identity, entries);
 	strmap_sweep(s->grants, collect_grant, entries);
-	for (size_t i = 0; i < json_array_size(entries); i++)
-		json_object_set_new(json_array_get(entries, i), "seq", json_integer(0));
-	return json_pack("{s:I, s:b, s:o, s:{s:I, s:I, s:s}}", "seq", (json_int_t)s->seq, "snapshot", 1, "entries",
+	/* no jwks member while no keys were fetched: the decoder refuses "" */
+	return json_pack("{s:I, s:b, s:o, s:{s:I, s:I, s:s*}}", "seq", (json_int_t)s->seq, "snapshot", 1, "entries",
 			 entries, "versions", "policy", (json_int_t)s->policy_version, "entities",
-			 (json_int_t)s->entities_version, "jwks", s->jwks_sha);
+			 (json_int_t)s->entities_version, "jwks", s->jwks_sha[0] ? s->jwks_sha : NULL);
 }
 
 int edge_state_apply(edge_state_t *s, const feed_batch_t *b, int64_t now, const char *dir, unsigned *refetch)
