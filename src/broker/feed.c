@@ -35,6 +35,7 @@ typedef struct {
 	mark_t acks[ACK_RING]; /* its acknowledgements, oldest overwritten */
 	size_t n_acks;         /* ever pushed */
 	bool dirty;
+	bool was_live;         /* at the feed thread's last look */
 } edge_t;
 
 typedef enum { HOLD_FEED, HOLD_ENFORCED } hold_kind_t;
@@ -73,6 +74,21 @@ static json_t *time_ms_json(int64_t ms)
 		return json_null();
 	audit_time(ms * 1000, t);
 	return json_string(t);
+}
+
+/* The audit chain's head now; -1 when the store failed. */
+static int64_t chain_head(broker_t *b)
+{
+	json_t *none = NULL;
+	int64_t head = 0, first = 0;
+	store_rc rc = store_feed_since(b->store, INT64_MAX - 1, 1, &none, &head, &first);
+	json_decref(none);
+	return rc == STORE_OK ? head : -1;
+}
+
+static void store_unavailable(req_t *r)
+{
+	http_problem(r, 503, NULL, "the store is unavailable; keep the last state and retry");
 }
 
 /* ---- commits and acknowledgements (mu held) ---- */
@@ -203,6 +219,21 @@ static bool hold(req_t *r, hold_kind_t kind, handler_fn fn)
 	return ok;
 }
 
+/* Whether an edge went stale (or live) since the last look: enforcement
+ * waits for live edges only, so that answers a held wait as an
+ * acknowledgement does. mu held. */
+static bool liveness_changed(int64_t now)
+{
+	bool changed = false;
+	for (size_t i = 0; i < F.n_edges; i++) {
+		edge_t *e = &F.edges[i];
+		bool live = edge_live(e, now);
+		changed |= live != e->was_live;
+		e->was_live = live;
+	}
+	return changed;
+}
+
 static bool hold_due(const hold_t *h, int64_t now, bool acks_changed)
 {
 	if (h->r->held_until_ms <= now)
@@ -215,7 +246,7 @@ static bool hold_due(const hold_t *h, int64_t now, bool acks_changed)
 static void resume_due(bool all)
 {
 	int64_t now = now_ms();
-	bool acks = F.acks_changed;
+	bool acks = liveness_changed(now) || F.acks_changed;
 	size_t keep = 0, n = 0;
 	struct MHD_Connection **due = malloc((F.n_holds ? F.n_holds : 1) * sizeof *due);
 	F.acks_changed = false;
@@ -273,15 +304,12 @@ int feed_start(broker_t *b)
 {
 	edge_record_t *list = NULL;
 	size_t n = 0;
-	json_t *none = NULL;
-	int64_t head = 0, first = 0;
+	int64_t head = chain_head(b);
 	F.b = b;
-	if (store_edges_list(b->store, &list, &n) != STORE_OK ||
-	    store_feed_since(b->store, INT64_MAX - 1, 1, &none, &head, &first) != STORE_OK) {
+	if (head < 0 || store_edges_list(b->store, &list, &n) != STORE_OK) {
 		free(list);
 		return -1;
 	}
-	json_decref(none);
 	F.edges = calloc(n ? n : 1, sizeof *F.edges);
 	for (size_t i = 0; i < n && F.edges != NULL; i++)
 		F.edges[i].rec = list[i];
@@ -454,13 +482,11 @@ static int snapshot_grants(broker_t *b, int64_t now, json_t *out)
  * as entries, and applying a change twice changes nothing). */
 static json_t *snapshot(req_t *r, int64_t *seq)
 {
-	json_t *none = NULL, *tokens = NULL, *out = json_array();
-	int64_t first = 0;
-	if (store_feed_since(r->b->store, INT64_MAX - 1, 1, &none, seq, &first) != STORE_OK ||
+	json_t *tokens = NULL, *out = json_array();
+	if ((*seq = chain_head(r->b)) < 0 ||
 	    store_tokens_revoked(r->b->store, r->now, TG_MAX_FEED_ENTRIES / 2, &tokens) != STORE_OK ||
 	    snapshot_identities(r->b, "suspended", out) != 0 || snapshot_identities(r->b, "offboarded", out) != 0 ||
 	    snapshot_grants(r->b, r->now, out) != 0) {
-		json_decref(none);
 		json_decref(tokens);
 		json_decref(out);
 		return NULL;
@@ -472,7 +498,6 @@ static json_t *snapshot(req_t *r, int64_t *seq)
 		json_object_set_new(t, "kind", json_string("token"));
 		json_array_append(out, t);
 	}
-	json_decref(none);
 	json_decref(tokens);
 	return out;
 }
@@ -487,7 +512,7 @@ static void answer_feed(req_t *r, int64_t since, bool force_snapshot)
 		entries = snapshot(r, &seq);
 	}
 	if (entries == NULL) {
-		http_problem(r, 503, NULL, "the store is unavailable; keep the last state and retry");
+		store_unavailable(r);
 		return;
 	}
 	if (r->actor.kind == ACTOR_EDGE)
@@ -508,18 +533,29 @@ void handle_feed(req_t *r)
 	if (http_query_int(r, "since", 0, INT64_MAX - 1, 0, &since) != 0 ||
 	    http_query_int(r, "wait", 0, r->b->cfg.feed_max_wait, 0, &wait) != 0)
 		return;
+	pthread_mutex_lock(&F.mu);
+	int64_t newest = F.feed_seq;
+	pthread_mutex_unlock(&F.mu);
+	/* Ahead of the chain (a broker restored from a backup, another
+	 * broker's edge): what the edge holds is unknown here and its since
+	 * acknowledges nothing; it starts again from a snapshot. Only a since
+	 * past the newest feed entry can be, and only that costs a read. */
+	int64_t head = since > newest ? chain_head(r->b) : since;
+	if (head < 0) {
+		store_unavailable(r);
+		return;
+	}
+	if (since > head)
+		since = 0;
 	if (r->actor.kind == ACTOR_EDGE)
 		edge_ack(r, since);
 	if (since == 0) {
 		answer_feed(r, 0, true);
 		return;
 	}
-	pthread_mutex_lock(&F.mu);
-	bool news = F.feed_seq > since;
-	pthread_mutex_unlock(&F.mu);
 	r->held_arg = since;
 	r->held_until_ms = r->now_ms + wait * 1000;
-	if (news || wait == 0 || !hold(r, HOLD_FEED, feed_resumed))
+	if (newest > since || wait == 0 || !hold(r, HOLD_FEED, feed_resumed))
 		answer_feed(r, since, false);
 }
 
