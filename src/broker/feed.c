@@ -368,8 +368,8 @@ static json_t *versions_json(broker_t *b)
 		crypto_hash_sha256(d, (const uint8_t *)text, strlen(text));
 		sodium_bin2hex(hex, sizeof hex, d, sizeof d);
 	}
-	json_t *o = json_pack("{s:I, s:I, s:s}", "policy", (json_int_t)v->policy_version, "entities",
-			      (json_int_t)v->entities_version, "jwks", hex);
+	json_t *o = json_pack("{s:I, s:I, s:s*}", "policy", (json_int_t)v->policy_version, "entities",
+			      (json_int_t)v->entities_version, "jwks", hex[0] ? hex : NULL);
 	free(text);
 	json_decref(jwks);
 	policy_release(v);

@@ -229,17 +229,17 @@ static void *writer_main(void *arg)
 		s->head = s->tail = NULL;
 		pthread_mutex_unlock(&s->mu);
 		run_group(s, ops);
+		/* The hook hears of the group before its writers are woken: a
+		 * writer's caller may ask the feed about its record at once (so
+		 * the hook must never wait for a store write). */
 		int64_t feed_seq = group_feed_seq(ops);
+		if (feed_seq > 0 && s->commit_hook != NULL)
+			s->commit_hook(s->commit_hook_ctx, feed_seq);
 		pthread_mutex_lock(&s->mu);
 		for (write_op_t *op = ops, *next; op != NULL; op = next) {
 			next = op->next; /* op lives on its waiter's stack */
 			op->done = 1;
 			pthread_cond_signal(&op->wake);
-		}
-		if (feed_seq > 0 && s->commit_hook != NULL) {
-			pthread_mutex_unlock(&s->mu);
-			s->commit_hook(s->commit_hook_ctx, feed_seq);
-			pthread_mutex_lock(&s->mu);
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
