@@ -2,7 +2,8 @@
 # Installs every Debian package and npm test peer that Tollgate's build and
 # tests need. Idempotent: quiet and quick when everything is present.
 #   scripts/deps.sh          build + run deps
-#   scripts/deps.sh --test   also the test peers (pytest, PyJWT, oathtool, npm jose, clang for fuzzing)
+#   scripts/deps.sh --test   also the test peers (pytest, PyJWT, oathtool, npm jose, clang for fuzzing,
+#                            nginx, Caddy and wrk for the edge's tests and benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,10 @@ cd "$(dirname "$0")/.."
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
             libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev zlib1g-dev libqrencode-dev curl ca-certificates oathtool tzdata)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
-           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata)
+           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata nginx caddy wrk)
+# Daemons the tests start themselves, on loopback ports of their own; their
+# packages must leave no system service running (nor bound to port 80).
+daemon_pkgs=(nginx caddy)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
@@ -34,6 +38,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # No package starts a service while apt runs (invoke-rc.d and
+  # deb-systemd-invoke ask policy-rc.d), unless the system has its own policy.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   log=$(mktemp)
   if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
     cat "$log" >&2
@@ -42,6 +54,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   rm -f "$log"
+  # The daemons just installed stay off at boot too, where systemd runs.
+  for p in "${daemon_pkgs[@]}"; do
+    if [[ " ${missing[*]} " == *" $p "* ]] && [ -d /run/systemd/system ]; then
+      systemctl disable --now "$p.service" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if [ "${1:-}" = "--test" ] && { [ ! -d tests/e2e/node_modules/jose ] || [ ! -d tests/e2e/node_modules/@cedar-policy/cedar-wasm ] || [ ! -d tests/e2e/node_modules/oauth4webapi ]; }; then
