@@ -8,16 +8,35 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PROBE_SCOPE_ACTION "tollgate.probe@"
 
-/* This thread's decision scratch (the HTTP threads keep theirs). */
+/* This thread's decision scratch (the HTTP threads keep theirs), freed
+ * when the thread exits. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *s)
+{
+	pol_scratch_free(s);
+}
+
+static void scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_destroy) != 0)
+		abort(); /* only when the process is out of keys at start-up */
+}
+
 static pol_scratch_t *scratch(void)
 {
-	static __thread pol_scratch_t *s;
-	if (s == NULL)
-		s = pol_scratch_new();
+	pthread_once(&scratch_once, scratch_key_init);
+	pol_scratch_t *s = pthread_getspecific(scratch_key);
+	if (s == NULL && (s = pol_scratch_new()) != NULL && pthread_setspecific(scratch_key, s) != 0) {
+		pol_scratch_free(s);
+		s = NULL;
+	}
 	return s;
 }
 
