@@ -103,11 +103,10 @@ int edge_broker_get_public(edge_t *e, const char *path, long timeout_s, edge_res
 	return perform("GET", url, NULL, NULL, 0, timeout_s, out, why, why_len);
 }
 
-int edge_client_start(edge_t *e, char *why, size_t why_len)
+/* The broker's issuer and token endpoint from its OAuth metadata. */
+static int discover(edge_t *e, char *why, size_t why_len)
 {
 	edge_resp_t r;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	C.stopping = &e->stopping;
 	if (edge_broker_get_public(e, "/.well-known/oauth-authorization-server", 10, &r, why, why_len) != 0)
 		return -1;
 	json_t *m = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
@@ -117,7 +116,7 @@ int edge_client_start(edge_t *e, char *why, size_t why_len)
 	if (iss == NULL || te == NULL || strlen(iss) >= sizeof e->issuer || strlen(te) >= sizeof C.token_endpoint) {
 		snprintf(why, why_len, "%s did not publish OAuth metadata (HTTP %ld)", e->cfg.broker, r.status);
 	} else {
-		if (e->cfg.issuer[0] == '\0')
+		if (e->cfg.issuer[0] == '\0' && strcmp(e->issuer, iss) != 0)
 			snprintf(e->issuer, sizeof e->issuer, "%s", iss);
 		snprintf(C.token_endpoint, sizeof C.token_endpoint, "%s", te);
 		rc = 0;
@@ -125,6 +124,13 @@ int edge_client_start(edge_t *e, char *why, size_t why_len)
 	json_decref(m);
 	edge_resp_free(&r);
 	return rc;
+}
+
+int edge_client_start(edge_t *e, char *why, size_t why_len)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	C.stopping = &e->stopping;
+	return discover(e, why, why_len);
 }
 
 void edge_client_stop(void)
@@ -146,6 +152,9 @@ static char *form_value(const char *v)
 /* A new DPoP-bound access token for the edge; the caller holds mu. */
 static int fetch_token(edge_t *e, char *why, size_t why_len)
 {
+	/* the broker was not reachable when the edge started: discover it now */
+	if (C.token_endpoint[0] == '\0' && discover(e, why, why_len) != 0)
+		return -1;
 	int64_t now = (int64_t)time(NULL);
 	char *assertion = client_assertion_sign(&e->key, e->cfg.identity, C.token_endpoint,
 						e->cfg.kid[0] ? e->cfg.kid : NULL, now, ASSERTION_LIFETIME);
