@@ -239,6 +239,17 @@ class Edge:
         return self.auth(PROBE_HEADERS["X-Original-URI"], token=token, headers=PROBE_HEADERS)
 
 
+def stop_all(edges):
+    """Stops every edge, then fails naming those that did not stop cleanly."""
+    errors = []
+    for e in edges:
+        try:
+            e.stop()
+        except AssertionError as err:
+            errors.append(str(err))
+    assert not errors, "\n\n".join(errors)
+
+
 def until(what, call, pred, timeout=EVENT, interval=0.1):
     """Polls call() until pred(answer) holds and returns that answer; on
     timeout fails showing the last answer."""

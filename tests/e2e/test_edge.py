@@ -26,7 +26,7 @@ import socket
 import pytest
 
 from edge_e2e import (EVENT, ORDER_ENTITIES, ORDER_POLICY, ORDER_SCOPE, Edge, allowed, assert_refused, ath,
-                      dpop_token, edge_broker, reason, refused, revoke, until)
+                      dpop_token, edge_broker, reason, refused, revoke, stop_all, until)
 from tollgate_e2e import (SLOW, Key, audit_records, b64u, cli_env, jwt_parts, parse_metrics, run_cli, wait_for)
 
 NET_ROLE = "net-reader"
@@ -367,8 +367,7 @@ def test_three_edges_revoke_wait_verify_stop_and_catch_up(broker_factory, tmp_pa
         assert p.returncode == 0, p.stdout + p.stderr
         assert "revocation enforced at 3 of 3 live edges" in p.stdout, p.stdout
     finally:
-        for e in edges:
-            e.stop()
+        stop_all(edges)
 
 
 # ---- the broker gone ----
