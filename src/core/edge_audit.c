@@ -1,9 +1,9 @@
 /* edge_audit.c - the edge's audit records: built for the spool, read
  * strictly by the broker (edge_audit.h). */
 #include "core/edge_audit.h"
-#include "core/canonical_json.h"
 #include "core/timefmt.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,18 +51,42 @@ static bool control_char(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
-/* s as a JSON string of at most max bytes: characters that are not
- * well-formed UTF-8 or are control characters become '?', and the text
- * is cut before the first character that would not fit. JSON null for
- * NULL. */
-static json_t *clipped(const char *s, size_t max)
+/* The record's text, written directly (a decision's record is on the
+ * edge's request path: no JSON objects are built for it). */
+typedef struct {
+	char *p;
+	size_t n, cap;
+	bool failed;
+} text_t;
+
+static void put(text_t *t, const char *s, size_t n)
 {
-	if (s == NULL)
-		return json_null();
+	if (t->failed || t->n + n + 1 > t->cap) {
+		t->failed = true;
+		return;
+	}
+	memcpy(t->p + t->n, s, n);
+	t->n += n;
+	t->p[t->n] = '\0';
+}
+
+static void puts_(text_t *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+/* s as a JSON string of at most max bytes (before escaping): characters
+ * that are not well-formed UTF-8 or are control characters become '?',
+ * and the text is cut before the first character that would not fit.
+ * null for NULL. */
+static void put_clipped(text_t *t, const char *s, size_t max)
+{
+	if (s == NULL) {
+		puts_(t, "null");
+		return;
+	}
 	size_t len = strlen(s), o = 0;
-	char *out = malloc(max + 1);
-	if (out == NULL)
-		return NULL;
+	put(t, "\"", 1);
 	for (size_t i = 0; i < len;) {
 		size_t n = utf8_char((const unsigned char *)s + i, len - i);
 		bool replace = n == 0 || (n == 1 && control_char((unsigned char)s[i]));
@@ -70,79 +94,111 @@ static json_t *clipped(const char *s, size_t max)
 		if (o + w > max)
 			break;
 		if (replace)
-			out[o] = '?';
+			put(t, "?", 1);
+		else if (s[i] == '"' || s[i] == '\\')
+			put(t, s[i] == '"' ? "\\\"" : "\\\\", 2);
 		else
-			memcpy(out + o, s + i, n);
+			put(t, s + i, n);
 		o += w;
 		i += n > 0 ? n : 1;
 	}
-	json_t *j = json_stringn(out, o);
-	free(out);
-	return j;
+	put(t, "\"", 1);
 }
 
-static int depth_of(const json_t *v)
+/* Nesting (a scalar 0, a container 1 + its deepest member), stopping
+ * past limit; *real set when a real number occurs. */
+static int depth_of(const json_t *v, int limit, bool *real)
 {
 	int d = 0;
 	const char *k;
 	json_t *e;
 	size_t i;
+	if (json_is_real(v))
+		*real = true;
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (limit <= 0)
+		return 1;
 	if (json_is_object(v))
 		json_object_foreach((json_t *)v, k, e) {
-			int c = depth_of(e);
-			d = c > d ? c : d;
-		}
-	else if (json_is_array(v))
-		json_array_foreach(v, i, e) {
-			int c = depth_of(e);
+			int c = depth_of(e, limit - 1, real);
 			d = c > d ? c : d;
 		}
 	else
-		return 0;
+		json_array_foreach(v, i, e) {
+			int c = depth_of(e, limit - 1, real);
+			d = c > d ? c : d;
+		}
 	return d + 1;
 }
 
-/* Why details (an object) cannot be recorded as they are; NULL when they
- * can. The depth is checked first, so the walks after it are bounded. */
-static const char *details_problem(const json_t *details)
+/* Why details (an object) cannot be recorded as they are, or NULL with
+ * *text (malloc'd, compact) when they can. */
+static const char *details_check(const json_t *details, char **text)
 {
+	bool real = false;
+	*text = NULL;
 	if (!json_is_object(details))
 		return "details must be an object";
-	if (depth_of(details) > EDGE_AUDIT_MAX_DEPTH + 1)
+	if (depth_of(details, EDGE_AUDIT_MAX_DEPTH + 1, &real) > EDGE_AUDIT_MAX_DEPTH + 1)
 		return "details are nested too deeply";
+	if (real)
+		return "details must hold no real numbers";
 	if (json_object_get(details, "edge_seq") != NULL || json_object_get(details, "edge_time") != NULL)
 		return "details must not carry edge_seq or edge_time (the broker adds them)";
-	char *canon = canonical_json(details);
-	free(canon);
-	if (canon == NULL)
-		return "details must hold no real numbers";
-	char *text = json_dumps(details, JSON_COMPACT);
-	size_t n = text ? strlen(text) : SIZE_MAX;
-	free(text);
-	return n > EDGE_AUDIT_MAX_DETAILS ? "details are too large" : NULL;
-}
-
-static json_t *details_json(const json_t *details)
-{
-	if (details == NULL)
-		return json_null();
-	const char *why = details_problem(details);
-	return why == NULL ? json_deep_copy(details) : json_pack("{s:s}", "dropped", why);
-}
-
-static json_t *policies_json(const json_t *policies)
-{
-	if (!json_is_array(policies))
-		return json_null();
-	json_t *out = json_array(), *p;
-	size_t i;
-	json_array_foreach(policies, i, p) {
-		if (out == NULL || json_array_size(out) == EDGE_AUDIT_MAX_POLICIES)
-			break;
-		if (json_is_string(p))
-			json_array_append_new(out, clipped(json_string_value(p), EDGE_AUDIT_MAX_POLICY));
+	if ((*text = json_dumps(details, JSON_COMPACT)) == NULL)
+		return "details cannot be written";
+	if (strlen(*text) > EDGE_AUDIT_MAX_DETAILS) {
+		free(*text);
+		*text = NULL;
+		return "details are too large";
 	}
-	return out;
+	return NULL;
+}
+
+static const char *details_problem(const json_t *details)
+{
+	char *text;
+	const char *why = details_check(details, &text);
+	free(text);
+	return why;
+}
+
+static void put_details(text_t *t, const json_t *details)
+{
+	char *text;
+	const char *why;
+	if (details == NULL) {
+		puts_(t, "null");
+	} else if ((why = details_check(details, &text)) != NULL) {
+		puts_(t, "{\"dropped\":");
+		put_clipped(t, why, EDGE_AUDIT_MAX_DETAILS);
+		puts_(t, "}");
+	} else {
+		puts_(t, text);
+		free(text);
+	}
+}
+
+static void put_policies(text_t *t, const json_t *policies)
+{
+	const json_t *p;
+	size_t i, n = 0;
+	if (!json_is_array(policies)) {
+		puts_(t, "null");
+		return;
+	}
+	puts_(t, "[");
+	json_array_foreach(policies, i, p) {
+		if (n == EDGE_AUDIT_MAX_POLICIES)
+			break;
+		if (json_is_string(p)) {
+			if (n++ > 0)
+				puts_(t, ",");
+			put_clipped(t, json_string_value(p), EDGE_AUDIT_MAX_POLICY);
+		}
+	}
+	puts_(t, "]");
 }
 
 char *edge_audit_body(const audit_event_t *ev, int64_t unix_us)
@@ -152,19 +208,43 @@ char *edge_audit_body(const audit_event_t *ev, int64_t unix_us)
 	if (decision == NULL)
 		return NULL;
 	audit_time(unix_us, time);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*}", "time", time, "type",
-			      ev->type, "decision", decision, "actor", clipped(ev->actor, TG_MAX_ID_LEN), "action",
-			      clipped(ev->action, EDGE_AUDIT_MAX_ACTION), "resource",
-			      clipped(ev->resource, EDGE_AUDIT_MAX_RESOURCE), "jti", clipped(ev->jti, TG_MAX_JTI_LEN),
-			      "grant", clipped(ev->grant, TG_MAX_ID_LEN), "src", clipped(ev->src, EDGE_AUDIT_MAX_SRC),
-			      "policies", policies_json(ev->policies), "details", details_json(ev->details));
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (text != NULL && strlen(text) > EDGE_AUDIT_MAX_RECORD - 32) { /* cannot happen: the bounds fit */
-		free(text);
+	text_t t = {malloc(EDGE_AUDIT_MAX_RECORD), 0, EDGE_AUDIT_MAX_RECORD, false};
+	if (t.p == NULL)
+		return NULL;
+	/* members as the spool always had them: time, type, decision, the
+	 * strings, policies, details */
+	puts_(&t, "{\"time\":\"");
+	puts_(&t, time);
+	puts_(&t, "\",\"type\":\"");
+	puts_(&t, ev->type);
+	puts_(&t, "\",\"decision\":\"");
+	puts_(&t, decision);
+	static const struct {
+		const char *name;
+		size_t offset, max;
+	} strings[] = {
+		{",\"actor\":", offsetof(audit_event_t, actor), TG_MAX_ID_LEN},
+		{",\"action\":", offsetof(audit_event_t, action), EDGE_AUDIT_MAX_ACTION},
+		{",\"resource\":", offsetof(audit_event_t, resource), EDGE_AUDIT_MAX_RESOURCE},
+		{",\"jti\":", offsetof(audit_event_t, jti), TG_MAX_JTI_LEN},
+		{",\"grant\":", offsetof(audit_event_t, grant), TG_MAX_ID_LEN},
+		{",\"src\":", offsetof(audit_event_t, src), EDGE_AUDIT_MAX_SRC},
+	};
+	puts_(&t, "\"");
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+		puts_(&t, strings[i].name);
+		put_clipped(&t, *(const char *const *)((const char *)ev + strings[i].offset), strings[i].max);
+	}
+	puts_(&t, ",\"policies\":");
+	put_policies(&t, ev->policies);
+	puts_(&t, ",\"details\":");
+	put_details(&t, ev->details);
+	puts_(&t, "}");
+	if (t.failed || t.n > EDGE_AUDIT_MAX_RECORD - 32) { /* cannot be: the bounds fit */
+		free(t.p);
 		return NULL;
 	}
-	return text;
+	return t.p;
 }
 
 size_t edge_audit_line(const char *body, int64_t seq, char *out, size_t cap)

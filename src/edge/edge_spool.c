@@ -24,11 +24,15 @@
  * backs off from BACKOFF_MIN_MS to BACKOFF_MAX_MS while the broker fails.
  * The answer's "acknowledged" moves the cursor (the cursor file first,
  * then memory). A 409 names the next record the broker expects: sent
- * again from there when the spool still holds it. An acknowledgement
- * beyond anything this spool ever wrote means the spool was started over
- * (state_dir lost) while the broker remembers the edge: the broker
- * skipped what it was sent, so the backlog is renumbered after it and
- * sent again, and nothing is lost.
+ * again from there when the spool still holds it.
+ *
+ * ANCHORING. A spool without a cursor file is new (a first start, or
+ * state_dir lost while the broker remembers the edge, whose records it
+ * would skip as repeats). Before it ships anything, the shipper asks the
+ * broker where this edge's records end (an empty batch) and numbers the
+ * spool's records after that, then writes the cursor file. An
+ * acknowledgement beyond anything the spool wrote later means the same
+ * and is answered the same way: nothing is skipped, nothing is lost.
  *
  * COMPACTION, by the shipper after the cursor file is durable: when every
  * record is acknowledged the file is truncated; when the acknowledged
@@ -92,6 +96,7 @@ struct edge_spool {
 	int64_t synced_ms;
 	size_t budget;
 	bool failing;      /* logged that shipping fails; log the recovery */
+	bool anchored;     /* numbered after what the broker holds: a cursor file exists */
 };
 
 static int64_t mono_ms(void)
@@ -189,7 +194,8 @@ static int read_cursor(edge_spool_t *s, int64_t *acked, char *why, size_t why_le
 	*acked = 0;
 	int fd = open(s->cursor_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return 0;
+		return 0; /* a new spool: not anchored */
+	s->anchored = true;
 	ssize_t n = fd >= 0 ? read(fd, text, MAX_CURSOR_FILE) : -1;
 	if (fd >= 0)
 		close(fd);
@@ -232,10 +238,17 @@ static int load(edge_spool_t *s, char *why, size_t why_len)
 		snprintf(why, why_len, "cannot read %s: %s", s->path, strerror(errno));
 		return -1;
 	}
-	int rc = spool_scan(buf, len, s->acked, &scan, why, why_len);
+	char problem[300];
+	int rc = spool_scan(buf, len, s->acked, &scan, problem, sizeof problem);
 	free(buf);
-	if (rc != 0)
+	if (rc != 0) {
+		log_event(LOG_ERROR, "the audit spool is damaged: refusing to start", "file", s->path, "problem", problem,
+			  "acknowledged", num(a, sizeof a, (long long)s->acked), "remedy",
+			  "its records above the acknowledged edge_seq may not be in the broker's chain: compare, then "
+			  "move the file aside to start a new spool", NULL);
+		snprintf(why, why_len, "the audit spool %s is damaged: %s", s->path, problem);
 		return -1;
+	}
 	if (scan.good_len < len) {
 		if (ftruncate(s->fd, (off_t)scan.good_len) != 0) {
 			snprintf(why, why_len, "cannot cut the torn end of %s: %s", s->path, strerror(errno));
@@ -525,11 +538,10 @@ static char *renumbered(const char *text, size_t len, int64_t first, size_t *out
 	return out;
 }
 
-/* The broker acknowledged acked, past every record this spool wrote: the
- * spool was started over while the broker remembers the edge, and it
- * skipped the records it was sent. Numbers the backlog from acked + 1 in a
- * new file (appends wait: this happens once after such a start). */
-static int renumber(edge_spool_t *s, int64_t acked)
+/* Numbers the backlog from acked + 1 in a new file and moves the cursor
+ * to acked (appends wait: this happens once after a spool starts over).
+ * why says when, in the log; NULL logs nothing. */
+static int renumber(edge_spool_t *s, int64_t acked, const char *why)
 {
 	char tmp[PATH_MAX + 8], a[32], b[32];
 	int rc = -1;
@@ -548,9 +560,9 @@ static int renumber(edge_spool_t *s, int64_t acked)
 		s->next_seq = acked + 1 + n;
 		s->acked = acked;
 		rc = 0;
-		log_event(LOG_WARN, "the broker holds more of this edge's audit records than this spool ever wrote "
-			  "(state_dir started over): renumbered the unsent records after them", "acknowledged",
-			  num(a, sizeof a, (long long)acked), "records", num(b, sizeof b, (long long)n), NULL);
+		if (why != NULL)
+			log_event(LOG_WARN, why, "acknowledged", num(a, sizeof a, (long long)acked), "records",
+				  num(b, sizeof b, (long long)n), NULL);
 	} else if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
@@ -641,7 +653,8 @@ static int on_acknowledged(edge_spool_t *s, const batch_t *b, int64_t acked, cha
 		return -1;
 	}
 	if (acked > last)
-		return renumber(s, acked);
+		return renumber(s, acked, "the broker holds more of this edge's audit records than this spool ever "
+					  "wrote (state_dir started over): renumbered the unsent records after them");
 	int64_t off = acked == b->last ? (int64_t)b->end : find_record(s, b->end, end, acked + 1);
 	if (off < 0 && acked == last)
 		off = (int64_t)end;
@@ -668,6 +681,47 @@ static int on_gap(edge_spool_t *s, int64_t expected, char *why, size_t why_len)
 	return advance(s, expected - 1, (size_t)off);
 }
 
+static int post_batch(edge_spool_t *s, const char *body, size_t len, long timeout_s, edge_resp_t *r, char *why,
+		      size_t why_len)
+{
+	return edge_broker_call(s->e, "POST", "/v1/edges/audit", "application/json", body, len, timeout_s, r, why,
+				why_len);
+}
+
+/* Logs when shipping starts failing and when it works again. */
+static void note_outcome(edge_spool_t *s, int rc, const char *why)
+{
+	if (rc != 0 && !s->failing)
+		log_event(LOG_WARN, "cannot ship audit records to the broker; they stay in the spool", "reason", why, NULL);
+	else if (rc == 0 && s->failing)
+		log_event(LOG_INFO, "shipping audit records to the broker again", NULL);
+	s->failing = rc != 0;
+}
+
+/* Asks the broker where this edge's records end and numbers a new spool's
+ * records after that (ANCHORING above). */
+static int anchor(edge_spool_t *s)
+{
+	static const char empty[] = "{\"records\":[]}";
+	edge_resp_t r = {0};
+	char why[300] = "";
+	int rc = -1;
+	if (post_batch(s, empty, sizeof empty - 1, SHIP_TIMEOUT_S, &r, why, sizeof why) == 0) {
+		int64_t held = r.status == 200 ? answer_seq(&r, "acknowledged") : -1;
+		if (held >= 0)
+			rc = renumber(s, held, held == 0 ? NULL
+				      : "a new audit spool while the broker holds records of this edge (state_dir "
+					"started over): its records are numbered after them");
+		else
+			snprintf(why, sizeof why, "HTTP %ld: %.200s", r.status, r.body);
+	}
+	if (rc == 0)
+		s->anchored = true;
+	note_outcome(s, rc, why);
+	edge_resp_free(&r);
+	return rc;
+}
+
 /* One batch to the broker: 0 when it was taken (or there was none). */
 static int ship_once(edge_spool_t *s, long timeout_s, bool *full)
 {
@@ -680,8 +734,7 @@ static int ship_once(edge_spool_t *s, long timeout_s, bool *full)
 		snprintf(why, sizeof why, "cannot read the spool: %s", strerror(errno));
 	} else if (b.body == NULL) {
 		return 0;
-	} else if (edge_broker_call(s->e, "POST", "/v1/edges/audit", "application/json", b.body, b.len, timeout_s, &r,
-				    why, sizeof why) != 0) {
+	} else if (post_batch(s, b.body, b.len, timeout_s, &r, why, sizeof why) != 0) {
 		/* why says it */
 	} else if (r.status == 200) {
 		int64_t acked = answer_seq(&r, "acknowledged");
@@ -697,19 +750,16 @@ static int ship_once(edge_spool_t *s, long timeout_s, bool *full)
 			s->budget /= 2;
 		snprintf(why, sizeof why, "HTTP %ld: %.200s", r.status, r.body);
 	}
-	if (rc != 0 && !s->failing)
-		log_event(LOG_WARN, "cannot ship audit records to the broker; they stay in the spool", "reason", why, NULL);
-	else if (rc == 0 && s->failing)
-		log_event(LOG_INFO, "shipping audit records to the broker again", NULL);
-	s->failing = rc != 0;
+	note_outcome(s, rc, why);
 	edge_resp_free(&r);
 	free(b.body);
 	return rc;
 }
 
-static bool has_backlog(edge_spool_t *s) /* mu held */
+/* Whether the shipper has something to do: anchor, or ship. mu held. */
+static bool has_work(edge_spool_t *s)
 {
-	return s->next_seq - 1 > s->acked;
+	return !s->anchored || s->next_seq - 1 > s->acked;
 }
 
 /* Waits up to TICK_MS for an append or close, unless a batch is due now;
@@ -717,7 +767,7 @@ static bool has_backlog(edge_spool_t *s) /* mu held */
 static bool wait_turn(edge_spool_t *s, int64_t due)
 {
 	pthread_mutex_lock(&s->mu);
-	if (!s->stopping && !(has_backlog(s) && mono_ms() >= due)) {
+	if (!s->stopping && !(has_work(s) && mono_ms() >= due)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += TICK_MS * 1000000L;
@@ -734,16 +784,17 @@ static void *ship_main(void *arg)
 {
 	edge_spool_t *s = arg;
 	int64_t due = 0, backoff = BACKOFF_MIN_MS;
-	bool full, backlog;
+	bool full, work;
 	pthread_setname_np(pthread_self(), "tg-edge-audit");
 	while (wait_turn(s, due)) {
 		sync_due(s);
 		pthread_mutex_lock(&s->mu);
-		backlog = has_backlog(s);
+		work = has_work(s);
 		pthread_mutex_unlock(&s->mu);
-		if (!backlog || mono_ms() < due)
+		if (!work || mono_ms() < due)
 			continue;
-		if (ship_once(s, SHIP_TIMEOUT_S, &full) == 0) {
+		full = true;
+		if (s->anchored ? ship_once(s, SHIP_TIMEOUT_S, &full) == 0 : anchor(s) == 0) {
 			compact(s);
 			due = full ? 0 : mono_ms() + LINGER_MS;
 			backoff = BACKOFF_MIN_MS;
@@ -752,7 +803,7 @@ static void *ship_main(void *arg)
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		}
 	}
-	if (ship_once(s, CLOSE_TIMEOUT_S, &full) == 0) /* one last attempt, bounded */
+	if (s->anchored && ship_once(s, CLOSE_TIMEOUT_S, &full) == 0) /* one last attempt, bounded */
 		compact(s);
 	return NULL;
 }

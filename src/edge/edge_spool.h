@@ -7,8 +7,12 @@
  * from this edge, so a batch sent twice after a lost answer is not
  * recorded twice). Records are never lost while the broker is down: the
  * spool keeps them (up to spool_max bytes; past that new privileged
- * decisions fail closed) across edge restarts, and a record cut short by a
- * crash is detected and skipped on open. */
+ * decisions fail closed) across edge restarts. A crash of the process
+ * loses nothing (each record is written before the answer goes out); a
+ * power loss at most the last ~200 ms (fdatasync runs that often), and a
+ * last line it cut short is cut off on open; a file damaged in the middle
+ * is refused. A spool that starts over (state_dir lost) numbers its
+ * records after what the broker already holds from this edge. */
 #ifndef TG_EDGE_SPOOL_H
 #define TG_EDGE_SPOOL_H
 #include "core/audit.h"

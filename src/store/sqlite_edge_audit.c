@@ -79,6 +79,8 @@ store_rc store_edge_audit_append(store_t *s, const char *edge_id, const audit_ev
 			return STORE_ERROR;
 	if (snprintf(sink, sizeof sink, "edge:%s", edge_id) >= (int)sizeof sink)
 		return STORE_ERROR;
+	if (n == 0) /* only asks where the edge's records end: a read */
+		return store_forward_cursor(s, sink, acknowledged);
 	/* The records' text is built here, outside the single writer thread,
 	 * as sq_write does for its one event. */
 	if (!s->audit_disabled && n > 0) {
