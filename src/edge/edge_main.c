@@ -196,8 +196,9 @@ static int open_all(edge_t *e, struct sockaddr_storage *ss)
 
 static void close_all(edge_t *e)
 {
-	edge_sync_stop(e);
+	/* the spool's last shipment before the sync's stop flag cancels calls */
 	edge_spool_close(e->spool);
+	edge_sync_stop(e);
 	edge_client_stop();
 	edge_cache_free(e->cache);
 	edge_replay_free(e->replay);
