@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Two scalar subqueries: SQLite answers a lone max() or min() from the
+ * primary key's ends, but both in one SELECT scan the whole chain (every
+ * feed poll and chain_head would read every audit record). */
 static store_rc chain_bounds(sq_conn_t *c, int64_t *head, int64_t *first)
 {
-	sqlite3_stmt *st = sq_prepare(c, "SELECT coalesce(max(seq), 0), coalesce(min(seq), 0) FROM audit");
+	sqlite3_stmt *st = sq_prepare(c, "SELECT coalesce((SELECT max(seq) FROM audit), 0), "
+				      "coalesce((SELECT min(seq) FROM audit), 0)");
 	store_rc rc = STORE_ERROR;
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
 		*head = sqlite3_column_int64(st, 0);
