@@ -436,6 +436,77 @@ def status_lists():
     }
 
 
+def modbus_frames():
+    """fuzz_modbus: client streams of Modbus/TCP ADUs - one request of every
+    function decoded (the examples of the specification, section 6), a
+    request followed by its response (the second frame is checked as a
+    response to the first), several frames and a cut one in one stream,
+    each kind of bad PDU, and malformed headers."""
+    def adu(pdu, tid=1, unit=0x11, proto=0, length=None):
+        n = len(pdu) + 1 if length is None else length
+        return tid.to_bytes(2, "big") + proto.to_bytes(2, "big") + n.to_bytes(2, "big") + bytes([unit]) + pdu
+
+    h = bytes.fromhex
+    exchanges = {
+        "read-coils": ("0100130013", "0103cd6b05"),
+        "read-discrete-inputs": ("0200c40016", "0203acdb35"),
+        "read-holding-registers": ("03006b0003", "0306022b00000064"),
+        "read-input-registers": ("0400080001", "0402000a"),
+        "write-single-coil": ("0500acff00", "0500acff00"),
+        "write-single-register": ("0600010003", "0600010003"),
+        "read-exception-status": ("07", "076d"),
+        "diagnostics-query": ("080000a537", "080000a537"),
+        "diagnostics-counter": ("08000b0000", "08000b1234"),
+        "diagnostics-listen-only": ("0800040000", "8801"),
+        "comm-event-counter": ("0b", "0bffff0108"),
+        "comm-event-log": ("0c", "0c080000010801212000"),
+        "write-multiple-coils": ("0f0013000a02cd01", "0f0013000a"),
+        "write-multiple-registers": ("100001000204000a0102", "1000010002"),
+        "report-server-id": ("11", "11022aff"),
+        "read-file-record": ("140e0600040001000206000300090002", "140c05060dfe0020050633cd0040"),
+        "write-file-record": ("150d0600040007000306af04be100d", "150d0600040007000306af04be100d"),
+        "mask-write-register": ("16000400f20025", "16000400f20025"),
+        "read-write-registers": ("1700030006000e00030600ff00ff00ff", "170c00fe0acd00010003000d00ff"),
+        "read-fifo-queue": ("1804de", "180006000201b81284"),
+        "read-device-id": ("2b0e0100", "2b0e0101000003000341434d01025037020456312e30"),
+        "exception": ("03006b0003", "8302"),
+    }
+    out = {}
+    for name, (req, resp) in exchanges.items():
+        req, resp = h(req), h(resp)
+        out["req-" + name] = adu(req)
+        out["pair-" + name] = adu(req, tid=7) + adu(resp, tid=7)
+    bad = {
+        "quantity-zero": "0100000000",
+        "quantity-2001": "01000007d1",
+        "range-overflow": "03ff84007d",
+        "coil-value": "0500ac0001",
+        "byte-count": "0f0013000a01cd",
+        "trailing": "03006b000300",
+        "short": "03006b",
+        "diag-reserved": "0800130000",
+        "mei-13": "2b0d000000",
+        "file-ref-type": "140707000100000001",
+        "file-too-big": "1415060001000000290600010029002906000100520029",
+        "user-defined": "41000102",
+        "reserved-90": "5a00",
+        "fc-zero": "00",
+        "fc-exception-range": "83",
+    }
+    for name, pdu in bad.items():
+        out["bad-" + name] = adu(h(pdu))
+    max_regs = bytes([0x10, 0xFF, 0x85, 0x00, 0x7B, 246]) + bytes(range(246))
+    out["max-write-registers"] = adu(max_regs)
+    out["max-write-coils"] = adu(bytes([0x0F, 0x00, 0x00, 0x07, 0xB0, 246]) + b"\xff" * 246)
+    out["stream-three"] = adu(h("07"), tid=1) + adu(max_regs, tid=2) + adu(h("03006b0003"), tid=3)
+    out["stream-cut"] = adu(h("03006b0003"), tid=1) + adu(h("100001000204000a0102"), tid=2)[:9]
+    out["header-protocol-1"] = adu(h("03006b0003"), proto=1)
+    out["header-length-1"] = adu(b"", length=1)
+    out["header-length-255"] = adu(bytes(254), length=255)
+    out["header-only"] = adu(h("03006b0003"))[:6]
+    return out
+
+
 def write_signature_targets():
     """Compact seeds and signed-form seeds of the four signature targets."""
     write("fuzz_jws", {**generic_jws(), **signed_jws()})
@@ -453,6 +524,7 @@ def main():
     write("fuzz_ed25519_key", keys())
     write("fuzz_change_window", change_windows())
     write("fuzz_status_list", status_lists())
+    write("fuzz_modbus", modbus_frames())
     write("fuzz_edge_config", edge_configs())
     write("fuzz_edge_route", edge_routes())
     write("fuzz_fwd_request", fwd_requests())

@@ -33,6 +33,47 @@ static pol_value_t grant_record(pol_ctx_t *c, const pol_ctx_grant_t *g)
 	return out;
 }
 
+/* context.values: the coils' distinct values (a set holds each once
+ * anyway), the registers as written; at most MB_MAX_WRITE_REGISTERS. */
+static size_t modbus_values(const mb_request_t *m, int out[MB_MAX_WRITE_REGISTERS])
+{
+	size_t n = 0;
+	bool seen[2] = {false, false};
+	for (size_t i = 0; i < m->n_values && n < MB_MAX_WRITE_REGISTERS; i++) {
+		int v = mb_request_value(m, i);
+		if (m->coils && seen[v & 1])
+			continue;
+		seen[v & 1] = true;
+		out[n++] = v;
+	}
+	return n;
+}
+
+/* The Modbus keys, after the others: the caller sorts. */
+static void put_modbus(pol_ctx_t *c, uint32_t *n, const mb_request_t *m)
+{
+	put(c, n, "address", pol_long(m->address));
+	put(c, n, "count", pol_long(m->count));
+	put(c, n, "function", pol_long(m->function));
+	put(c, n, "unit", pol_long(m->unit));
+	if (m->subfunction >= 0)
+		put(c, n, "subfunction", pol_long(m->subfunction));
+	if (m->read_address >= 0) {
+		put(c, n, "read_address", pol_long(m->read_address));
+		put(c, n, "read_count", pol_long(m->read_count));
+	}
+	if (m->n_values == 0)
+		return;
+	int values[MB_MAX_WRITE_REGISTERS];
+	pol_value_t set = {.kind = PV_SET, .n = (uint32_t)modbus_values(m, values)};
+	for (uint32_t i = 0; i < set.n; i++)
+		c->modbus_values[i] = pol_long(values[i]);
+	set.u.items = c->modbus_values;
+	put(c, n, "values", set);
+	put(c, n, "min_value", pol_long(m->min_value));
+	put(c, n, "max_value", pol_long(m->max_value));
+}
+
 static void utc_parts(int64_t now, int *hour, int *weekday)
 {
 	struct tm tm;
@@ -67,10 +108,40 @@ const pol_value_t *pol_ctx_build(pol_ctx_t *c, const pol_ctx_input_t *in)
 	if (in->token_age_s >= 0)
 		put(c, &n, "token_age_s", pol_long(in->token_age_s));
 	put(c, &n, "weekday", pol_long(weekday));
+	if (in->modbus != NULL) {
+		/* its keys fall between the others: one insertion sort of at
+		 * most POL_CTX_MAX_KEYS keys, no two of them equal */
+		put_modbus(c, &n, in->modbus);
+		(void)pol_record_sort(c->keys, c->vals, n);
+	}
 	c->rec = (pol_value_t){.kind = PV_RECORD, .n = n};
 	c->rec.u.rec.keys = c->keys;
 	c->rec.u.rec.vals = c->vals;
 	return &c->rec;
+}
+
+static void modbus_json(json_t *o, const mb_request_t *m)
+{
+	json_object_set_new(o, "function", json_integer(m->function));
+	json_object_set_new(o, "unit", json_integer(m->unit));
+	json_object_set_new(o, "address", json_integer(m->address));
+	json_object_set_new(o, "count", json_integer(m->count));
+	if (m->subfunction >= 0)
+		json_object_set_new(o, "subfunction", json_integer(m->subfunction));
+	if (m->read_address >= 0) {
+		json_object_set_new(o, "read_address", json_integer(m->read_address));
+		json_object_set_new(o, "read_count", json_integer(m->read_count));
+	}
+	if (m->n_values == 0)
+		return;
+	int values[MB_MAX_WRITE_REGISTERS];
+	size_t n = modbus_values(m, values);
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(values[i]));
+	json_object_set_new(o, "values", a);
+	json_object_set_new(o, "min_value", json_integer(m->min_value));
+	json_object_set_new(o, "max_value", json_integer(m->max_value));
 }
 
 json_t *pol_ctx_json(const pol_ctx_input_t *in)
@@ -94,5 +165,7 @@ json_t *pol_ctx_json(const pol_ctx_input_t *in)
 		json_object_set_new(o, "method", json_string(in->method));
 	if (in->path != NULL)
 		json_object_set_new(o, "path", json_string(in->path));
+	if (in->modbus != NULL)
+		modbus_json(o, in->modbus);
 	return o;
 }

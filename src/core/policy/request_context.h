@@ -3,10 +3,14 @@
  * issuance and /v1/authorize, and for the edge: src_ip, now, hour,
  * weekday (UTC, ISO 8601: 1 Monday .. 7 Sunday), token_age_s, the JIT grant
  * ({"approvals", "break_glass", "id", "reason"}), the change window, and
- * what the protocol adds (HTTP: method, path). Built on the caller's
- * storage, with no allocation, so it costs nothing on the token path. */
+ * what the protocol adds (HTTP: method, path; Modbus: function, unit,
+ * address, count, subfunction, read_address/read_count, values, min_value,
+ * max_value, from a decoded request, docs/policy.md#modbus). Built on the
+ * caller's storage, with no allocation, so it costs nothing on the token
+ * path. */
 #ifndef TG_POLICY_REQUEST_CONTEXT_H
 #define TG_POLICY_REQUEST_CONTEXT_H
+#include "core/modbus.h"
 #include "core/policy/value.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -27,9 +31,15 @@ typedef struct {
 	const pol_ctx_grant_t *grant;
 	const char *change_window;
 	const char *method, *path;      /* HTTP enforcement points */
+	/* Modbus enforcement points: a request mb_request_decode took
+	 * (MB_DECODE_OK). function, unit, address, count always; subfunction
+	 * for FC 8 and 43; read_address, read_count for FC 23; values (a set:
+	 * the coils' distinct values, the registers as written), min_value and
+	 * max_value when it writes values. */
+	const mb_request_t *modbus;
 } pol_ctx_input_t;
 
-#define POL_CTX_MAX_KEYS 10
+#define POL_CTX_MAX_KEYS 19
 
 typedef struct {
 	pol_str_t keys[POL_CTX_MAX_KEYS];
@@ -37,6 +47,7 @@ typedef struct {
 	pol_value_t rec; /* the context: a record over keys/vals */
 	pol_str_t grant_keys[4];
 	pol_value_t grant_vals[4];
+	pol_value_t modbus_values[MB_MAX_WRITE_REGISTERS];
 } pol_ctx_t;
 
 /* Fills c from in (pointers into in's strings are kept: they must outlive
