@@ -40,6 +40,7 @@ void handle_authorize(req_t *r);
 /* keys_api.c */
 void handle_keys_list(req_t *r);
 void handle_keys_rotate(req_t *r);
+void handle_keys_revoke(req_t *r);
 /* operators_api.c */
 void handle_operator_create(req_t *r);
 void handle_operator_list(req_t *r);

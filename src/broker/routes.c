@@ -23,6 +23,7 @@ const route_t broker_routes[] = {
 	{"POST", "/v1/identities/", "/offboard", handle_identity_offboard, ACCESS_ADMIN | ACCESS_FRESH_MFA, "identity_offboard", 0},
 	{"GET", "/v1/keys", NULL, handle_keys_list, ACCESS_ADMIN, "keys", 0},
 	{"POST", "/v1/keys/rotate", NULL, handle_keys_rotate, ACCESS_ADMIN | ACCESS_FRESH_MFA, "keys_rotate", 0},
+	{"POST", "/v1/keys/", "/revoke", handle_keys_revoke, ACCESS_ADMIN | ACCESS_FRESH_MFA, "keys_revoke", 0},
 	{"GET", "/v1/audit", NULL, handle_audit_list, ACCESS_ADMIN | ACCESS_AUDITOR, "audit", 0},
 	{"GET", "/v1/audit/checkpoints", NULL, handle_audit_checkpoints, ACCESS_ADMIN | ACCESS_AUDITOR, "audit_checkpoints", 0},
 	{"GET", "/.well-known/tollgate-audit-keys.json", NULL, handle_audit_keys, ACCESS_PUBLIC, "audit_keys", 0},

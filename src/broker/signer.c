@@ -1,4 +1,5 @@
-/* signer.c - signing key life cycle: generate, seal, unseal, rotate, publish.
+/* signer.c - signing key life cycle: generate, seal, unseal, rotate,
+ * revoke, publish.
  * Private keys live in sodium_malloc'd memory (guard pages, no core dumps
  * of it with MADV_DONTDUMP) and are wiped on every exit path. */
 #include "broker/signer.h"
@@ -35,6 +36,33 @@ static void key_wipe(live_key_t *k)
 {
 	sodium_free(k->sk);
 	memset(k, 0, sizeof *k);
+}
+
+/* A retired key whose drop_after has come is neither published nor
+ * trusted any more; a revoked key's drop_after is when it was revoked. */
+static bool unpublished(int64_t retired_at, int64_t drop_after, int64_t now)
+{
+	return retired_at != 0 && drop_after <= now;
+}
+
+/* Wipes key i (never the current one) and closes the gap. */
+static void drop_key(signer_t *s, size_t i)
+{
+	key_wipe(&s->keys[i]);
+	memmove(&s->keys[i], &s->keys[i + 1], (s->n - i - 1) * sizeof s->keys[0]);
+	memset(&s->keys[s->n - 1], 0, sizeof s->keys[0]);
+	s->n--;
+	if (s->current > (int)i)
+		s->current--;
+}
+
+/* The index of the key with this kid, or -1. */
+static int find_key(const signer_t *s, const char *kid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->keys[i].kid, kid) == 0)
+			return (int)i;
+	return -1;
 }
 
 int signer_seal(signer_t *s, const char *aad, const uint8_t *pt, size_t len, uint8_t *out, size_t cap,
@@ -134,7 +162,8 @@ out:
 	return rc;
 }
 
-static int load(signer_t *s, char *err, size_t err_len)
+/* Every stored key still published at now (a revoked key stays out). */
+static int load(signer_t *s, int64_t now, char *err, size_t err_len)
 {
 	signing_key_t *stored = NULL;
 	size_t n = 0;
@@ -144,6 +173,8 @@ static int load(signer_t *s, char *err, size_t err_len)
 	}
 	s->current = -1;
 	for (size_t i = 0; i < n && s->n < MAX_KEYS; i++) {
+		if (unpublished(stored[i].retired_at, stored[i].drop_after, now))
+			continue;
 		if (unseal(s, &stored[i], &s->keys[s->n]) != 0) {
 			snprintf(err, err_len, "signing key %s does not unseal: wrong master key file?",
 				 stored[i].kid);
@@ -171,7 +202,7 @@ signer_t *signer_open(store_t *st, const char *purpose, const uint8_t master[MAS
 	snprintf(s->purpose, sizeof s->purpose, "%s", purpose);
 	s->store = st;
 	pthread_rwlock_init(&s->lock, NULL);
-	if (load(s, err, err_len) != 0)
+	if (load(s, now, err, err_len) != 0)
 		goto fail;
 	if (s->current < 0) {
 		if (s->n == MAX_KEYS || generate(s, now, &s->keys[s->n], NULL, 0, "broker") != 0) {
@@ -219,23 +250,66 @@ char *signer_sign(signer_t *s, json_t *header, const json_t *payload)
 	return jwt;
 }
 
-int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
+/* signer_rotate with the write lock held; the new key goes last, so the
+ * other keys keep their indexes. */
+static int rotate_locked(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
 {
 	live_key_t fresh;
-	int rc = -1;
-	pthread_rwlock_wrlock(&s->lock);
 	if (s->n == MAX_KEYS)
-		goto out;
+		return -1;
 	live_key_t *old = &s->keys[s->current];
 	if (generate(s, now, &fresh, old->kid, now + retain_s, actor) != 0)
-		goto out;
+		return -1;
 	old->retired_at = now;
 	old->drop_after = now + retain_s;
 	s->keys[s->n] = fresh;
 	s->current = (int)s->n++;
 	snprintf(new_kid, TG_MAX_KID_LEN + 1, "%s", fresh.kid);
-	rc = 0;
+	return 0;
+}
+
+int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
+{
+	pthread_rwlock_wrlock(&s->lock);
+	int rc = rotate_locked(s, now, retain_s, actor, new_kid);
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+/* The store's half of a revocation: the key's drop_after becomes now, with
+ * its key.revoked record. */
+static store_rc revoke_stored(signer_t *s, const char *kid, int64_t now, const char *actor)
+{
+	char resource[TG_MAX_KID_LEN + 8];
+	snprintf(resource, sizeof resource, "Key:%s", kid);
+	json_t *details = json_pack("{s:s, s:s, s:s}", "purpose", s->purpose, "kid", kid, "current_kid",
+				    s->keys[s->current].kid);
+	audit_event_t ev = {.type = "key.revoked", .actor = actor, .action = "key.revoke", .resource = resource,
+			    .decision = "allow", .details = details};
+	store_rc rc = store_signing_key_revoke(s->store, kid, now, &ev);
+	json_decref(details);
+	return rc;
+}
+
+store_rc signer_revoke(signer_t *s, const char *kid, int64_t now, int64_t retain_s, const char *actor,
+		       char current_kid[TG_MAX_KID_LEN + 1], bool *rotated)
+{
+	store_rc rc = STORE_NOT_FOUND;
+	*rotated = false;
+	pthread_rwlock_wrlock(&s->lock);
+	int i = strcmp(s->purpose, "token") == 0 ? find_key(s, kid) : -1;
+	if (i < 0)
+		goto out;
+	if (i == s->current) {
+		rc = STORE_ERROR;
+		if (rotate_locked(s, now, retain_s, actor, current_kid) != 0)
+			goto out;
+		*rotated = true;
+	}
+	if ((rc = revoke_stored(s, kid, now, actor)) == STORE_OK)
+		drop_key(s, (size_t)i);
 out:
+	snprintf(current_kid, TG_MAX_KID_LEN + 1, "%s", s->keys[s->current].kid);
 	pthread_rwlock_unlock(&s->lock);
 	return rc;
 }
@@ -246,17 +320,10 @@ int signer_maintain(signer_t *s, int64_t now, int64_t period_s, int64_t retain_s
 	int rotated = 0;
 	pthread_rwlock_wrlock(&s->lock);
 	for (size_t i = 0; i < s->n;) {
-		live_key_t *k = &s->keys[i];
-		if ((int)i != s->current && k->retired_at != 0 && k->drop_after < now) {
-			key_wipe(k);
-			memmove(k, k + 1, (s->n - i - 1) * sizeof *k);
-			memset(&s->keys[s->n - 1], 0, sizeof *k);
-			s->n--;
-			if (s->current > (int)i)
-				s->current--;
-			continue;
-		}
-		i++;
+		if ((int)i != s->current && unpublished(s->keys[i].retired_at, s->keys[i].drop_after, now))
+			drop_key(s, i);
+		else
+			i++;
 	}
 	int due = now - s->keys[s->current].created_at >= period_s;
 	pthread_rwlock_unlock(&s->lock);

@@ -3,7 +3,7 @@
  * process behind this without touching callers). Keys are Ed25519, sealed
  * at rest with XChaCha20-Poly1305 under the master key, and rotate: a
  * retired key stays published (JWKS, verification) until every token it
- * signed has expired. */
+ * signed has expired, unless it is revoked (signer_revoke). */
 #ifndef TG_SIGNER_H
 #define TG_SIGNER_H
 #include "core/master_key.h"
@@ -15,8 +15,10 @@
 typedef struct signer signer_t;
 
 /* Loads and unseals every stored key of the purpose ("token" signs access
- * tokens, "audit" signs audit checkpoints); creates the first one when none
- * is stored. A key that fails to unseal (wrong master key) is an error. */
+ * tokens, "audit" signs audit checkpoints) still published at now (not
+ * past its drop_after: a revoked key stays out); creates the first one
+ * when there is no current key. A key that fails to unseal (wrong master
+ * key) is an error. */
 signer_t *signer_open(store_t *st, const char *purpose, const uint8_t master[MASTER_KEY_LEN], int64_t now,
 		      char *err, size_t err_len);
 void signer_close(signer_t *s);
@@ -31,6 +33,17 @@ char *signer_sign(signer_t *s, json_t *header, const json_t *payload);
  * Writes the new kid into new_kid (TG_MAX_KID_LEN+1). */
 int signer_rotate(signer_t *s, int64_t now, int64_t retain_s, const char *actor, char *new_kid)
     __attribute__((warn_unused_result));
+/* Withdraws a token signing key at once (a compromised key): the current
+ * key is rotated first (*rotated; the new one is dropped after now +
+ * retain_s like any rotation's), then the key is revoked in the store with
+ * its key.revoked record by actor and, once that is durable, leaves memory:
+ * the JWKS and signer_public_keys no longer have it, so every token it
+ * signed is invalid from then on, and a restart does not load it again.
+ * Writes the kid of the current key afterwards into current_kid.
+ * STORE_NOT_FOUND when no published token key has this kid; STORE_ERROR
+ * when the store failed or 16 keys are already held. */
+store_rc signer_revoke(signer_t *s, const char *kid, int64_t now, int64_t retain_s, const char *actor,
+		       char current_kid[TG_MAX_KID_LEN + 1], bool *rotated) __attribute__((warn_unused_result));
 /* Rotates when the current key is older than period_s; drops keys past
  * their drop_after from memory. Returns 1 when it rotated. */
 int signer_maintain(signer_t *s, int64_t now, int64_t period_s, int64_t retain_s);

@@ -52,6 +52,7 @@ static const struct {
 	{"GET /v1/grants/{id}", "`tollgate grant show ID`"},
 	{"GET /v1/grants", "`tollgate grant list`"},
 	{"GET /v1/change-windows", "`tollgate change-window list`"},
+	{"GET /v1/keys", "`tollgate keys list`"},
 	{"PUT /v1/policies", "`tollgate policy set FILE`"},
 	{"see docs/api.md", "is TOLLGATE_ADDR a Tollgate broker of this version (`tollgate version`)?"},
 };

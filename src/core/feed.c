@@ -13,7 +13,7 @@ const char *const feed_audit_types[] = {
 	"operator.created", "operator.confirmed", "operator.disabled",
 	"grant.approved", "grant.activated", "grant.break_glass", "grant.ended", "grant.revoked", "grant.expired",
 	"policy.changed", "entities.changed",
-	"key.created", "key.rotated",
+	"key.created", "key.rotated", "key.revoked",
 	NULL,
 };
 

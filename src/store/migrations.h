@@ -11,7 +11,7 @@
 	"'token.revoked', 'identity.created', 'identity.updated', 'identity.suspended', " \
 	"'identity.reactivated', 'identity.offboarded', 'operator.created', 'operator.confirmed', " \
 	"'operator.disabled', 'grant.approved', 'grant.activated', 'grant.break_glass', 'grant.ended', 'grant.revoked', " \
-	"'grant.expired', 'policy.changed', 'entities.changed', 'key.created', 'key.rotated'"
+	"'grant.expired', 'policy.changed', 'entities.changed', 'key.created', 'key.rotated', 'key.revoked'"
 
 static const char *const sqlite_migrations[] = {
 	/* 1: identities, keys, tokens, single-use jtis, signing keys, admin tokens */

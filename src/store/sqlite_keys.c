@@ -1,4 +1,5 @@
-/* sqlite_keys.c - the broker's sealed signing keys and dev admin tokens. */
+/* sqlite_keys.c - the broker's sealed signing keys (add, rotate, revoke)
+ * and dev admin tokens. */
 #include "store/sqlite_internal.h"
 #include <sodium.h>
 #include <stdlib.h>
@@ -118,6 +119,30 @@ store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const 
 {
 	rotate_arg_t a = {fresh, {old_kid, now, drop_after}};
 	return sq_write(s, apply_rotate, &a, ev);
+}
+
+typedef struct {
+	const char *kid;
+	int64_t now;
+} revoke_arg_t;
+
+static store_rc apply_revoke(sq_conn_t *c, const void *arg)
+{
+	const revoke_arg_t *a = arg;
+	sqlite3_stmt *st = sq_prepare(c, "UPDATE signing_keys SET drop_after=?2 "
+				      "WHERE kid=?1 AND purpose='token' AND retired_at!=0");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, a->kid);
+	sqlite3_bind_int64(st, 2, a->now);
+	store_rc rc = sq_exec_stmt(st);
+	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+}
+
+store_rc store_signing_key_revoke(store_t *s, const char *kid, int64_t now, const audit_event_t *ev)
+{
+	revoke_arg_t a = {kid, now};
+	return sq_write(s, apply_revoke, &a, ev);
 }
 
 typedef struct {

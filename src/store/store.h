@@ -104,6 +104,11 @@ store_rc store_signing_key_add(store_t *s, const signing_key_t *k, const audit_e
 /* In one transaction: add the new key and retire the current one. */
 store_rc store_signing_key_rotate(store_t *s, const signing_key_t *fresh, const char *old_kid,
 				  int64_t now, int64_t drop_after, const audit_event_t *ev);
+/* Withdraws a retired token key at once: its drop_after becomes now, so it
+ * is unpublished (and no longer loaded) from now on. STORE_NOT_FOUND when
+ * no retired key of purpose "token" has this kid: the current key is
+ * retired first (store_signing_key_rotate), audit keys are not revoked. */
+store_rc store_signing_key_revoke(store_t *s, const char *kid, int64_t now, const audit_event_t *ev);
 
 store_rc store_admin_token_add(store_t *s, const uint8_t hash[32], int64_t expires_at);
 store_rc store_admin_token_check(store_t *s, const uint8_t hash[32], int64_t now);
