@@ -101,9 +101,12 @@ static int poll_once(edge_t *e, int64_t *since)
 		if (edge_state_apply(e->state, &b, now, e->cfg.state_dir, &what) != 0)
 			log_event(LOG_ERROR, "cannot write state.json in state_dir; the state is applied in memory only",
 				  NULL);
-		*since = b.seq;
+		int64_t next = b.seq;
 		feed_batch_free(&b);
-		rc = refetch(e, what);
+		/* the next poll acknowledges only what the edge has whole: a
+		 * document that could not be fetched is asked for again */
+		if ((rc = refetch(e, what)) == 0)
+			*since = next;
 	}
 	edge_resp_free(&r);
 	return rc;
