@@ -390,6 +390,9 @@ static json_t *grant_facts(json_t *entry, const grant_t *g, int64_t now)
 	json_object_set_new(entry, "break_glass", json_boolean(g->break_glass));
 	json_object_set_new(entry, "reason", json_string(g->reason));
 	json_object_set_new(entry, "ends_at", json_integer(g->ends_at));
+	json_object_set_new(entry, "scope", json_string(g->scope));
+	if (g->source[0] != '\0')
+		json_object_set_new(entry, "source", json_string(g->source));
 	return entry;
 }
 

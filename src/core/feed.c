@@ -175,6 +175,18 @@ static bool one_of(const char *s, const char *const *allowed)
 	return false;
 }
 
+/* A grant's scope, copied (bounded like any scope). */
+static int grant_scope(const json_t *o, feed_entry_t *e)
+{
+	const json_t *v = json_object_get(o, "scope");
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > TG_MAX_SCOPE_LEN ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return -1;
+	return (e->scope = strdup(json_string_value(v))) != NULL ? 0 : -1;
+}
+
 static int entry_fields(const json_t *o, feed_entry_t *e)
 {
 	static const char *const identity_states[] = {"active", "suspended", "offboarded", NULL};
@@ -198,6 +210,7 @@ static int entry_fields(const json_t *o, feed_entry_t *e)
 		    integer(o, "approvals", &e->approvals, false) != 0 ||
 		    integer(o, "ends_at", &e->exp, false) != 0 ||
 		    text(o, "reason", e->reason, sizeof e->reason, false) != 0 ||
+		    text(o, "source", e->source, sizeof e->source, false) != 0 || grant_scope(o, e) != 0 ||
 		    (bg != NULL && !json_is_boolean(bg)))
 			return -1;
 		e->break_glass = json_is_true(bg);
@@ -245,9 +258,9 @@ static int entries(const json_t *arr, int64_t since, feed_batch_t *out, char *wh
 	int64_t last = since;
 	for (size_t i = 0; i < n; i++) {
 		feed_entry_t *e = &out->entries[i];
+		out->n = i + 1; /* freed with the batch, also when it is refused */
 		if (parse_entry(json_array_get(arr, i), e, why, why_len) != 0)
 			return -1;
-		out->n = i + 1;
 		if (out->snapshot ? e->seq != 0 : (e->seq <= last || e->seq > out->seq))
 			return refuse(why, why_len, "entry %zu is out of order (seq %lld after %lld, head %lld)", i,
 				      (long long)e->seq, (long long)last, (long long)out->seq);
@@ -288,8 +301,16 @@ out:
 	return rc;
 }
 
+void feed_entry_release(feed_entry_t *e)
+{
+	free(e->scope);
+	e->scope = NULL;
+}
+
 void feed_batch_free(feed_batch_t *b)
 {
+	for (size_t i = 0; b->entries != NULL && i < b->n; i++)
+		feed_entry_release(&b->entries[i]);
 	free(b->entries);
 	b->entries = NULL;
 	b->n = 0;
@@ -319,6 +340,10 @@ json_t *feed_entry_json(const feed_entry_t *e)
 		json_object_set_new(o, "break_glass", json_boolean(e->break_glass));
 		if (e->reason[0] != '\0')
 			json_object_set_new(o, "reason", json_string(e->reason));
+		if (e->source[0] != '\0')
+			json_object_set_new(o, "source", json_string(e->source));
+		if (e->scope != NULL)
+			json_object_set_new(o, "scope", json_string(e->scope));
 		break;
 	default:
 		break;

@@ -15,7 +15,8 @@
  *   {"seq": N, "kind": "token",    "id": JTI, "sub": ID, "exp": T}
  *   {"seq": N, "kind": "identity", "id": ID, "state": "suspended"|"active"|"offboarded", "at": T}
  *   {"seq": N, "kind": "grant",    "id": G, "state": a grant state (core/grant.h; only "active" opens anything),
- *        "identity": ID, "approvals": N, "break_glass": B, "reason": S, "ends_at": T}
+ *        "identity": ID, "approvals": N, "break_glass": B, "reason": S, "ends_at": T,
+ *        "scope": S, "source": CIDR}   (scope and source: for the Modbus proxy's admission)
  *   {"seq": N, "kind": "policy" | "entities" | "jwks"}   refetch that document
  * A snapshot (an edge starting without state, or too far behind) is the
  * same list with seq 0: the revoked tokens not yet expired, the identities
@@ -49,6 +50,8 @@ typedef struct {
 	int64_t approvals;                 /* grant */
 	bool break_glass;                  /* grant */
 	char reason[TG_MAX_GRANT_REASON + 1]; /* grant */
+	char source[TG_MAX_GRANT_SOURCE + 1]; /* grant: the client range it binds, "" none */
+	char *scope;                          /* grant: its scope, malloc'd (feed_batch_free), or NULL */
 } feed_entry_t;
 
 typedef struct {
@@ -80,6 +83,8 @@ int feed_batch_parse(const char *text, size_t len, int64_t since, feed_batch_t *
 	__attribute__((warn_unused_result));
 void feed_batch_free(feed_batch_t *b);
 
+/* Releases what one entry owns (its scope). */
+void feed_entry_release(feed_entry_t *e);
 /* One entry to JSON (the edge's state file uses the feed's own format). */
 json_t *feed_entry_json(const feed_entry_t *e);
 const char *feed_kind_name(feed_kind_t k);

@@ -44,6 +44,14 @@ struct edge_state {
 	int64_t seq;
 };
 
+static void grant_free(void *v)
+{
+	edge_grant_t *g = v;
+	if (g != NULL)
+		free(g->scope);
+	free(g);
+}
+
 edge_state_t *edge_state_new(void)
 {
 	edge_state_t *s = calloc(1, sizeof *s);
@@ -52,7 +60,7 @@ edge_state_t *edge_state_new(void)
 	pthread_rwlock_init(&s->lock, NULL);
 	s->tokens = strmap_new(free);
 	s->identities = strmap_new(free);
-	s->grants = strmap_new(free);
+	s->grants = strmap_new(grant_free);
 	if (s->tokens == NULL || s->identities == NULL || s->grants == NULL) {
 		edge_state_free(s);
 		return NULL;
@@ -360,8 +368,13 @@ static void apply_entry(edge_state_t *s, const feed_entry_t *e, unsigned *refetc
 		snprintf(g.identity, sizeof g.identity, "%s", e->sub);
 		snprintf(g.state, sizeof g.state, "%s", e->state);
 		snprintf(g.reason, sizeof g.reason, "%s", e->reason);
-		if (strmap_put(s->grants, e->id, copy_of(&g, sizeof g)) != 0)
-			break;
+		snprintf(g.source, sizeof g.source, "%s", e->source);
+		g.scope = e->scope != NULL ? strdup(e->scope) : NULL;
+		edge_grant_t *copy = copy_of(&g, sizeof g);
+		if (copy == NULL)
+			free(g.scope);
+		else if (strmap_put(s->grants, e->id, copy) != 0)
+			break; /* freed by the map */
 		break;
 	}
 	case FEED_POLICY:
@@ -421,6 +434,8 @@ static bool collect_grant(const char *key, void *value, void *ctx)
 	snprintf(e.sub, sizeof e.sub, "%s", g->identity);
 	snprintf(e.state, sizeof e.state, "%s", g->state);
 	snprintf(e.reason, sizeof e.reason, "%s", g->reason);
+	snprintf(e.source, sizeof e.source, "%s", g->source);
+	e.scope = g->scope; /* borrowed: e is not released */
 	json_array_append_new(ctx, feed_entry_json(&e));
 	return false;
 }
@@ -442,7 +457,7 @@ int edge_state_apply(edge_state_t *s, const feed_batch_t *b, int64_t now, const 
 	*refetch = 0;
 	pthread_rwlock_wrlock(&s->lock);
 	if (b->snapshot) {
-		strmap_t *t = strmap_new(free), *i = strmap_new(free), *g = strmap_new(free);
+		strmap_t *t = strmap_new(free), *i = strmap_new(free), *g = strmap_new(grant_free);
 		if (t == NULL || i == NULL || g == NULL) {
 			strmap_free(t);
 			strmap_free(i);

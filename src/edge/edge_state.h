@@ -31,6 +31,8 @@ typedef struct {
 	int64_t approvals, ends_at;
 	bool break_glass;
 	char reason[TG_MAX_GRANT_REASON + 1];
+	char source[TG_MAX_GRANT_SOURCE + 1]; /* the client range it binds, "" none */
+	char *scope;                          /* owned; NULL when the feed sent none */
 } edge_grant_t;
 
 /* An identity that is not active. */

@@ -158,7 +158,8 @@ def test_snapshot_lists_what_an_edge_must_refuse(fb):
         assert ("identity", ident.id) not in by, f"active identity {ident.id} in the snapshot"
     ge = by[("grant", g["id"])]
     assert ge == {"seq": 0, "kind": "grant", "id": g["id"], "state": "active", "identity": dep.id,
-                  "approvals": 1, "break_glass": False, "reason": g["reason"], "ends_at": ge["ends_at"]}, ge
+                  "approvals": 1, "break_glass": False, "reason": g["reason"], "ends_at": ge["ends_at"],
+                  "scope": g["scope"]}, ge
     assert ge["ends_at"] == grants.get_grant(fb, g["id"])["ends_at"], ge
     assert ("grant", over["id"]) not in by, "an ended grant is in the snapshot"
     # kept_tok was not revoked: still active
