@@ -1,14 +1,17 @@
 /* edge_main.c - `tollgate edge run --config FILE`: reads the configuration,
  * the key and the injected credentials, loads the last state from
- * state_dir, starts the feed client, the audit shipper and the listener,
- * and runs until SIGINT or SIGTERM (edge.h). */
+ * state_dir, starts the feed client, the audit shipper, the listener and
+ * the Modbus/TCP proxy (edge_modbus.h) for the modbus lines, and runs
+ * until SIGINT or SIGTERM (edge.h). */
 #include "edge/edge.h"
 #include "edge/edge_client.h"
 #include "edge/edge_http.h"
 #include "edge/edge_main.h"
+#include "edge/edge_modbus.h"
 #include "edge/edge_spool.h"
 #include "edge/edge_sync.h"
 #include "core/listen_addr.h"
+#include "core/modbus_options.h"
 #include "shell/log.h"
 #include <errno.h>
 #include <signal.h>
@@ -65,6 +68,10 @@ static int load_config(const char *path, tg_edge_config_t *c)
 	}
 	int rc = edge_config_parse(c, text, len, err, sizeof err) == 0 && edge_config_validate(c, err, sizeof err) == 0
 			 ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < c->n_modbus; i++) { /* their options, before anything starts */
+		mb_options_t o;
+		rc = mb_options_parse(&c->modbus[i], &o, err, sizeof err);
+	}
 	if (rc != 0)
 		fprintf(stderr, "tollgate edge: %s: %s\n", path, err);
 	free(text);
@@ -81,6 +88,10 @@ static void print_config(const tg_edge_config_t *c)
 	for (size_t i = 0; i < c->n_routes; i++) {
 		edge_route_render(&c->routes[i], buf, sizeof buf);
 		printf("%-16s = %s\n", "route", buf);
+	}
+	for (size_t i = 0; i < c->n_modbus; i++) {
+		edge_modbus_render(&c->modbus[i], buf, sizeof buf);
+		printf("%-16s = %s\n", "modbus", buf);
 	}
 }
 
@@ -230,11 +241,18 @@ static int serve(edge_t *e)
 		edge_http_stop(d);
 		goto out;
 	}
+	edge_mb_proxy_t *mb = edge_modbus_start(e, why, sizeof why);
+	if (mb == NULL) {
+		fprintf(stderr, "tollgate edge: %s\n", why);
+		edge_http_stop(d);
+		goto out;
+	}
 	log_event(LOG_INFO, "tollgate edge ready", "identity", e->cfg.identity, "listen", e->cfg.listen, "broker",
 		  e->cfg.broker, NULL);
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_event(LOG_INFO, "shutting down", NULL);
+	edge_modbus_stop(mb);
 	edge_http_stop(d);
 	rc = 0;
 out:

@@ -129,6 +129,29 @@ const edge_grant_t *edge_state_grant(const edge_state_t *s, const char *id)
 	return strmap_get(s->grants, id);
 }
 
+typedef struct {
+	bool (*fn)(const char *id, const edge_grant_t *g, void *ctx);
+	void *ctx;
+	bool found;
+} grant_find_t;
+
+/* A sweep that removes nothing: it only visits until one is found. */
+static bool grant_visit(const char *key, void *value, void *ctx)
+{
+	grant_find_t *f = ctx;
+	if (!f->found)
+		f->found = f->fn(key, value, f->ctx);
+	return false;
+}
+
+bool edge_state_grant_find(const edge_state_t *s, bool (*fn)(const char *id, const edge_grant_t *g, void *ctx),
+			   void *ctx)
+{
+	grant_find_t f = {fn, ctx, false};
+	strmap_sweep(s->grants, grant_visit, &f);
+	return f.found;
+}
+
 uint64_t edge_state_keys_generation(const edge_state_t *s)
 {
 	return atomic_load(&s->keys_gen);

@@ -58,6 +58,10 @@ const pol_entities_t *edge_state_entities(const edge_state_t *s);
 bool edge_state_token_revoked(const edge_state_t *s, const char *jti);
 const edge_identity_t *edge_state_identity(const edge_state_t *s, const char *id);
 const edge_grant_t *edge_state_grant(const edge_state_t *s, const char *id);
+/* Calls fn on every grant (id and facts) until it returns true; true when
+ * one did. The Modbus proxy's admission looks for a grant by its source. */
+bool edge_state_grant_find(const edge_state_t *s, bool (*fn)(const char *id, const edge_grant_t *g, void *ctx),
+			   void *ctx);
 /* Moves on whenever the keys change: cached verifications older than it
  * are verified again. */
 uint64_t edge_state_keys_generation(const edge_state_t *s);
