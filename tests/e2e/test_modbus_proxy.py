@@ -163,17 +163,21 @@ def grant(b, source="127.0.0.1/32"):
 
 
 def admitted(edge, timeout=EVENT):
-    """A connection the proxy keeps (it answers a read), once the grant reached the edge."""
+    """A connection the proxy keeps (it answers a read), once the grant reached the edge;
+    edge.first_answer holds that answer."""
+    first = [None]
     def attempt():
         s = socket.create_connection(("127.0.0.1", edge.mb_port), timeout=IO)
         try:
             s.sendall(adu(1, 1, read_hr(0, 1)))
-            recv_adu(s)
+            first[0] = recv_adu(s)
             return s
         except (ConnectionError, OSError):
             s.close()
             return None
-    return wait_for("the proxy to admit the connection", attempt, timeout=timeout, interval=0.2)
+    s = wait_for("the proxy to admit the connection", attempt, timeout=timeout, interval=0.2)
+    edge.first_answer = first[0]
+    return s
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +300,52 @@ def test_audit_records_in_chain(setup, granted):
     assert w["resource"] == DEVICE and w["grant"] == g["id"] and w["src"] == "127.0.0.1", w
     assert w["details"]["function"] == "write_multiple_registers" and w["details"]["unit"] == 1, w
     assert {d["details"].get("exception") for d in denies} >= {2}, denies
+
+
+class BadDevice:
+    """A device that answers its first request with a response that does not
+    fit it (a byte count of 1 for one register) and never answers again."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.srv = socket.create_server(("127.0.0.1", self.port))
+        self.requests = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def answer(self, conn):
+        with conn:
+            try:
+                while True:
+                    req = recv_adu(conn)
+                    self.requests += 1
+                    if self.requests == 1:
+                        conn.sendall(adu(struct.unpack(">H", req[:2])[0], req[6], b"\x03\x01\x00"))
+            except (ConnectionError, OSError):
+                return
+
+
+def test_device_garbage_is_0x04_and_silence_0x0b(setup, granted, tmp_path_factory):
+    b, device, edge = setup
+    bad = BadDevice()
+    proxy = ModbusEdge(b, tmp_path_factory.mktemp("baddevice"), bad, options="upstream_timeout=300").start()
+    try:
+        s = admitted(proxy)  # its read is the device's first request: answered with garbage
+        with s:
+            assert exception_code(proxy.first_answer, 3) == 0x04
+            s.sendall(adu(11, 1, read_hr(0, 1)))
+            assert exception_code(recv_adu(s), 3) == 0x0B
+            assert bad.requests == 2
+        bad.srv.close()
+    finally:
+        stop_all([proxy])
 
 
 def test_grant_end_closes_and_refuses(setup, granted):
