@@ -312,6 +312,39 @@ def change_windows():
     }
 
 
+def status_lists():
+    """fuzz_status_list: lst strings (the draft's vectors, a fresh list of
+    Tollgate's size, broken streams) and Status List Token claims."""
+    import zlib
+
+    def lst(raw, wrap=True):
+        return b64u(zlib.compress(raw, 9) if wrap else raw)
+
+    c1 = bytearray(1 << 17)
+    for i in (0, 1993, 25460, 159495, 495669, 554353, 645645, 723232, 854545, 934534, 1000345):
+        c1[i // 8] |= 1 << (i % 8)
+    uri = ISSUER + "/v1/status-lists/0"
+    claims = {"iss": ISSUER, "sub": uri, "iat": NOW, "exp": NOW + 60, "ttl": 30,
+              "status_list": {"bits": 1, "lst": "eNrbuRgAAhcBXQ",
+                              "aggregation_uri": ISSUER + "/v1/status-lists"}}
+    deflated = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw_deflate = deflated.compress(bytes(64)) + deflated.flush()
+    return {
+        "lst-draft-1bit": "eNrbuRgAAhcBXQ",
+        "lst-draft-2bit": "eNo76fITAAPfAgc",
+        "lst-draft-c1": lst(bytes(c1)),
+        "lst-fresh-65536": lst(bytes(8192)),
+        "lst-empty": lst(b""),
+        "lst-truncated": b64u(zlib.compress(bytes(range(256)), 9)[:-6]),
+        "lst-raw-deflate": b64u(raw_deflate),
+        "token": json.dumps(claims),
+        "token-2bit": json.dumps(with_(claims, status_list={"bits": 2, "lst": "eNo76fITAAPfAgc"})),
+        "token-no-exp": json.dumps(with_(claims, exp=None, ttl=None)),
+        "token-expired": json.dumps(with_(claims, exp=NOW - 100)),
+        "token-other-sub": json.dumps(with_(claims, sub=ISSUER + "/v1/status-lists/1")),
+    }
+
+
 EDGE_REQUIRED = ("broker = http://127.0.0.1:8420\nidentity = edge-1\nkey_file = /etc/tollgate/edge-1.key\n"
                  "state_dir = /var/lib/tollgate-edge\n")
 EDGE_ROUTES = ("route = GET  /orders/{id}  orders.read    Order:{id}\n"
@@ -403,39 +436,6 @@ def fwd_requests():
     }
 
 
-def status_lists():
-    """fuzz_status_list: lst strings (the draft's vectors, a fresh list of
-    Tollgate's size, broken streams) and Status List Token claims."""
-    import zlib
-
-    def lst(raw, wrap=True):
-        return b64u(zlib.compress(raw, 9) if wrap else raw)
-
-    c1 = bytearray(1 << 17)
-    for i in (0, 1993, 25460, 159495, 495669, 554353, 645645, 723232, 854545, 934534, 1000345):
-        c1[i // 8] |= 1 << (i % 8)
-    uri = ISSUER + "/v1/status-lists/0"
-    claims = {"iss": ISSUER, "sub": uri, "iat": NOW, "exp": NOW + 60, "ttl": 30,
-              "status_list": {"bits": 1, "lst": "eNrbuRgAAhcBXQ",
-                              "aggregation_uri": ISSUER + "/v1/status-lists"}}
-    deflated = zlib.compressobj(9, zlib.DEFLATED, -15)
-    raw_deflate = deflated.compress(bytes(64)) + deflated.flush()
-    return {
-        "lst-draft-1bit": "eNrbuRgAAhcBXQ",
-        "lst-draft-2bit": "eNo76fITAAPfAgc",
-        "lst-draft-c1": lst(bytes(c1)),
-        "lst-fresh-65536": lst(bytes(8192)),
-        "lst-empty": lst(b""),
-        "lst-truncated": b64u(zlib.compress(bytes(range(256)), 9)[:-6]),
-        "lst-raw-deflate": b64u(raw_deflate),
-        "token": json.dumps(claims),
-        "token-2bit": json.dumps(with_(claims, status_list={"bits": 2, "lst": "eNo76fITAAPfAgc"})),
-        "token-no-exp": json.dumps(with_(claims, exp=None, ttl=None)),
-        "token-expired": json.dumps(with_(claims, exp=NOW - 100)),
-        "token-other-sub": json.dumps(with_(claims, sub=ISSUER + "/v1/status-lists/1")),
-    }
-
-
 def modbus_frames():
     """fuzz_modbus: client streams of Modbus/TCP ADUs - one request of every
     function decoded (the examples of the specification, section 6), a
@@ -523,11 +523,11 @@ def main():
     write("fuzz_config", configs())
     write("fuzz_ed25519_key", keys())
     write("fuzz_change_window", change_windows())
-    write("fuzz_status_list", status_lists())
-    write("fuzz_modbus", modbus_frames())
     write("fuzz_edge_config", edge_configs())
     write("fuzz_edge_route", edge_routes())
     write("fuzz_fwd_request", fwd_requests())
+    write("fuzz_status_list", status_lists())
+    write("fuzz_modbus", modbus_frames())
 
 
 if __name__ == "__main__":
