@@ -60,6 +60,17 @@ static struct {
 	pthread_t thread;
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
+/* The last change answer, for the polls that ask the same: when a
+ * revocation wakes a thousand held polls, they all stand at the same
+ * position, and one store read and one serialization serve them all. It
+ * stays good while no feed record commits (every change an answer
+ * reports, versions included, is one). */
+static struct {
+	pthread_mutex_t mu;
+	int64_t since, feed_seq;
+	char *text;
+} last_answer = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -352,6 +363,10 @@ void feed_stop(void)
 	free(F.holds);
 	F.edges = NULL;
 	F.holds = NULL;
+	pthread_mutex_lock(&last_answer.mu);
+	free(last_answer.text);
+	last_answer.text = NULL;
+	pthread_mutex_unlock(&last_answer.mu);
 	F.n_edges = F.n_holds = F.cap_holds = 0;
 }
 
@@ -505,9 +520,44 @@ static json_t *snapshot(req_t *r, int64_t *seq)
 	return out;
 }
 
+static char *cached_answer(int64_t since)
+{
+	char *text = NULL;
+	pthread_mutex_lock(&F.mu);
+	int64_t feed_seq = F.feed_seq;
+	pthread_mutex_unlock(&F.mu);
+	pthread_mutex_lock(&last_answer.mu);
+	if (last_answer.text != NULL && last_answer.since == since && last_answer.feed_seq == feed_seq)
+		text = strdup(last_answer.text);
+	pthread_mutex_unlock(&last_answer.mu);
+	return text;
+}
+
+/* Keeps text as the answer for since, made while the feed stood at feed_seq. */
+static void cache_answer(int64_t since, int64_t feed_seq, const char *text)
+{
+	char *copy = strdup(text);
+	pthread_mutex_lock(&last_answer.mu);
+	free(last_answer.text);
+	last_answer.text = copy;
+	last_answer.since = since;
+	last_answer.feed_seq = feed_seq;
+	pthread_mutex_unlock(&last_answer.mu);
+}
+
 static void answer_feed(req_t *r, int64_t since, bool force_snapshot)
 {
 	int64_t seq = 0, first = 0;
+	char *cached = force_snapshot ? NULL : cached_answer(since);
+	if (cached != NULL) {
+		if (r->actor.kind == ACTOR_EDGE)
+			edge_seen(r->actor.id);
+		http_text(r, 200, "application/json", cached);
+		return;
+	}
+	pthread_mutex_lock(&F.mu);
+	int64_t feed_seq = F.feed_seq; /* read before the store: an answer is never newer than its key */
+	pthread_mutex_unlock(&F.mu);
 	json_t *entries = force_snapshot ? NULL : changes(r, since, &seq, &first);
 	bool snap = force_snapshot || (entries != NULL && first > since + 1 && since > 0);
 	if (snap) { /* behind what retention kept: start again from a snapshot */
@@ -522,7 +572,15 @@ static void answer_feed(req_t *r, int64_t since, bool force_snapshot)
 		edge_seen(r->actor.id);
 	json_t *out = json_pack("{s:I, s:b, s:o, s:o}", "seq", (json_int_t)seq, "snapshot", snap, "entries", entries,
 				"versions", versions_json(r->b));
-	http_json(r, 200, out);
+	char *text = out != NULL ? json_dumps(out, JSON_COMPACT) : NULL;
+	json_decref(out);
+	if (text == NULL) {
+		http_problem(r, 500, NULL, "out of memory");
+		return;
+	}
+	if (!snap)
+		cache_answer(since, feed_seq, text);
+	http_text(r, 200, "application/json", text);
 }
 
 static void feed_resumed(req_t *r)
