@@ -89,14 +89,20 @@ static bool unreachable(const char *code)
 	       strcmp(code, "shadowed") == 0;
 }
 
-/* The policy a finding names; NULL when its id holds a NUL byte (the
- * finding's id stops there). */
+/* The policy a finding names; NULL when that is ambiguous: a finding's id
+ * stops at a NUL byte, so "f2" names both a policy "f2" and one whose id is
+ * "f2", NUL, more (the fuzzer writes both). */
 static const pol_policy_t *named(const pol_set_t *set, const char *id)
 {
+	const pol_policy_t *found = NULL;
+	size_t matches = 0;
 	for (size_t i = 0; i < set->n; i++)
-		if (set->policy[i].id.len == strlen(id) && strcmp(set->policy[i].id.p, id) == 0)
-			return &set->policy[i];
-	return NULL;
+		if (strcmp(set->policy[i].id.p, id) == 0) { /* the id's C-string view */
+			matches++;
+			if (set->policy[i].id.len == strlen(id))
+				found = &set->policy[i];
+		}
+	return matches == 1 ? found : NULL;
 }
 
 static void check_unreachable(const pol_engine_t *eng, const pol_findings_t *f, pol_scratch_t *scratch)
