@@ -5,7 +5,7 @@
 # broker is stopped and every temporary file removed on exit, even on
 # failure. docs/benchmarks.md is replaced only when every benchmark ran.
 # SECTIONS (default "all"): a comma-separated subset of verify, issuance,
-# audit, policy, connflood, authflood, grants, login; only those are run,
+# audit, policy, connflood, authflood, grants, login, edge; only those are run,
 # and only their "## " sections of the existing docs/benchmarks.md are
 # replaced (a section it lacks is appended), each then saying when and on
 # what it was measured; every other line of the file stays as it is.
@@ -25,6 +25,14 @@
 # (default "1,8") concurrent workflows; LOGINS (default 100) logins at each
 # of LOGIN_CLIENTS (default "1,2,4") concurrent clients at the default
 # Argon2id cost, against bench/pwhash_bench, the bare hash, as the peer.
+# The edge (bench/edge_bench.py, the same python3, nginx and wrk): wrk
+# through nginx auth_request (a static 204, a proxied 204, the edge with one
+# token and with 1,000) and straight at the edge, EDGE_ROUNDS (default 3)
+# alternating rounds of WARMUP + DURATION s each; then revocation
+# propagation to EDGE_EDGES (default 10) edges, EDGE_REVOCATIONS (default
+# 100) revocations, without and with EDGE_FEED_CLIENTS (default 1000) feed
+# long polls held by the broker (about 6 minutes in all); and, when the tree
+# has it, bench/edge_cache_bench (cached token checks per core).
 # The Modbus/TCP proxy (SECTIONS=modbus; bench/modbus_bench.py, the same
 # python3, nginx with libnginx-mod-stream, and bench/modbus_server and
 # bench/modbus_load built here): FC3 read(0, 10) round trips at 1 and 50
@@ -45,9 +53,13 @@ GRANTS=${GRANTS:-200}
 GRANT_WORKFLOWS=${GRANT_WORKFLOWS:-1,8}
 LOGINS=${LOGINS:-100}
 LOGIN_CLIENTS=${LOGIN_CLIENTS:-1,2,4}
+EDGE_ROUNDS=${EDGE_ROUNDS:-3}
+EDGE_EDGES=${EDGE_EDGES:-10}
+EDGE_REVOCATIONS=${EDGE_REVOCATIONS:-100}
+EDGE_FEED_CLIENTS=${EDGE_FEED_CLIENTS:-1000}
 MODBUS_ROUNDS=${MODBUS_ROUNDS:-3}
 SECTIONS=${SECTIONS:-all}
-ALL_SECTIONS="verify issuance audit policy connflood authflood grants login modbus"
+ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus"
 BAR_TOKENS=5000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,12 +118,21 @@ check_sections() {
 	done
 }
 
+# edge_cache_present: whether the tree has bench/edge_cache_bench.
+edge_cache_present() {
+	[ -f bench/edge_cache_bench.c ] && grep -q '^add_executable(edge_cache_bench' bench/CMakeLists.txt
+}
+
 build() {
+	local extra=()
 	if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 		cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	fi
+	if want edge && edge_cache_present; then
+		extra+=(edge_cache_bench)
+	fi
 	cmake --build "$BUILD" -j "$(nproc)" --target tollgate verify_bench issue_bench audit_bench policy_bench \
-		pwhash_bench >/dev/null
+		pwhash_bench "${extra[@]}" >/dev/null
 }
 
 free_port() {
@@ -472,6 +493,104 @@ logins/s stay at about the cores' worth.
 EOF
 }
 
+doc_edge() {
+	cat <<EOF
+## Edge: forward-auth and revocation propagation
+
+\`bench/edge_bench.py\` on $(machine): \`tollgate serve --dev\` (fresh data
+directory, defaults), edges (\`tollgate edge run\`, defaults but the route
+\`$(sed -n 's/^ROUTE = "\(.*\)"$/\1/p' bench/edge_bench.py)\` with an injected
+upstream header), nginx $(nginx -v 2>&1 | sed 's|.*/||') and wrk, every process
+started and stopped by the script, on free loopback ports. Workload tokens:
+Bearer, \`orders.read@Api:orders\`, issued by the broker to 10 workloads
+(those wrk presents for 1 h).
+
+**Forward-auth.** One nginx (\`worker_processes auto\`, access log off)
+with a server per variant, all with the same \`location /\`: the
+\`auth_request\`, \`auth_request_set\` and \`proxy_set_header\` lines of
+docs/edge.md and \`proxy_pass\` with keep-alive to an origin server of the
+same nginx that answers \`return 200\` (so the upstream costs the same
+everywhere). The variants differ only in the auth subrequest's location:
+(a) an internal \`return 204\` (the peer of the bar: forward-auth that costs
+nothing); (a′) proxied with keep-alive to an nginx server answering
+\`return 204\` (the hop to another process, without any work); (b) and (c)
+proxied with keep-alive to the edge's \`/auth\`, with the proxy headers of
+docs/edge.md; (d) wrk straight at the edge's \`/auth\` with
+\`X-Original-Method\`/\`X-Original-URI\` (the edge's decisions/s). wrk -t2
+-c64 with a Lua script cycling prebuilt requests: the same hot token in
+(a), (a′), (b) and (d), 1,000 tokens in (c). Each window: ${WARMUP} s of
+warm-up, then ${DURATION} s; ${EDGE_ROUNDS} rounds, each running every variant
+in turn; the table shows each variant's median round (200 answers per
+second, wrk's p50/p99 latency, CPU) and every round's figure; the last
+column counts the answers that were not 200 and socket errors in all
+rounds. The CPU column splits the cores busy in the window (utime + stime
+from /proc): wrk, nginx (master and workers), the edge, the broker (which
+takes the edge's audit records: the edge writes one per decision to its
+spool and ships them) and every other process of the machine. The spool is
+left to drain before each window and after it. Before the first window
+each variant is checked to answer 200 to the token, and the edge variant
+401 without one.
+
+EOF
+	python3 bench/edge_bench.py report "$WORK/edge.txt" --only forward
+	cat <<EOF
+
+Everything runs on the same $(nproc) cores, so each variant's requests/s is
+about the busy cores divided by the CPU all its processes spend on a
+request; the CPU column says where that goes. (a′) is the hop alone, with
+no work behind it: proxying the subrequest to another process over
+loopback (nginx's upstream module, a TCP round trip each way, the other
+process) already leaves it far below 90 % of (a), so no forward-auth
+service outside nginx can meet that bar on these cores. (b) and (c) add
+the edge's own work (the next column, per decision, its audit record
+included) and the broker's, appending each decision's record to its
+chain. While the edge decides faster than the broker takes its records
+(the rate in the spool bullet), the spool grows; at \`spool_max\` (64 MiB,
+some 200,000 records) the edge refuses privileged decisions
+(\`audit_unavailable\`: it fails closed), which the last column would count.
+
+**Revocation propagation.** A broker and ${EDGE_EDGES} edges (each its own
+process and identity, long-polling the feed). ${EDGE_REVOCATIONS} times: a
+token is issued, every edge must allow it, it is revoked (\`POST
+/oauth/revoke\` with the admin token), and from the moment that call
+returns one thread per edge asks its edge's \`/auth\` in a tight loop (its
+own keep-alive connection, the request nginx would send) until the edge
+refuses with \`X-Tollgate-Reason: revoked\`; the sample is the time until
+the last of the ${EDGE_EDGES} refused. A separate process measures the broker
+meanwhile: \`GET /healthz\`, then a token issuance (private_key_jwt), every
+50 ms. The second row repeats it with ${EDGE_FEED_CLIENTS} more feed long polls
+held by the broker (\`GET /v1/feed?since=HEAD&wait=30\`, each on its own
+connection, with one more edge identity's Bearer token, asked again as soon
+as answered, from an asyncio child process), the broker started with
+\`--set max_connections_per_ip=0 --set max_connections=8192\` and the
+open-files limit raised to its hard limit ($(ulimit -Hn)); the polls are
+checked to be held (established at the broker, none answered) before the
+first revocation. Everything shares the $(nproc) cores.
+
+EOF
+	python3 bench/edge_bench.py report "$WORK/edge.txt" --only propagation
+	cat <<EOF
+
+An edge enforces a revocation as soon as its held poll is answered. With
+the feed clients, a feed entry's commit answers every held poll at once:
+the broker reads and sends the entries for each, and authenticates each
+new poll that follows (a token verification and store lookups), on the
+same cores as everything else; the ${EDGE_EDGES} edges are answered somewhere
+in that burst, whose length the bullet "from the revoke call's return to
+the feed clients' last answer" gives.
+
+EOF
+	if [ -s "$WORK/edge_cache.md" ]; then
+		printf '**Cached token checks per core.** `bench/edge_cache_bench`:\n\n'
+		cat "$WORK/edge_cache.md"
+	else
+		cat <<EOF
+**Cached token checks per core** (bar: ≥ 1 M/s): not measured in this run;
+\`bench/edge_cache_bench\` (not in this tree yet) will print its table here.
+EOF
+	fi
+}
+
 doc_modbus() {
 	cat <<EOF
 ## Modbus/TCP proxy
@@ -618,6 +737,16 @@ main() {
 			--flood "$FLOOD" --out "$WORK/flood.txt"
 	fi
 	grants_and_login
+	if want edge; then
+		say "edge: forward-auth through nginx ($EDGE_ROUNDS rounds, ${WARMUP}+${DURATION} s per variant), propagation to $EDGE_EDGES edges ($EDGE_REVOCATIONS revocations) without and with $EDGE_FEED_CLIENTS feed clients"
+		run timeout 1800 /usr/bin/python3 bench/edge_bench.py run --bin "$BUILD/tollgate" --duration "$DURATION" \
+			--warmup "$WARMUP" --rounds "$EDGE_ROUNDS" --edges "$EDGE_EDGES" --revocations "$EDGE_REVOCATIONS" \
+			--feed-clients "$EDGE_FEED_CLIENTS" --out "$WORK/edge.txt"
+		if edge_cache_present; then
+			say "edge: cached token checks (bench/edge_cache_bench)"
+			run timeout 600 "$BUILD/bench/edge_cache_bench" >"$WORK/edge_cache.md"
+		fi
+	fi
 	if want modbus; then
 		say "Modbus/TCP proxy: direct, nginx stream and the edge at 1 and 50 clients ($MODBUS_ROUNDS rounds, ${WARMUP}+${DURATION} s per window)"
 		cmake --build "$BUILD" -j "$(nproc)" --target modbus_server modbus_load >/dev/null
