@@ -133,8 +133,8 @@ typedef struct {
 static bool grant_live(const edge_state_t *st, const edge_grant_t *g, int64_t now)
 {
 	const edge_identity_t *id = edge_state_identity(st, g->identity);
-	return strcmp(g->state, "active") == 0 && (g->ends_at <= 0 || now < g->ends_at) &&
-	       (id == NULL || strcmp(id->state, "suspended") != 0);
+	/* only identities that are not active are in the map: suspended or offboarded */
+	return strcmp(g->state, "active") == 0 && (g->ends_at <= 0 || now < g->ends_at) && id == NULL;
 }
 
 /* A scope covers the device when one of its tokens covers some modbus.* action. */
