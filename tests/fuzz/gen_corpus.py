@@ -515,6 +515,26 @@ def write_signature_targets():
     write("fuzz_dpop", {**dpop_proofs(), **signed_dpop_proofs()})
 
 
+def secret_metas():
+    """NAME NUL METADATA-JSON for fuzz_secret_meta: names (valid, with
+    paths, refused) and documents with every member, durations in each
+    form, and the bounds."""
+    full = {"owner": "team-erp", "target": "postgres://erp-db:5432/erp", "consumers": ["svc-a", "svc-b"],
+            "description": "ERP database password",
+            "rotation": {"rotate_every": "30d", "grace": "1h", "window": "nightly"}}
+    seeds = {
+        "full": ("erp-db", full),
+        "path": ("prod/erp/db.password", {"rotation": {"rotate_every": 86400, "grace": 0}}),
+        "empty": ("x", {}),
+        "durations": ("1d12h30m5s", {"rotation": {"rotate_every": "1d12h", "grace": "90"}}),
+        "grace-too-long": ("a.b", {"rotation": {"rotate_every": "1h", "grace": "2h"}}),
+        "unknown": ("../x", {"colour": "red"}),
+        "consumers-dup": ("a//b", {"consumers": ["a", "a"]}),
+        "wrong-types": ("n", {"owner": 5, "consumers": "svc", "rotation": []}),
+    }
+    return {k: n.encode() + b"\0" + json.dumps(d).encode() for k, (n, d) in seeds.items()}
+
+
 def main():
     write_signature_targets()
     write("fuzz_claims", claims())
@@ -528,6 +548,7 @@ def main():
     write("fuzz_fwd_request", fwd_requests())
     write("fuzz_status_list", status_lists())
     write("fuzz_modbus", modbus_frames())
+    write("fuzz_secret_meta", secret_metas())
 
 
 if __name__ == "__main__":
