@@ -20,7 +20,8 @@ static const char policy_usage[] =
 	"      Replaces the broker's policy set with the Cedar policies in FILE. The\n"
 	"      file is parsed and checked here first, then by the broker; a set with\n"
 	"      an error is refused with its line and column and the set in force\n"
-	"      stays. Every set is kept as a new version.\n"
+	"      stays. Every set is kept as a new version. The linter's warnings\n"
+	"      (as `policy check` prints them) go to stderr; they never refuse.\n"
 	"  get [--version N] [--json]\n"
 	"      Prints the policy set in force (or version N) as Cedar text; --json\n"
 	"      prints it with its version, SHA-256, time, actor and comment.\n"
@@ -133,6 +134,31 @@ static void print_ids(const char *label, const json_t *ids)
 	printf("\n");
 }
 
+/* The linter findings PUT /v1/policies answers with, on stderr, in the form
+ * `policy check` prints them: FILE:LINE:COLUMN: SEVERITY: policy `ID`: MESSAGE
+ * (FILE: SEVERITY: MESSAGE for a note about the whole set). */
+static void print_warnings(const char *path, const json_t *r)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(r, "warnings"), i, w) {
+		const char *sev = json_string_value(json_object_get(w, "severity"));
+		const char *msg = json_string_value(json_object_get(w, "message"));
+		const char *id = json_string_value(json_object_get(w, "policy"));
+		const json_t *line = json_object_get(w, "line");
+		if (sev == NULL || msg == NULL)
+			continue;
+		if (!json_is_integer(line))
+			fprintf(stderr, "%s: %s: %s\n", path, sev, msg);
+		else
+			fprintf(stderr, "%s:%lld:%lld: %s: %s%s%s%s\n", path, (long long)json_integer_value(line),
+				(long long)json_integer_value(json_object_get(w, "column")), sev,
+				id != NULL ? "policy `" : "", id != NULL ? id : "", id != NULL ? "`: " : "", msg);
+	}
+	if (json_is_true(json_object_get(r, "warnings_truncated")))
+		fprintf(stderr, "%s: note: more warnings than listed: run `tollgate policy check %s`\n", path, path);
+}
+
 static int set(int argc, char **argv, const policy_opts_t *o)
 {
 	size_t len = 0, count = 0;
@@ -161,6 +187,8 @@ static int set(int argc, char **argv, const policy_opts_t *o)
 	json_t *r = cli_api("PUT", "/v1/policies", doc);
 	if (r == NULL)
 		return 1;
+	if (!o->json)
+		print_warnings(path, r);
 	if (o->json) {
 		cli_print_json(r);
 	} else if (json_is_true(json_object_get(r, "unchanged"))) {

@@ -433,3 +433,20 @@ def test_grant_request_sends_digits_as_numbers_and_quiet_prints_the_id(stub_brok
     assert bodies[1] == {"identity": "deploy-bot", "scope": "orders.write@Api:orders", "duration": "1h30m",
                          "reason": "deploy 4.2", "start": "2026-12-06T10:00:00Z", "ticket": "CHG-1042",
                          "source": "10.0.3.0/24"}
+
+
+def test_policy_set_prints_the_warnings_policy_check_prints(cb, in_force, tmp_path):
+    f = tmp_path / "shadowed.cedar"
+    f.write_text(IN_FORCE + '\n@id("no-lab")\nforbid(principal, action, resource in Zone::"lab");\n'
+                 '@id("lab-read")\npermit(principal, action, resource in Zone::"lab");\n')
+    check = cli(cb, "policy", "check", str(f))
+    assert check.returncode == 0, check.stderr
+    warning = [line for line in check.stdout.splitlines() if "lab-read" in line]
+    assert len(warning) == 1 and ": warning: policy `lab-read`: unreachable" in warning[0], check.stdout
+    p = cli(cb, "policy", "set", str(f))
+    assert p.returncode == 0, p.stderr
+    assert warning[0] in p.stderr.splitlines(), p.stderr  # the same line, from the broker's answer
+    restore = tmp_path / "in-force.cedar"
+    restore.write_text(IN_FORCE)
+    p = cli(cb, "policy", "set", str(restore))
+    assert p.returncode == 0 and "lab-read" not in p.stderr, p.stderr
