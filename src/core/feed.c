@@ -14,6 +14,8 @@ const char *const feed_audit_types[] = {
 	"grant.approved", "grant.activated", "grant.break_glass", "grant.ended", "grant.revoked", "grant.expired",
 	"policy.changed", "entities.changed",
 	"key.created", "key.rotated", "key.revoked",
+	"edge.session_kill",
+	"secret.updated", "secret.rotated", "secret.deleted",
 	NULL,
 };
 
@@ -25,7 +27,8 @@ bool feed_audit_type(const char *type)
 	return false;
 }
 
-static const char *const kind_names[] = {"token", "identity", "grant", "policy", "entities", "jwks"};
+static const char *const kind_names[] = {"token",    "identity", "grant",        "policy",
+					 "entities", "jwks",     "session_kill", "secret"};
 
 const char *feed_kind_name(feed_kind_t k)
 {
@@ -52,6 +55,27 @@ static const char *resource_id(const json_t *record, const char *type)
 	if (res == NULL || strncmp(res, type, n) != 0 || res[n] != ':' || res[n + 1] == '\0')
 		return NULL;
 	return res + n + 1;
+}
+
+/* The id of the record's resource as Type:id or as the Cedar entity
+ * Type::"id" (without escapes), into out; NULL when the type differs or
+ * the id does not fit. */
+static const char *entity_id(const json_t *record, const char *type, char *out, size_t cap)
+{
+	const char *id = resource_id(record, type);
+	size_t n = id ? strlen(id) : 0;
+	if (id != NULL && id[0] == ':') { /* Type::"id" */
+		if (n < 4 || id[1] != '"' || id[n - 1] != '"' || memchr(id + 2, '"', n - 3) != NULL ||
+		    memchr(id + 2, '\\', n - 3) != NULL)
+			return NULL;
+		id += 2;
+		n -= 3;
+	}
+	if (id == NULL || n == 0 || n >= cap)
+		return NULL;
+	memcpy(out, id, n);
+	out[n] = '\0';
+	return out;
 }
 
 /* Unix seconds of a record's "time" (microsecond RFC 3339); 0 unknown. */
@@ -104,6 +128,29 @@ static json_t *grant_entry(const json_t *record, const char *type)
 	return json_pack("{s:s, s:s, s:s}", "kind", "grant", "id", id, "state", state);
 }
 
+/* An operator closed a Modbus session at an edge: the edge of the record
+ * closes it (docs/edge.md, Operator view). */
+static json_t *session_kill_entry(const json_t *record)
+{
+	const char *edge = json_string_value(json_object_get(record, "edge"));
+	const char *sid = resource_id(record, "Session");
+	const char *reason = json_string_value(json_object_get(json_object_get(record, "details"), "reason"));
+	if (edge == NULL || sid == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:s*}", "kind", "session_kill", "id", sid, "edge", edge, "reason",
+			 reason && reason[0] ? reason : NULL);
+}
+
+/* A secret's value changed or it is gone (secret.updated, .rotated,
+ * .deleted): edges that inject it fetch it again. */
+static json_t *secret_entry(const json_t *record, const char *type)
+{
+	char name[TG_MAX_JTI_LEN + 1];
+	if (entity_id(record, "Secret", name, sizeof name) == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s}", "kind", "secret", "id", name, "state", type + strlen("secret."));
+}
+
 json_t *feed_entry_from_record(const json_t *record)
 {
 	const char *type = json_string_value(json_object_get(record, "type"));
@@ -121,6 +168,10 @@ json_t *feed_entry_from_record(const json_t *record)
 		e = json_pack("{s:s}", "kind", "policy");
 	else if (strncmp(type, "key.", 4) == 0)
 		e = json_pack("{s:s}", "kind", "jwks");
+	else if (strcmp(type, "edge.session_kill") == 0)
+		e = session_kill_entry(record);
+	else if (strncmp(type, "secret.", 7) == 0)
+		e = secret_entry(record, type);
 	else /* entities.changed, operator.* */
 		e = json_pack("{s:s}", "kind", "entities");
 	if (e != NULL)
@@ -190,6 +241,7 @@ static int grant_scope(const json_t *o, feed_entry_t *e)
 static int entry_fields(const json_t *o, feed_entry_t *e)
 {
 	static const char *const identity_states[] = {"active", "suspended", "offboarded", NULL};
+	static const char *const secret_states[] = {"updated", "rotated", "deleted", NULL};
 	/* every state a grant has (core/grant.h); only "active" opens anything */
 	static const char *const grant_states[] = {"pending",  "approved", "active",    "ended",
 						   "revoked", "expired",  "denied", "cancelled", NULL};
@@ -215,6 +267,13 @@ static int entry_fields(const json_t *o, feed_entry_t *e)
 			return -1;
 		e->break_glass = json_is_true(bg);
 		return one_of(e->state, grant_states) ? 0 : -1;
+	case FEED_SESSION_KILL:
+		return text(o, "id", e->id, TG_MAX_ID_LEN + 1, true) | text(o, "edge", e->sub, sizeof e->sub, true) |
+		       text(o, "reason", e->reason, sizeof e->reason, false);
+	case FEED_SECRET:
+		if (text(o, "id", e->id, sizeof e->id, true) != 0 || text(o, "state", e->state, sizeof e->state, true) != 0)
+			return -1;
+		return one_of(e->state, secret_states) ? 0 : -1;
 	default:
 		return 0;
 	}
@@ -344,6 +403,16 @@ json_t *feed_entry_json(const feed_entry_t *e)
 			json_object_set_new(o, "source", json_string(e->source));
 		if (e->scope != NULL)
 			json_object_set_new(o, "scope", json_string(e->scope));
+		break;
+	case FEED_SESSION_KILL:
+		json_object_set_new(o, "id", json_string(e->id));
+		json_object_set_new(o, "edge", json_string(e->sub));
+		if (e->reason[0] != '\0')
+			json_object_set_new(o, "reason", json_string(e->reason));
+		break;
+	case FEED_SECRET:
+		json_object_set_new(o, "id", json_string(e->id));
+		json_object_set_new(o, "state", json_string(e->state));
 		break;
 	default:
 		break;

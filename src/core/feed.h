@@ -18,6 +18,12 @@
  *        "identity": ID, "approvals": N, "break_glass": B, "reason": S, "ends_at": T,
  *        "scope": S, "source": CIDR}   (scope and source: for the Modbus proxy's admission)
  *   {"seq": N, "kind": "policy" | "entities" | "jwks"}   refetch that document
+ *   {"seq": N, "kind": "session_kill", "id": SID, "edge": ID, "reason": S}
+ *        an operator closes Modbus session SID at edge ID (edge.session_kill;
+ *        other edges ignore it)
+ *   {"seq": N, "kind": "secret", "id": NAME, "state": "updated"|"rotated"|"deleted"}
+ *        a secret changed (secret.*, resource Secret:NAME or Secret::"NAME"):
+ *        edges that inject it fetch it again
  * A snapshot (an edge starting without state, or too far behind) is the
  * same list with seq 0: the revoked tokens not yet expired, the identities
  * that are not active, the active grants. */
@@ -35,6 +41,8 @@ typedef enum {
 	FEED_POLICY,
 	FEED_ENTITIES,
 	FEED_JWKS,
+	FEED_SESSION_KILL,
+	FEED_SECRET,
 } feed_kind_t;
 
 #define FEED_STATE_LEN 16
@@ -42,14 +50,14 @@ typedef enum {
 typedef struct {
 	int64_t seq;
 	feed_kind_t kind;
-	char id[TG_MAX_JTI_LEN + 1];       /* jti, identity id or grant id */
-	char sub[TG_MAX_ID_LEN + 1];       /* token: its identity; grant: its identity */
-	char state[FEED_STATE_LEN];        /* identity and grant */
+	char id[TG_MAX_JTI_LEN + 1];       /* jti, identity id, grant id, session id or secret name */
+	char sub[TG_MAX_ID_LEN + 1];       /* token: its identity; grant: its identity; session_kill: the edge */
+	char state[FEED_STATE_LEN];        /* identity, grant and secret */
 	int64_t exp;                       /* token: exp; grant: ends_at */
 	int64_t at;                        /* identity: when the state was entered */
 	int64_t approvals;                 /* grant */
 	bool break_glass;                  /* grant */
-	char reason[TG_MAX_GRANT_REASON + 1]; /* grant */
+	char reason[TG_MAX_GRANT_REASON + 1]; /* grant; session_kill */
 	char source[TG_MAX_GRANT_SOURCE + 1]; /* grant: the client range it binds, "" none */
 	char *scope;                          /* grant: its scope, malloc'd (feed_batch_free), or NULL */
 } feed_entry_t;

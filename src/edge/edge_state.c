@@ -409,6 +409,9 @@ static void apply_entry(edge_state_t *s, const feed_entry_t *e, unsigned *refetc
 	case FEED_JWKS:
 		*refetch |= EDGE_REFETCH_JWKS;
 		break;
+	case FEED_SESSION_KILL: /* not state: the sync hands it to the Modbus proxy */
+	case FEED_SECRET:       /* not state: injected values are fetched by their owner */
+		break;
 	}
 }
 

@@ -23,6 +23,7 @@ static bool one_of(const char *s, const char *const *allowed)
 static void check_entry(const feed_entry_t *e)
 {
 	static const char *const identity_states[] = {"active", "suspended", "offboarded", NULL};
+	static const char *const secret_states[] = {"updated", "rotated", "deleted", NULL};
 	static const char *const grant_states[] = {"pending", "approved", "active", "ended",
 						   "revoked", "expired", "denied", "cancelled", NULL};
 	fz_require(e->seq >= 0 && e->exp >= 0 && e->at >= 0 && e->approvals >= 0, "numbers not negative");
@@ -40,6 +41,14 @@ static void check_entry(const feed_entry_t *e)
 		fz_require(e->id[0] != '\0' && strlen(e->id) <= TG_GRANT_ID_LEN, "grant id bounded");
 		fz_require(strlen(e->sub) <= TG_MAX_ID_LEN, "grant identity bounded");
 		fz_require(one_of(e->state, grant_states), "grant state known");
+		break;
+	case FEED_SESSION_KILL:
+		fz_require(e->id[0] != '\0' && strlen(e->id) <= TG_MAX_ID_LEN, "session id bounded");
+		fz_require(e->sub[0] != '\0', "session_kill names its edge");
+		break;
+	case FEED_SECRET:
+		fz_require(e->id[0] != '\0', "secret named");
+		fz_require(one_of(e->state, secret_states), "secret change known");
 		break;
 	case FEED_POLICY:
 	case FEED_ENTITIES:
@@ -116,7 +125,8 @@ static void from_record(const json_t *rec)
 	json_t *e = feed_entry_from_record(rec);
 	if (e == NULL)
 		return;
-	static const char *const kinds[] = {"token", "identity", "grant", "policy", "entities", "jwks", NULL};
+	static const char *const kinds[] = {"token", "identity", "grant",        "policy",
+					    "entities", "jwks", "session_kill", "secret", NULL};
 	const char *kind = json_string_value(json_object_get(e, "kind"));
 	fz_require(feed_audit_type(json_string_value(json_object_get(rec, "type"))), "only feed types");
 	fz_require(kind != NULL && one_of(kind, kinds), "entry kind known");

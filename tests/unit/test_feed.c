@@ -252,6 +252,62 @@ static void test_entry_documents(void **state)
 		     "{\"seq\": 42, \"kind\": \"jwks\"}");
 }
 
+static json_t *kill_event(const char *edge, const char *resource, json_t *details)
+{
+	json_t *r = record((audit_event_t){.type = "edge.session_kill", .actor = "alice", .resource = resource,
+					   .edge = edge, .details = details},
+			   50);
+	json_decref(details);
+	return r;
+}
+
+static void test_entry_session_kill(void **state)
+{
+	assert_entry(kill_event("edge-1", "Session:ms-AAAAAAAAAAAAAAAA", tu_json("{\"reason\": \"stuck HMI\"}")),
+		     "{\"seq\": 50, \"kind\": \"session_kill\", \"id\": \"ms-AAAAAAAAAAAAAAAA\", \"edge\": \"edge-1\","
+		     " \"reason\": \"stuck HMI\"}");
+	/* no reason, or an empty one: the entry has none */
+	assert_entry(kill_event("edge-1", "Session:ms-AAAAAAAAAAAAAAAA", NULL),
+		     "{\"seq\": 50, \"kind\": \"session_kill\", \"id\": \"ms-AAAAAAAAAAAAAAAA\", \"edge\": \"edge-1\"}");
+	assert_entry(kill_event("edge-1", "Session:ms-AAAAAAAAAAAAAAAA", tu_json("{\"reason\": \"\"}")),
+		     "{\"seq\": 50, \"kind\": \"session_kill\", \"id\": \"ms-AAAAAAAAAAAAAAAA\", \"edge\": \"edge-1\"}");
+	/* the edge and the session are named, or there is no entry */
+	assert_entry(kill_event(NULL, "Session:ms-AAAAAAAAAAAAAAAA", NULL), NULL);
+	assert_entry(kill_event("edge-1", NULL, NULL), NULL);
+	assert_entry(kill_event("edge-1", "Session:", NULL), NULL);
+	assert_entry(kill_event("edge-1", "Grant:ms-AAAAAAAAAAAAAAAA", NULL), NULL);
+}
+
+static json_t *secret_event(const char *type, const char *resource)
+{
+	return record((audit_event_t){.type = type, .actor = "admin", .resource = resource}, 60);
+}
+
+static void test_entry_secret(void **state)
+{
+	static const struct {
+		const char *type, *state;
+	} v[] = {{"secret.updated", "updated"}, {"secret.rotated", "rotated"}, {"secret.deleted", "deleted"}};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char *want = fmt("{\"seq\": 60, \"kind\": \"secret\", \"id\": \"erp-db\", \"state\": \"%s\"}", v[i].state);
+		/* the resource as Cedar writes it, or in the compact form */
+		assert_entry(secret_event(v[i].type, "Secret::\"erp-db\""), want);
+		assert_entry(secret_event(v[i].type, "Secret:erp-db"), want);
+		free(want);
+		assert_entry(secret_event(v[i].type, NULL), NULL);
+		assert_entry(secret_event(v[i].type, "Secret:"), NULL);
+		assert_entry(secret_event(v[i].type, "Secret::\"\""), NULL);
+		assert_entry(secret_event(v[i].type, "Secret::\"erp-db"), NULL);
+		assert_entry(secret_event(v[i].type, "Secret::erp-db\""), NULL);
+		assert_entry(secret_event(v[i].type, "Secret::\"a\"b\""), NULL);
+		assert_entry(secret_event(v[i].type, "Secret::\"a\\\\b\""), NULL);
+		assert_entry(secret_event(v[i].type, "Api::\"erp-db\""), NULL);
+	}
+	/* reads and versions listed are no feed entries */
+	assert_entry(secret_event("secret.read", "Secret::\"erp-db\""), NULL);
+	assert_entry(secret_event("secret.created", "Secret::\"erp-db\""), NULL);
+}
+
 static void test_entry_not_feed(void **state)
 {
 	static const char *const types[] = {"token.issued", "token.refused", "auth.failed", "grant.requested",
@@ -566,6 +622,19 @@ static void test_parse_members(void **state)
 		"\"kind\": \"grant\", \"id\": \"" GRANT_ID "\", \"state\": \"active\", \"break_glass\": \"true\"",
 		"\"kind\": \"grant\", \"id\": \"" GRANT_ID "\", \"state\": \"active\", \"break_glass\": 1",
 		"\"kind\": \"grant\", \"id\": \"" GRANT_ID "\", \"state\": \"active\", \"break_glass\": null",
+		/* session_kill */
+		"\"kind\": \"session_kill\", \"edge\": \"e\"",
+		"\"kind\": \"session_kill\", \"id\": \"ms-x\"",
+		"\"kind\": \"session_kill\", \"id\": \"ms-x\", \"edge\": 1",
+		"\"kind\": \"session_kill\", \"id\": \"\", \"edge\": \"e\"",
+		"\"kind\": \"session_kill\", \"id\": \"ms-x\", \"edge\": \"e\", \"reason\": 5",
+		"\"kind\": \"session_kill\", \"id\": \"ms-x\", \"edge\": \"e\", \"reason\": \"\"",
+		/* secret */
+		"\"kind\": \"secret\", \"state\": \"updated\"",
+		"\"kind\": \"secret\", \"id\": \"s\"",
+		"\"kind\": \"secret\", \"id\": \"s\", \"state\": \"read\"",
+		"\"kind\": \"secret\", \"id\": \"s\", \"state\": \"Updated\"",
+		"\"kind\": \"secret\", \"id\": 1, \"state\": \"updated\"",
 		NULL,
 	};
 	for (const char *const *m = bad; *m != NULL; m++) {
@@ -734,13 +803,22 @@ static void test_entry_json_round_trip(void **state)
 			    " \"ends_at\": 1700007200},"
 			    "{\"seq\": 17, \"kind\": \"grant\", \"id\": \"" GRANT_ID "\", \"state\": \"revoked\","
 			    " \"break_glass\": false, \"reason\": \"caf\\u00e9 \\\"quoted\\\"\"},"
-			    "%s, {\"seq\": 19, \"kind\": \"entities\"}, {\"seq\": 20, \"kind\": \"jwks\"}",
+			    "%s, {\"seq\": 19, \"kind\": \"entities\"}, {\"seq\": 20, \"kind\": \"jwks\"},"
+			    "{\"seq\": 21, \"kind\": \"session_kill\", \"id\": \"ms-AAAAAAAAAAAAAAAA\", \"edge\": \"e-1\","
+			    " \"reason\": \"stuck\"},"
+			    "{\"seq\": 22, \"kind\": \"session_kill\", \"id\": \"ms-BBBBBBBBBBBBBBBB\", \"edge\": \"e-2\"},"
+			    "{\"seq\": 23, \"kind\": \"secret\", \"id\": \"erp-db\", \"state\": \"rotated\"}",
 			    TOKEN_E(11), IDENT_E(12), jti, id, id, id, reason, POLICY_E(18));
 	char *a = answer(25, entries);
 	feed_batch_t b;
 	char why[200];
 	assert_int_equal(parse(a, 10, &b, why, sizeof why), 0);
-	assert_int_equal(b.n, 10);
+	assert_int_equal(b.n, 13);
+	assert_int_equal(b.entries[10].kind, FEED_SESSION_KILL);
+	assert_string_equal(b.entries[10].sub, "e-1");
+	assert_string_equal(b.entries[10].reason, "stuck");
+	assert_int_equal(b.entries[12].kind, FEED_SECRET);
+	assert_string_equal(b.entries[12].state, "rotated");
 	round_trip(&b, 10);
 	feed_batch_free(&b);
 	free(a);
@@ -829,6 +907,8 @@ int main(void)
 		cmocka_unit_test(test_entry_entities),
 		cmocka_unit_test(test_entry_grant),
 		cmocka_unit_test(test_entry_documents),
+		cmocka_unit_test(test_entry_session_kill),
+		cmocka_unit_test(test_entry_secret),
 		cmocka_unit_test(test_entry_not_feed),
 		cmocka_unit_test(test_parse_answer),
 		cmocka_unit_test(test_parse_minimal),
