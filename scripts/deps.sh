@@ -3,7 +3,8 @@
 # tests need. Idempotent: quiet and quick when everything is present.
 #   scripts/deps.sh          build + run deps
 #   scripts/deps.sh --test   also the test peers (pytest, PyJWT, pymodbus, oathtool, npm jose, clang for fuzzing,
-#                            nginx (with its stream module), Caddy and wrk for the edge's tests and benchmarks)
+#                            nginx (with its stream module), Caddy and wrk for the edge's tests and benchmarks,
+#                            PostgreSQL: tests/e2e/pg_cluster.py starts throw-away clusters of its own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +12,12 @@ cd "$(dirname "$0")/.."
 # for the demo operators' authenticator apps; tzdata: the zones of change
 # windows).
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
-            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev zlib1g-dev libqrencode-dev libuv1-dev curl ca-certificates oathtool tzdata)
+            libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev zlib1g-dev libqrencode-dev libuv1-dev libpq-dev curl ca-certificates oathtool tzdata)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
-           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata nginx libnginx-mod-stream caddy wrk python3-pymodbus python3-serial-asyncio)
+           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata nginx libnginx-mod-stream caddy wrk python3-pymodbus python3-serial-asyncio postgresql)
 # Daemons the tests start themselves, on loopback ports of their own; their
 # packages must leave no system service running (nor bound to port 80).
-daemon_pkgs=(nginx caddy)
+daemon_pkgs=(nginx caddy postgresql)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
