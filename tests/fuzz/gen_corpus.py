@@ -516,15 +516,15 @@ def write_signature_targets():
 
 
 def secret_metas():
-    """NAME NUL METADATA-JSON for fuzz_secret_meta: names (valid, with
-    paths, refused) and documents with every member, durations in each
+    """NAME NUL METADATA-JSON for fuzz_secret_meta: names (valid,
+    dotted, refused) and documents with every member, durations in each
     form, and the bounds."""
     full = {"owner": "team-erp", "target": "postgres://erp-db:5432/erp", "consumers": ["svc-a", "svc-b"],
             "description": "ERP database password",
             "rotation": {"rotate_every": "30d", "grace": "1h", "window": "nightly"}}
     seeds = {
         "full": ("erp-db", full),
-        "path": ("prod/erp/db.password", {"rotation": {"rotate_every": 86400, "grace": 0}}),
+        "dotted": ("prod.erp.db-password", {"rotation": {"rotate_every": 86400, "grace": 0}}),
         "empty": ("x", {}),
         "durations": ("1d12h30m5s", {"rotation": {"rotate_every": "1d12h", "grace": "90"}}),
         "grace-too-long": ("a.b", {"rotation": {"rotate_every": "1h", "grace": "2h"}}),
