@@ -32,6 +32,7 @@ static const char usage[] =
 	"  grant          request and approve just-in-time grants; end, revoke, list and show them\n"
 	"  change-window  set, list, show and delete change windows (when grants work)\n"
 	"  edge           run an edge (forward-auth enforcement point); list edges\n"
+	"  report         the NHI hygiene (posture) report: text, JSON or one HTML file\n"
 	"  version        print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` (or `tollgate help <command>`) for a\n"
@@ -61,7 +62,7 @@ static const command_t commands[] = {
 	{"serve", cmd_serve}, {"identity", cmd_identity}, {"token", cmd_token}, {"keys", cmd_keys},
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
 	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant}, {"init", cmd_init},
-	{"change-window", cmd_change_window}, {"edge", cmd_edge},
+	{"change-window", cmd_change_window}, {"edge", cmd_edge}, {"report", cmd_report},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -87,6 +87,7 @@ int cmd_operator(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_change_window(int argc, char **argv);
+int cmd_report(int argc, char **argv); /* cli/report.c */
 /* `tollgate edge` but `edge run` (the agent): list the edges, and help
  * that documents the agent too (cli/edge.c). */
 int cmd_edge_cli(int argc, char **argv);

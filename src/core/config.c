@@ -2,6 +2,7 @@
  * they and the edge's keys (edge_config.c) are held in, and the `key = value`
  * syntax both files use. */
 #include "core/config.h"
+#include "core/posture.h"
 #include "core/limits.h"
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +68,11 @@ static const cfg_key_t keys[] = {
 	B(grant_owner_approval_alone, 0, "whether the identity owner's approval of a grant counts without another approver's"),
 	I(operator_pwhash_ops, 2, 1, 100, "Argon2id passes for operator passwords (libsodium opslimit; 2 = INTERACTIVE)"),
 	I(operator_pwhash_mem, 64LL << 20, 8192, 4LL << 30, "Argon2id memory for operator passwords (bytes; 67108864 = INTERACTIVE)"),
+	I(key_max_age, 90 * 86400, 3600, 10LL * 365 * 86400, "rotation policy: an identity key older than this is overdue, unless its Workload entity sets key_max_age (s)"),
+	I(posture_unused_days, 90, 1, 3650, "the posture report's default window: an identity or scope unused this many days is a finding"),
+	I(posture_max_ttl, 3600, 60, 365 * 86400, "the posture report flags permits whose @max_ttl is above this (s)"),
+	I(posture_snapshot_interval, 86400, 0, 365 * 86400, "how often the broker stores a snapshot of the posture shares for the trend (s; 0 = only report runs)"),
+	S(posture_privileged_actions, "*.write *.program *.diagnostic *.delete *.admin secret.read", "glob patterns of privileged actions for the posture report's standing-privilege check"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -290,6 +296,13 @@ int config_validate(const tg_config_t *c, char *err, size_t err_len)
 	}
 	if (strcmp(c->audit, "on") != 0 && strcmp(c->audit, "off") != 0) {
 		snprintf(err, err_len, "audit must be on or off");
+		return -1;
+	}
+	posture_params_t pp = {.unused_days = c->posture_unused_days, .key_max_age = c->key_max_age,
+			       .max_ttl_limit = c->posture_max_ttl, .privileged = c->posture_privileged_actions};
+	const char *why = posture_params_check(&pp);
+	if (why != NULL) {
+		snprintf(err, err_len, "posture_privileged_actions: %s", why);
 		return -1;
 	}
 	if (strcmp(c->token_alg_name, "EdDSA") != 0 && strcmp(c->token_alg_name, "Ed25519") != 0) {

@@ -67,6 +67,12 @@ typedef struct {
 	char alert_webhook[TG_CFG_STR];
 	int64_t operator_pwhash_ops;
 	int64_t operator_pwhash_mem;
+	/* the posture report (core/posture.h, docs/report.md) */
+	int64_t key_max_age;
+	int64_t posture_unused_days;
+	int64_t posture_max_ttl;
+	int64_t posture_snapshot_interval;
+	char posture_privileged_actions[TG_CFG_STR];
 } tg_config_t;
 
 void config_defaults(tg_config_t *c);

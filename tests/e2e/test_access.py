@@ -51,6 +51,7 @@ V1_ROUTES = [
     ("GET", "/v1/feed/enforced"),
     ("GET", "/v1/edges"),
     ("POST", "/v1/probes"),
+    ("GET", "/v1/reports/posture"),
 ]
 # /v1 routes only edges may call (an administrator has no audit spool to
 # ship, and the records would carry the admin as their edge): no ACCESS_ADMIN.
@@ -96,6 +97,7 @@ V1_ACCESS = {
     ("GET", "/v1/feed/enforced"): [APPROVER, AUDITOR, WORKLOAD],
     ("GET", "/v1/edges"): [AUDITOR],
     ("POST", "/v1/probes"): [APPROVER],
+    ("GET", "/v1/reports/posture"): [AUDITOR],
 }
 
 ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+(?: \| ACCESS_\w+)*),')
