@@ -16,6 +16,7 @@ struct broker {
 	signer_t *audit_signer; /* audit checkpoints; never rotated automatically */
 	struct policy_state *policy; /* live Cedar policies and entities (policy_state.h) */
 	struct window_set *windows;  /* change windows in force (change_windows.h) */
+	struct secret_keys *secret_keys; /* master keys of the secret store (secret_keys.h) */
 	char issuer[300];
 	char token_endpoint[340];
 	atomic_int_least64_t status_next; /* the next Token Status List index (status_lists.h) */

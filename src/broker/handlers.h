@@ -59,6 +59,14 @@ void handle_grant_cancel(req_t *r);
 void handle_grant_end(req_t *r);
 void handle_grant_revoke(req_t *r);
 void handle_grant_review(req_t *r);
+/* secrets_api.c, secret_delivery.c */
+void handle_secret_put(req_t *r);
+void handle_secret_list(req_t *r);
+void handle_secret_meta(req_t *r);
+void handle_secret_versions(req_t *r);
+void handle_secret_delete(req_t *r);
+void handle_secret_read(req_t *r);
+void handle_secret_unwrap(req_t *r);
 /* change_windows.c */
 void handle_window_list(req_t *r);
 void handle_window_show(req_t *r);

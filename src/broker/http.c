@@ -38,16 +38,19 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void respond(req_t *r, int status, const char *type, char *body, size_t len)
+/* Sends body, released with release once sent (free, or sodium_free for a
+ * body that holds a secret's value: it is zeroed then). */
+static void respond_release(req_t *r, int status, const char *type, char *body, size_t len,
+			    MHD_ContentReaderFreeCallback release)
 {
 	struct MHD_Response *resp;
 	if (r->status != 0) {
-		free(body);
+		release(body);
 		return;
 	}
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer_with_free_callback(len, body, release);
 	if (resp == NULL) {
-		free(body);
+		release(body);
 		return;
 	}
 	if (type != NULL)
@@ -80,6 +83,16 @@ static void respond(req_t *r, int status, const char *type, char *body, size_t l
 	MHD_queue_response(r->conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
+}
+
+static void respond(req_t *r, int status, const char *type, char *body, size_t len)
+{
+	respond_release(r, status, type, body, len, free);
+}
+
+void http_secret_json(req_t *r, int status, char *body, size_t len)
+{
+	respond_release(r, status, "application/json", body, len, sodium_free);
 }
 
 void http_text(req_t *r, int status, const char *content_type, char *body)

@@ -68,6 +68,9 @@ void http_stop(struct MHD_Daemon *d);
 /* Responses (each sends exactly once). */
 void http_json(req_t *r, int status, json_t *body /* stolen */);
 void http_text(req_t *r, int status, const char *content_type, char *body /* stolen */);
+/* A JSON body that holds a secret's value: sodium_malloc'd, len bytes,
+ * stolen; zeroed and freed once sent. */
+void http_secret_json(req_t *r, int status, char *body, size_t len);
 void http_problem(req_t *r, int status, const char *title, const char *detail);
 /* The same with extension members (RFC 9457 §3.2) merged in; ext stolen. */
 void http_problem_ext(req_t *r, int status, const char *title, const char *detail, json_t *ext);

@@ -62,5 +62,12 @@ const route_t broker_routes[] = {
 	{"POST", "/v1/probes", NULL, handle_probe_create, ACCESS_ADMIN | ACCESS_APPROVER, "probes", 0},
 	{"POST", "/v1/edges/audit", NULL, handle_edge_audit, ACCESS_EDGE, "edges_audit", 0},
 	{"GET", "/v1/reports/posture", NULL, handle_report_posture, ACCESS_ADMIN | ACCESS_AUDITOR, "report_posture", 0},
+	{"GET", "/v1/secrets", NULL, handle_secret_list, ACCESS_ADMIN | ACCESS_AUDITOR, "secrets", 0},
+	{"POST", "/v1/secrets/unwrap", NULL, handle_secret_unwrap, ACCESS_PUBLIC, "secret_unwrap", 0},
+	{"PUT", "/v1/secrets/", "", handle_secret_put, ACCESS_ADMIN | ACCESS_FRESH_MFA, "secret", TG_MAX_SECRET_BODY},
+	{"GET", "/v1/secrets/", "", handle_secret_read, ACCESS_WORKLOAD | ACCESS_EDGE, "secret_read", 0},
+	{"DELETE", "/v1/secrets/", "", handle_secret_delete, ACCESS_ADMIN | ACCESS_FRESH_MFA, "secret", 0},
+	{"GET", "/v1/secrets/", "/meta", handle_secret_meta, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_meta", 0},
+	{"GET", "/v1/secrets/", "/versions", handle_secret_versions, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_versions", 0},
 	{NULL, NULL, NULL, NULL, ACCESS_PUBLIC, NULL, 0},
 };

@@ -14,6 +14,7 @@
 #include "broker/policy_state.h"
 #include "broker/posture.h"
 #include "broker/serve.h"
+#include "broker/secret_keys.h"
 #include "broker/status_lists.h"
 #include "broker/feed.h"
 #include "broker/syslog_forwarder.h"
@@ -303,6 +304,10 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
+	if ((b->secret_keys = secret_keys_open(master)) == NULL) {
+		fprintf(stderr, "tollgate serve: out of memory\n");
+		return -1;
+	}
 	store_audit_configure(b->store, strcmp(b->cfg.audit, "on") == 0, b->cfg.audit_checkpoint_every,
 			      signer_audit_checkpoint, b->audit_signer);
 	check_audit_tail(b);
@@ -574,6 +579,7 @@ int cmd_serve(int argc, char **argv)
 	sodium_memzero(master, sizeof master);
 	change_windows_close(&b);
 	policy_state_close(&b);
+	secret_keys_close(b.secret_keys);
 	signer_close(b.audit_signer);
 	signer_close(b.signer);
 	store_close(b.store);

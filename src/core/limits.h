@@ -104,6 +104,9 @@
 #define TG_MAX_STATUS_LIST_LST   (2 << 20)    /* its base64url-encoded compressed form, characters */
 #define TG_MAX_STATUS_LIST_URI   512
 
+/* the secret store (core/secret.h has the document's own bounds) */
+#define TG_MAX_SECRET_BODY       (512 * 1024) /* PUT /v1/secrets/{name}: a 64 KiB value JSON-escaped */
+
 /* config file */
 #define TG_MAX_CONFIG_BYTES      (64 * 1024)
 #define TG_MAX_CONFIG_LINE       1024

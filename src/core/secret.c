@@ -27,26 +27,14 @@ static bool name_char(char c)
 	       c == '_' || c == '-';
 }
 
-/* A segment between slashes: not empty, not "." or "..". */
-static bool segment_ok(const char *s, size_t n)
-{
-	return n > 0 && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
-}
-
 bool secret_name_valid(const char *name)
 {
-	size_t len = name ? strnlen(name, SECRET_MAX_NAME + 1) : 0, seg = 0;
-	if (len == 0 || len > SECRET_MAX_NAME)
+	size_t len = name ? strnlen(name, SECRET_MAX_NAME + 1) : 0;
+	if (len == 0 || len > SECRET_MAX_NAME || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || name[i] == '/') {
-			if (!segment_ok(name + seg, i - seg))
-				return false;
-			seg = i + 1;
-		} else if (!name_char(name[i])) {
+	for (size_t i = 0; i < len; i++)
+		if (!name_char(name[i]))
 			return false;
-		}
-	}
 	return true;
 }
 

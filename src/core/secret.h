@@ -35,8 +35,10 @@ const char *secret_vstate_name(secret_vstate_t s);
 /* 0, or -1 when name is not a state. */
 int secret_vstate_parse(const char *name, secret_vstate_t *out);
 
-/* 1..SECRET_MAX_NAME bytes of [A-Za-z0-9._-] and '/' between segments
- * (no leading, trailing or doubled '/', no "." or ".." segment). */
+/* 1..SECRET_MAX_NAME bytes of [A-Za-z0-9._-], not "." or "..": one URL
+ * path segment (/v1/secrets/NAME), a Cedar entity id (Secret::"NAME") and
+ * free of the AAD separator '|'. Hierarchy goes into dots
+ * ("prod.erp.db"). */
 bool secret_name_valid(const char *name);
 
 /* "90", "90s", "30m", "12h", "30d", "1d12h": whole seconds in *out. Units

@@ -165,6 +165,34 @@ static const char *const sqlite_migrations[] = {
 	 * queries' own text for SQLite to use it. */
 	("DROP INDEX IF EXISTS audit_feed;"
 	 "CREATE INDEX audit_feed ON audit(seq) WHERE type IN (" SQLITE_FEED_TYPES ");"),
+	/* 13: the secret store (docs/secrets.md, core/secret.h). A secret's
+	 * data key is stored wrapped under the master key named by
+	 * master_key_id (core/secret_box.h); each version's value sealed under
+	 * the data key; at most one current and one pending version per
+	 * secret. Deleting is soft (deleted = 1). A one-time wrap handle is
+	 * kept by the SHA-256 of its text only, and used once (used_at). */
+	("CREATE TABLE secrets (name TEXT PRIMARY KEY, metadata TEXT NOT NULL, wrapped_key BLOB NOT NULL,"
+	 "  master_key_id TEXT NOT NULL, current_version INTEGER NOT NULL DEFAULT 0,"
+	 "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_rotated INTEGER NOT NULL DEFAULT 0,"
+	 "  next_due INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE INDEX secrets_due ON secrets(next_due) WHERE deleted = 0 AND next_due > 0;"
+	 "CREATE INDEX secrets_master_key ON secrets(master_key_id);"
+	 "CREATE TABLE secret_versions (name TEXT NOT NULL REFERENCES secrets(name), version INTEGER NOT NULL,"
+	 "  sealed BLOB NOT NULL, state TEXT NOT NULL CHECK (state IN ('current', 'previous', 'pending',"
+	 "  'retired', 'failed')), created_at INTEGER NOT NULL, retire_after INTEGER NOT NULL DEFAULT 0,"
+	 "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
+	 "CREATE UNIQUE INDEX secret_versions_current ON secret_versions(name) WHERE state = 'current';"
+	 "CREATE UNIQUE INDEX secret_versions_pending ON secret_versions(name) WHERE state = 'pending';"
+	 "CREATE INDEX secret_versions_previous ON secret_versions(retire_after) WHERE state = 'previous';"
+	 "CREATE TABLE secret_wraps (id_hash BLOB PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
+	 "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL DEFAULT 0)"
+	 "  WITHOUT ROWID;"
+	 "CREATE INDEX secret_wraps_exp ON secret_wraps(expires_at);"),
+	/* 14: the history of the posture report's shares (docs/report.md):
+	 * one row per report run and per daily snapshot, shares as JSON text. */
+	("CREATE TABLE posture_history (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, source TEXT NOT NULL,"
+	 "  shares TEXT NOT NULL);"
+	 "CREATE INDEX posture_history_time ON posture_history(time);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -395,9 +395,148 @@ typedef void (*store_status_fn)(void *ctx, int64_t idx);
 store_rc store_status_invalid(store_t *s, int64_t first, int64_t count, int64_t now, store_status_fn fn,
 			      void *ctx);
 
+/* ---- stored secrets (sqlite_secrets.c, core/secret.h, docs/secrets.md) ---- */
+
+#define SECRET_WRAPPED_MAX 96 /* a wrapped data key: nonce || key || tag (72) */
+
+/* A secret without its values. */
+typedef struct {
+	char name[129];             /* SECRET_MAX_NAME + 1 */
+	char *metadata;             /* malloc'd normalized JSON text (core/secret.h) */
+	uint8_t wrapped_key[SECRET_WRAPPED_MAX];
+	size_t wrapped_len;
+	char master_key_id[17];     /* the master key that wrapped it (core/secret_box.h) */
+	int64_t current_version;    /* 0: none (every version failed or none yet) */
+	int64_t max_version;        /* the highest version of any state */
+	int64_t created_at, updated_at, last_rotated, next_due; /* next_due 0: never */
+	bool deleted;
+} secret_record_t;
+
+/* One version of a secret (sealed is NULL in listings). */
+typedef struct {
+	int64_t version;
+	char state[12];             /* current, previous, pending, retired, failed */
+	int64_t created_at, retire_after; /* retire_after: previous versions, else 0 */
+	uint8_t *sealed;            /* malloc'd nonce || ciphertext || tag */
+	size_t sealed_len;
+} secret_version_t;
+
+/* A new value (or only new metadata) written by an operator
+ * (store_secret_put). */
+typedef struct {
+	const char *name;
+	const char *metadata;         /* normalized JSON text; NULL keeps the stored one */
+	const uint8_t *wrapped_key;   /* create (and revive a deleted secret): the new data key */
+	size_t wrapped_len;
+	const char *master_key_id;
+	int64_t version;              /* the version sealed: max_version + 1; 0 = metadata only */
+	const uint8_t *sealed;
+	size_t sealed_len;
+	int64_t now;
+	int64_t next_due;             /* from the metadata (secret_next_due), 0 never */
+} secret_put_t;
+
+void secret_record_release(secret_record_t *r);
+void secret_versions_release(secret_version_t *v, size_t n);
+
+/* Creates the secret or adds a version, in one transaction with ev:
+ *   - no such secret: creates it (wrapped_key, metadata, p->version must
+ *     be 1) with version 1 current;
+ *   - a deleted secret: revives it with the new data key, its versions
+ *     retired, p->version current;
+ *   - a live secret with p->version > 0: p->version must be max_version + 1;
+ *     it becomes current, the current version previous with retire_after =
+ *     now (a manual change has no grace: rotation's promote has);
+ *     last_rotated = now, next_due = p->next_due;
+ *   - p->version == 0: only the metadata (and next_due) change.
+ * STORE_CONFLICT when the version was taken meanwhile (re-read, seal again)
+ * or a rotation holds a pending version (a put would race it);
+ * STORE_NOT_FOUND for a metadata-only put of no live secret. */
+store_rc store_secret_put(store_t *s, const secret_put_t *p, const audit_event_t *ev);
+/* The secret (deleted too: check ->deleted). STORE_NOT_FOUND when absent. */
+store_rc store_secret_get(store_t *s, const char *name, secret_record_t *out);
+/* Live secrets ordered by name after the cursor (NULL: start), at most
+ * limit; *out malloc'd (secret_record_release each, then free). */
+store_rc store_secret_list(store_t *s, const char *after, int limit, secret_record_t **out, size_t *n);
+/* A version with its sealed value; version 0: the current one.
+ * STORE_NOT_FOUND when there is none (release with secret_versions_release(v, 1)). */
+store_rc store_secret_version_get(store_t *s, const char *name, int64_t version, secret_version_t *out);
+/* Every version, newest first, without values. */
+store_rc store_secret_versions(store_t *s, const char *name, secret_version_t **out, size_t *n);
+/* Soft delete: deleted = 1, unused wrap handles of the secret dropped.
+ * STORE_NOT_FOUND when there is no live secret of this name. */
+store_rc store_secret_delete(store_t *s, const char *name, int64_t now, const audit_event_t *ev);
+
+/* -- for the rotation engine: each moves versions between states (core/secret.h)
+ *    in one transaction with its audit record, or changes nothing -- */
+
+/* Adds version (max_version + 1) in state pending, sealed by the caller
+ * under the secret's data key. STORE_CONFLICT when a pending version exists
+ * or the version was taken; STORE_NOT_FOUND for no live secret. */
+store_rc store_secret_add_pending(store_t *s, const char *name, int64_t version, const uint8_t *sealed,
+				  size_t sealed_len, int64_t now, const audit_event_t *ev);
+/* Promotes the pending version to current; the current one (if any)
+ * becomes previous with retire_after; last_rotated = now, next_due set.
+ * STORE_CONFLICT when version is not the pending one. */
+store_rc store_secret_promote(store_t *s, const char *name, int64_t version, int64_t now, int64_t retire_after,
+			      int64_t next_due, const audit_event_t *ev);
+/* previous -> retired (the old credential was revoked at the target).
+ * STORE_CONFLICT when version is not previous. */
+store_rc store_secret_retire(store_t *s, const char *name, int64_t version, int64_t now, const audit_event_t *ev);
+/* pending -> failed (the rotation rolled back; current is untouched).
+ * STORE_CONFLICT when version is not pending. */
+store_rc store_secret_fail(store_t *s, const char *name, int64_t version, int64_t now, const audit_event_t *ev);
+/* Moves next_due (a failed rotation's back-off) without a version change. */
+store_rc store_secret_set_next_due(store_t *s, const char *name, int64_t next_due, const audit_event_t *ev);
+/* Live secrets due at now (0 < next_due <= now), oldest due first, at most max. */
+store_rc store_secret_due(store_t *s, int64_t now, int max, secret_record_t **out, size_t *n);
+/* Previous versions whose retire_after has come (<= now): *names (malloc'd
+ * strings, free each and the array) and *versions, at most max. */
+store_rc store_secret_retire_due(store_t *s, int64_t now, int max, char ***names, int64_t **versions, size_t *n);
+
+/* -- rekey -- */
+
+/* Replaces the wrapped data key of a secret still wrapped under old_mkid
+ * (STORE_CONFLICT when it no longer is: rewrapped already, or a put
+ * revived it meanwhile). */
+store_rc store_secret_rewrap(store_t *s, const char *name, const char *old_mkid, const uint8_t *wrapped,
+			     size_t wrapped_len, const char *new_mkid, const audit_event_t *ev);
+/* Names of the secrets (deleted too) whose data key is wrapped under
+ * another master key than mkid, at most max (malloc'd strings). */
+store_rc store_secret_not_wrapped_by(store_t *s, const char *mkid, int max, char ***names, size_t *n);
+
+/* -- one-time wrap handles (response wrapping) -- */
+
+/* Stores a handle (hash: SHA-256 of its text) for (name, version) until
+ * expires_at, with ev (secret.wrapped). */
+store_rc store_secret_wrap_add(store_t *s, const uint8_t hash[32], const char *name, int64_t version, int64_t now,
+			       int64_t expires_at, const audit_event_t *ev);
+/* The handle's (name, version, expires_at, used_at), without using it.
+ * STORE_NOT_FOUND when unknown. */
+store_rc store_secret_wrap_get(store_t *s, const uint8_t hash[32], char name[129], int64_t *version,
+			       int64_t *expires_at, int64_t *used_at);
+/* Uses the handle once: used_at = now when it was unused and not expired,
+ * with ev (secret.unwrapped). STORE_CONFLICT when used already or expired. */
+store_rc store_secret_wrap_use(store_t *s, const uint8_t hash[32], int64_t now, const audit_event_t *ev);
+
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */
 store_rc store_prune(store_t *s, int64_t now, int64_t keep_s);
+
+/* ---- the posture report (sqlite_posture.c, docs/report.md) ---- */
+
+/* Appends a snapshot of the report's shares (shares_json: the object
+ * {name: share or null} as JSON text); source "report" or "daily". */
+store_rc store_posture_snapshot_add(store_t *s, int64_t time, const char *source, const char *shares_json);
+/* The newest `limit` snapshots at or after since, oldest first, into a
+ * new array of {"time" (RFC 3339), "source", "shares"}. */
+store_rc store_posture_history(store_t *s, int64_t since, int limit, json_t **out);
+/* The time of the newest snapshot of source ("report" or "daily"), 0 when none. */
+store_rc store_posture_last(store_t *s, const char *source, int64_t *time);
+/* The static secrets that are not deleted, [{"name", "owner", "next_due"}]
+ * (next_due 0: no rotation scheduled); STORE_NOT_FOUND when this store has
+ * no secret store. */
+store_rc store_posture_secrets(store_t *s, json_t **out);
 
 /* ---- the posture report (sqlite_posture.c, docs/report.md) ---- */
 

@@ -36,7 +36,8 @@ static void check_name(const char *name, const uint8_t *rest, size_t n)
 	char mkid[SECRET_MKID_LEN + 1];
 	size_t len = 0, got = 0;
 	size_t vlen = n < 64 ? n : 64;
-	fz_require(strlen(name) <= SECRET_MAX_NAME && strchr(name, '|') == NULL, "a valid name fits the AAD");
+	fz_require(strlen(name) <= SECRET_MAX_NAME && strchr(name, '|') == NULL && strchr(name, '/') == NULL,
+		   "a valid name is one path segment without the AAD separator");
 	secret_master_key_id(fixed_key, mkid);
 	fz_require(secret_wrap_key(fixed_key, mkid, name, fixed_key, nonce, wrapped) == 0, "wraps");
 	fz_require(secret_unwrap_key(fixed_key, mkid, name, wrapped, sizeof wrapped, dk) == 0, "unwraps");

@@ -516,15 +516,15 @@ def write_signature_targets():
 
 
 def secret_metas():
-    """NAME NUL METADATA-JSON for fuzz_secret_meta: names (valid, with
-    paths, refused) and documents with every member, durations in each
+    """NAME NUL METADATA-JSON for fuzz_secret_meta: names (valid,
+    dotted, refused) and documents with every member, durations in each
     form, and the bounds."""
     full = {"owner": "team-erp", "target": "postgres://erp-db:5432/erp", "consumers": ["svc-a", "svc-b"],
             "description": "ERP database password",
             "rotation": {"rotate_every": "30d", "grace": "1h", "window": "nightly"}}
     seeds = {
         "full": ("erp-db", full),
-        "path": ("prod/erp/db.password", {"rotation": {"rotate_every": 86400, "grace": 0}}),
+        "dotted": ("prod.erp.db-password", {"rotation": {"rotate_every": 86400, "grace": 0}}),
         "empty": ("x", {}),
         "durations": ("1d12h30m5s", {"rotation": {"rotate_every": "1d12h", "grace": "90"}}),
         "grace-too-long": ("a.b", {"rotation": {"rotate_every": "1h", "grace": "2h"}}),
@@ -533,6 +533,36 @@ def secret_metas():
         "wrong-types": ("n", {"owner": 5, "consumers": "svc", "rotation": []}),
     }
     return {k: n.encode() + b"\0" + json.dumps(d).encode() for k, (n, d) in seeds.items()}
+
+
+def rotation_drivers():
+    """Rotation target documents (each driver, every member) and exec or
+    webhook answers for fuzz_rotation_driver."""
+    docs = {
+        "pg": {"driver": "postgres", "dsn": "host=127.0.0.1 port=5432 dbname=postgres user=admin "
+               "application_name='a b\\'c'", "role": "app_rw", "password_file": "/etc/tg/pg",
+               "sslmode": "require", "timeout": 10},
+        "pg-secret": {"driver": "postgres", "dsn": "host=/run/postgresql", "role": "App.rw-2",
+                      "password_secret": "pg-admin"},
+        "pg-password-in-dsn": {"driver": "postgres", "dsn": "host=h password=x", "role": "r",
+                               "password_file": "/f"},
+        "pg-uri": {"driver": "postgres", "dsn": "postgresql://u:pw@h/db", "role": "r", "password_file": "/f"},
+        "exec": {"driver": "exec", "command": "/usr/local/bin/rotate", "args": ["--flag", "two words"],
+                 "config": {"host": "plc-7", "nested": {"a": [1, 2, None]}}, "timeout": 30},
+        "exec-relative": {"driver": "exec", "command": "rotate.sh"},
+        "webhook": {"driver": "webhook", "url": "https://rotate.example/hook", "config": {"account": "svc"},
+                    "timeout": 300},
+        "webhook-ftp": {"driver": "webhook", "url": "ftp://x"},
+    }
+    out = {k: json.dumps(v) for k, v in docs.items()}
+    out.update({
+        "answer-ok": '{"ok":true}\n',
+        "answer-refused": '{"ok":false,"error":"login refused"}',
+        "answer-extra": '{"ok":true,"extra":1}',
+        "answer-dup": '{"ok":true,"ok":false}',
+        "answer-garbage": "garbage",
+    })
+    return out
 
 
 def main():
@@ -549,6 +579,7 @@ def main():
     write("fuzz_status_list", status_lists())
     write("fuzz_modbus", modbus_frames())
     write("fuzz_secret_meta", secret_metas())
+    write("fuzz_rotation_driver", rotation_drivers())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,223 @@
+# test_secrets.py - the secret store (issue 12, docs/secrets.md) through a
+# real broker: values go in by an admin and come out only to a workload
+# whose token's scope covers secret.read@Secret:NAME and whom policy
+# permits at request time; every read is audited, values appear in no
+# record, log or database page in plaintext; one-time wrap handles unwrap
+# once, a second unwrap is refused, recorded and alerted to a real webhook
+# receiver; bad input changes nothing.
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from tollgate_e2e import Key, SLOW, assert_problem, audit_records, scope_permit, unique, wait_for
+
+READ = "secret.read@Secret:{}"
+
+
+class Hook(BaseHTTPRequestHandler):
+    received = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture(scope="module")
+def hook():
+    srv = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def sb(broker_factory, hook):
+    url = f"http://127.0.0.1:{hook.server_address[1]}/alerts"
+    return broker_factory(args=["--set", f"alert_webhook={url}"], name="secrets")
+
+
+def put(b, name, value=None, metadata=None, status=None):
+    body = {}
+    if value is not None:
+        body["value"] = value
+    if metadata is not None:
+        body["metadata"] = metadata
+    r = b.api("PUT", f"/v1/secrets/{name}", body)
+    if status is not None:
+        assert r.status_code == status, r.text
+    return r
+
+
+def reader(b, name):
+    """A workload permitted to read the secret name, and a token for it."""
+    ident = b.create_identity(permit=[READ.format(name)])
+    return ident, b.issue(ident, READ.format(name))
+
+
+def read(b, name, token, **params):
+    return b.api("GET", f"/v1/secrets/{name}", token=token, params=params)
+
+
+def test_put_get_versions_roundtrip(sb):
+    name = unique("erp-db")
+    r = put(sb, name, "s3cr3t-one", {"owner": "team-erp", "target": "postgres://erp", "consumers": ["svc-a"],
+                                     "rotation": {"rotate_every": "30d", "grace": "1h"}}, status=201)
+    doc = r.json()
+    assert doc["current_version"] == 1 and doc["metadata"]["rotation"] == {"rotate_every": 2592000, "grace": 3600}
+    assert doc["next_due"] == doc["last_rotated"] + 2592000
+    assert "value" not in json.dumps(doc) and "s3cr3t" not in r.text
+    _, tok = reader(sb, name)
+    r = read(sb, name, tok)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"name": name, "version": 1, "value": "s3cr3t-one"}
+    assert r.headers["Cache-Control"] == "no-store"
+    put(sb, name, 'two "quoted"\n\\ \u00e9\u0001', status=200)
+    assert read(sb, name, tok).json()["value"] == 'two "quoted"\n\\ \u00e9\u0001'
+    assert read(sb, name, tok, version=1).json() == {"name": name, "version": 1, "value": "s3cr3t-one"}
+    v = sb.api("GET", f"/v1/secrets/{name}/versions").json()["versions"]
+    assert [(x["version"], x["state"]) for x in v] == [(2, "current"), (1, "previous")]
+    meta = sb.api("GET", f"/v1/secrets/{name}/meta").json()
+    assert meta["current_version"] == 2 and meta["metadata"]["owner"] == "team-erp"
+    assert [x["state"] for x in meta["versions"]] == ["current", "previous"]
+    # metadata alone
+    r = put(sb, name, metadata={"owner": "team-b"}, status=200)
+    assert r.json()["metadata"] == {"owner": "team-b"} and r.json()["next_due"] is None
+    listed = sb.api("GET", "/v1/secrets", params={"limit": 1000}).json()["secrets"]
+    assert name in [s["name"] for s in listed] and "value" not in json.dumps(listed)
+    kinds = [a["type"] for a in audit_records(sb, resource=f"Secret:{name}")]
+    assert kinds.count("secret.created") == 1 and kinds.count("secret.updated") == 2
+    assert kinds.count("secret.read") == 3
+
+
+def test_value_never_stored_or_logged_in_plaintext(sb):
+    name, value = unique("plain"), "PLAINTEXT-" + unique("marker")
+    put(sb, name, value, status=201)
+    _, tok = reader(sb, name)
+    assert read(sb, name, tok).json()["value"] == value
+    r = read(sb, name, tok, wrap=60)
+    assert sb.http.post(sb.url + "/v1/secrets/unwrap", json={"handle": r.json()["wrap"]["handle"]}).status_code == 200
+    for f in sb.data.iterdir():
+        if f.is_file():
+            assert value.encode() not in f.read_bytes(), f
+    assert value not in sb.log_text()
+    assert value not in json.dumps(audit_records(sb))
+
+
+def test_read_needs_scope_and_policy(sb):
+    name, other = unique("scoped"), unique("other")
+    put(sb, name, "v1", status=201)
+    put(sb, other, "v2", status=201)
+    ident, tok = reader(sb, name)
+    # scope covers another secret only
+    r = read(sb, other, tok)
+    assert_problem(r, 403)
+    assert "scope" in r.json()["detail"]
+    # scope covers it but policy forbids now
+    sb.add_policy(f'@id("no-{name}")\nforbid(principal == Workload::"{ident.id}", action, resource == Secret::"{name}");\n')
+    r = read(sb, name, tok)
+    assert_problem(r, 403)
+    assert "policy" in r.json()["detail"]
+    recs = audit_records(sb, resource=f"Secret:{name}", type="secret.read")
+    assert [x["decision"] for x in recs][-1:] == ["deny"]
+    assert audit_records(sb, resource=f"Secret:{other}", type="secret.read")[-1]["decision"] == "deny"
+    # admins manage secrets but never read values
+    assert_problem(sb.api("GET", f"/v1/secrets/{name}"), 403)
+
+
+def test_bad_tokens_are_401(sb, broker_factory):
+    name = unique("tok")
+    put(sb, name, "v", status=201)
+    ident, tok = reader(sb, name)
+    assert sb.revoke(tok).status_code == 200
+    assert_problem(read(sb, name, tok), 401)
+    short = sb.issue(ident, READ.format(name), ttl=1)
+    time.sleep(2.2)
+    assert_problem(read(sb, name, short), 401)
+    # a token of another broker (another issuer and key)
+    other = broker_factory(name="other")
+    o_ident = other.create_identity(permit=[READ.format(name)])
+    assert_problem(read(sb, name, other.issue(o_ident, READ.format(name))), 401)
+    assert_problem(read(sb, name, ""), 401)
+    assert_problem(read(sb, name, "garbage.garbage.garbage"), 401)
+
+
+def test_wrap_unwrap_once_then_refused_and_alerted(sb):
+    name = unique("wrapped")
+    put(sb, name, "wrapped-value", status=201)
+    _, tok = reader(sb, name)
+    r = read(sb, name, tok, wrap=120)
+    assert r.status_code == 201, r.text
+    w = r.json()
+    assert w["version"] == 1 and w["wrap"]["ttl"] == 120 and "value" not in w
+    handle = w["wrap"]["handle"]
+    unwrap = sb.url + "/v1/secrets/unwrap"
+    r = sb.http.post(unwrap, json={"handle": handle})
+    assert r.status_code == 200 and r.json()["value"] == "wrapped-value", r.text
+    r = sb.http.post(unwrap, json={"handle": handle})
+    assert_problem(r, 410)
+    assert_problem(sb.http.post(unwrap, json={"handle": handle[:-2] + "AA"}), 404)
+    kinds = [x["type"] for x in audit_records(sb, resource=f"Secret:{name}")]
+    assert "secret.wrapped" in kinds and "secret.unwrapped" in kinds and "secret.unwrap_refused" in kinds
+    alert = wait_for("the unwrap alert", lambda: [a for a in Hook.received if a.get("secret") == name],
+                     10 * SLOW)[0]
+    assert alert["alert"] == "secret.unwrap_refused" and alert["severity"] == "high"
+    for bad in [{}, {"handle": 5}, {"handle": ""}, {"handle": "x" * 500}, {"handle": "a", "b": 1}, []]:
+        assert_problem(sb.http.post(unwrap, json=bad), 400)
+    assert_problem(read(sb, name, tok, wrap=0), 400)
+    assert_problem(read(sb, name, tok, wrap=86401), 400)
+
+
+def test_bad_input_changes_nothing(sb):
+    name = unique("bad")
+    put(sb, name, "keep", status=201)
+    before = sb.api("GET", f"/v1/secrets/{name}/meta").json()
+    cases = [
+        ({"value": "x" * (64 * 1024 + 1)}, 413),
+        ({"value": 5}, 400),
+        ({"value": "a\u0000b"}, 400),
+        ({"metadata": []}, 400),
+        ({"metadata": {"owner": 7}}, 400),
+        ({"metadata": {"colour": "red"}}, 400),
+        ({"metadata": {"consumers": [f"c{i}" for i in range(65)]}}, 400),
+        ({"metadata": {"description": "d" * 2000}}, 400),
+        ({"metadata": {"rotation": {"rotate_every": "1h", "grace": "2h"}}}, 400),
+        ({"value": "v", "extra": 1}, 400),
+        ({}, 400),
+    ]
+    for body, status in cases:
+        assert_problem(sb.api("PUT", f"/v1/secrets/{name}", body), status)
+    assert_problem(sb.api("PUT", f"/v1/secrets/{name}", data="not json",
+                          headers={"Content-Type": "application/json"}), 400)
+    assert sb.api("GET", f"/v1/secrets/{name}/meta").json() == before
+    for bad in ["a%20b", "a:b", "a%7Cb", "%C3%A4"]:
+        assert_problem(sb.api("PUT", f"/v1/secrets/{bad}", {"value": "v"}), 400)
+    assert_problem(sb.api("PUT", "/v1/secrets/" + "x" * 129, {"value": "v"}), 404)  # longer than any path id
+    assert_problem(sb.api("GET", f"/v1/secrets/{unique('none')}/meta"), 404)
+    assert_problem(sb.api("PUT", f"/v1/secrets/{unique('none')}", {"metadata": {}}), 404)
+    huge = {"value": "v", "metadata": {"description": "d" * (600 * 1024)}}
+    assert sb.api("PUT", f"/v1/secrets/{name}", huge).status_code == 413
+
+
+def test_delete_is_soft_and_audited(sb):
+    name = unique("gone")
+    put(sb, name, "bye", status=201)
+    _, tok = reader(sb, name)
+    w = read(sb, name, tok, wrap=60).json()["wrap"]["handle"]
+    r = sb.api("DELETE", f"/v1/secrets/{name}")
+    assert r.status_code == 200, r.text
+    assert_problem(sb.api("DELETE", f"/v1/secrets/{name}"), 404)
+    assert_problem(read(sb, name, tok), 404)
+    assert_problem(sb.api("GET", f"/v1/secrets/{name}/meta"), 404)
+    assert sb.http.post(sb.url + "/v1/secrets/unwrap", json={"handle": w}).status_code == 404
+    assert audit_records(sb, resource=f"Secret:{name}", type="secret.deleted")
+    # the name can be used again: a new data key, the old versions retired
+    put(sb, name, "again", status=201)
+    assert read(sb, name, tok).json() == {"name": name, "version": 2, "value": "again"}
