@@ -80,7 +80,11 @@ int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t 
 	}
 	pol_request_t req = {.principal = {{q->principal_type, strlen(q->principal_type)},
 					   {q->principal_id, strlen(q->principal_id)}},
-			     .context = pol_ctx_build(&ctx, &in)};
+			     .context = pol_ctx_build(&ctx, &in),
+			     /* decided before any request: what the edge adds per
+			      * request is not known yet */
+			     .unknown = pol_ctx_request_time,
+			     .nunknown = pol_ctx_nrequest_time};
 	req.action.type = (pol_str_t){"Action", 6};
 	for (size_t i = 0; i < scope->n; i++) {
 		pol_decision_t d;

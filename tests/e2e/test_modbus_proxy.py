@@ -27,13 +27,12 @@ POLICY = """\
 @requires_grant("1")
 permit(principal in Role::"maint", action == Action::"modbus.read", resource == Device::"plc-7");
 
+// Writes to registers 100-109 only: the grant request, decided before any
+// Modbus request, finds the permit possible; the edge decides the range.
 @id("plc-write")
 @requires_grant("1")
-permit(principal in Role::"maint", action == Action::"modbus.write", resource == Device::"plc-7");
-
-@id("plc-write-range")
-forbid(principal, action == Action::"modbus.write", resource == Device::"plc-7")
-when { context has address && !(context.address >= 100 && context.address + context.count <= 110) };
+permit(principal in Role::"maint", action == Action::"modbus.write", resource == Device::"plc-7")
+when { context.address >= 100 && context.address + context.count <= 110 };
 
 @id("approvers")
 permit(principal, action == Action::"grant.approve", resource);

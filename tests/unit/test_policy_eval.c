@@ -293,6 +293,55 @@ static void test_expressions_match_reference(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* ---- decisions before the request (pol_request_t.unknown) ------------------------- */
+
+static void test_unknown_context_attributes_make_a_condition_possible(void **state)
+{
+	(void)state;
+	world_t w;
+	world_init(&w, entities_json, context_json);
+	static const pol_str_t later[] = {{"address", 7}, {"n", 1}};
+	pol_request_t req = alice_views_d1(&w), before = req;
+	before.unknown = later;
+	before.nunknown = 2;
+	pol_decision_t d;
+	/* A permit that reads an unknown attribute is possible; Cedar alone
+	 * (no unknowns) errors on it. */
+	pol_engine_t *eng = engine_of("@id(\"range\") permit(principal, action, resource) when "
+				      "{ context.address >= 100 && context.address < 200 };");
+	expect_decision(eng, &w, &before, NULL, true, "range", "", &d);
+	expect_decision(eng, &w, &req, NULL, false, "", "range", &d);
+	pol_engine_free(eng);
+	/* `has` on it is undecided too, and so is anything built on it. */
+	eng = engine_of("@id(\"guarded\") permit(principal, action, resource) when "
+			"{ !(context has address) || context.address < 10 };");
+	expect_decision(eng, &w, &before, NULL, true, "guarded", "", &d);
+	expect_decision(eng, &w, &req, NULL, true, "guarded", "", &d);
+	pol_engine_free(eng);
+	/* What is decided without the attribute stays decided. */
+	eng = engine_of("@id(\"never\") permit(principal, action, resource) when { false && context.address < 10 };\n"
+			"@id(\"missing\") permit(principal, action, resource) when { context.other == 1 };");
+	expect_decision(eng, &w, &before, NULL, false, "", "missing", &d);
+	pol_engine_free(eng);
+	/* An unknown attribute the context does hold is read as usual
+	 * (context.n is 5); only context's own attributes are unknown. */
+	eng = engine_of("@id(\"n\") permit(principal, action, resource) when { context.n > 9 };\n"
+			"@id(\"rec\") permit(principal, action, resource) when { context.rec.address == 1 };");
+	expect_decision(eng, &w, &before, NULL, false, "", "rec", &d);
+	pol_engine_free(eng);
+	/* An undecided forbid does not apply before the request; an
+	 * unconditional one still does. */
+	eng = engine_of("permit(principal, action, resource);\n"
+			"@id(\"high\") forbid(principal, action, resource) when { context.address > 1000 };");
+	expect_decision(eng, &w, &before, NULL, true, "policy0", "", &d);
+	pol_engine_free(eng);
+	eng = engine_of("permit(principal, action, resource) when { context.address < 5 };\n"
+			"@id(\"all\") forbid(principal, action, resource);");
+	expect_decision(eng, &w, &before, NULL, false, "all", "", &d);
+	pol_engine_free(eng);
+	world_free(&w);
+}
+
 /* ---- combining policies ------------------------------------------------------------- */
 
 static void test_forbid_wins_and_errors_are_skipped(void **state)
@@ -602,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_entity_store_direct),
 		cmocka_unit_test(test_deep_hierarchy),
 		cmocka_unit_test(test_like),
+		cmocka_unit_test(test_unknown_context_attributes_make_a_condition_possible),
 		cmocka_unit_test(test_pathological),
 	};
 	return cmocka_run_group_tests(tests, tu_setup, NULL);

@@ -187,7 +187,10 @@ static void consider(uint32_t i, void *arg)
 	if (!pol_scope_match(&d->eng->scope[i], d->es, d->subject))
 		return;
 	const pol_policy_t *p = &d->eng->set->policy[i];
+	d->ev.undecided = false;
 	int r = pol_eval_conditions(&d->ev, p);
+	if (r < 0 && d->ev.undecided) /* possible for some request (pol_request_t.unknown) */
+		r = p->effect == POL_PERMIT ? 1 : 0;
 	if (r < 0)
 		push_error(d, i, d->ev.error ? d->ev.error : "error");
 	else if (r > 0)

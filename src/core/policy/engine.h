@@ -33,6 +33,15 @@ const pol_set_t *pol_engine_set(const pol_engine_t *eng);
 typedef struct {
 	pol_euid_t principal, action, resource;
 	const pol_value_t *context; /* PV_RECORD, or NULL for {} */
+	/* Context attributes not known yet: a decision taken before the
+	 * request (token issuance, a grant) asks whether SOME request could be
+	 * allowed. A condition that reads (or tests with `has`) one of these,
+	 * absent from context, is undecided: an undecided permit counts as
+	 * satisfied, an undecided forbid as not applying, and neither is an
+	 * error. The request-time decision (the edge) then decides it with
+	 * the attribute known. None (the default): Cedar's semantics. */
+	const pol_str_t *unknown;
+	size_t nunknown;
 } pol_request_t;
 
 /* Facts that obligations are checked against. */

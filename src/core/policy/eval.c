@@ -15,6 +15,9 @@ void pol_eval_init(pol_eval_t *ev, const pol_entities_t *es, const pol_request_t
 	ev->es = es;
 	ev->s = s;
 	ev->error = NULL;
+	ev->unknown = req->unknown;
+	ev->nunknown = req->nunknown;
+	ev->undecided = false;
 	ev->var[POL_VAR_PRINCIPAL] = (pol_value_t){.kind = PV_ENTITY, .u.e = req->principal};
 	ev->var[POL_VAR_ACTION] = (pol_value_t){.kind = PV_ENTITY, .u.e = req->action};
 	ev->var[POL_VAR_RESOURCE] = (pol_value_t){.kind = PV_ENTITY, .u.e = req->resource};
@@ -123,6 +126,28 @@ static int attr_missing(pol_eval_t *ev, const pol_expr_t *e, const char *what)
 	return -1;
 }
 
+/* `context.attr` or `context has attr` for an attribute the request does
+ * not know yet (pol_request_t.unknown) and the context does not hold: the
+ * condition is undecided, carried like an error (-1) but flagged. */
+static bool reads_unknown(const pol_eval_t *ev, const pol_expr_t *e, const pol_value_t *rec)
+{
+	if (ev->nunknown == 0 || e->kid[0]->kind != POL_E_VAR || e->kid[0]->u.var != POL_VAR_CONTEXT ||
+	    pol_record_get(rec, e->str.p, e->str.len) != NULL)
+		return false;
+	for (size_t i = 0; i < ev->nunknown; i++)
+		if (ev->unknown[i].len == e->str.len && memcmp(ev->unknown[i].p, e->str.p, e->str.len) == 0)
+			return true;
+	return false;
+}
+
+static int undecided(pol_eval_t *ev, const pol_expr_t *e)
+{
+	ev->undecided = true;
+	ev->error = pol_scratch_printf(ev->s, "line %u, column %u: context.%s is known only at request time",
+				       e->line, e->column, e->str.p);
+	return -1;
+}
+
 /* The record whose attributes `lhs.attr` and `lhs has attr` read; NULL for
  * an entity that does not exist. */
 static int attrs_of(pol_eval_t *ev, const pol_expr_t *e, pol_value_t *lhs,
@@ -149,6 +174,8 @@ static int eval_attr(pol_eval_t *ev, const pol_expr_t *e, pol_value_t *out)
 		return -1;
 	if (rec == NULL)
 		return entity_missing(ev, e, &lhs.u.e);
+	if (reads_unknown(ev, e, rec))
+		return undecided(ev, e);
 	const pol_value_t *v = pol_record_get(rec, e->str.p, e->str.len);
 	if (v == NULL)
 		return attr_missing(ev, e, lhs.kind == PV_RECORD ? "the record" : "the entity");
@@ -162,6 +189,8 @@ static int eval_has(pol_eval_t *ev, const pol_expr_t *e, pol_value_t *out)
 	const pol_value_t *rec;
 	if (attrs_of(ev, e, &lhs, &rec) < 0)
 		return -1;
+	if (rec != NULL && reads_unknown(ev, e, rec))
+		return undecided(ev, e);
 	*out = pol_bool(rec != NULL && pol_record_get(rec, e->str.p, e->str.len) != NULL);
 	return 0;
 }

@@ -14,6 +14,9 @@ typedef struct {
 	pol_value_t var[4];       /* principal, action, resource, context (pol_var_t order) */
 	pol_scratch_t *s;
 	const char *error;        /* set when an evaluation returns -1 */
+	const pol_str_t *unknown; /* the request's unknown context attributes */
+	size_t nunknown;
+	bool undecided;           /* the -1 came from reading one of them */
 } pol_eval_t;
 
 void pol_eval_init(pol_eval_t *ev, const pol_entities_t *es, const pol_request_t *req,

@@ -4,6 +4,14 @@
 #include <string.h>
 #include <time.h>
 
+#define S(lit) {lit, sizeof lit - 1}
+const pol_str_t pol_ctx_request_time[] = {
+	S("method"), S("path"), S("function"), S("unit"), S("address"), S("count"), S("subfunction"),
+	S("read_address"), S("read_count"), S("values"), S("min_value"), S("max_value"),
+};
+#undef S
+const size_t pol_ctx_nrequest_time = sizeof pol_ctx_request_time / sizeof pol_ctx_request_time[0];
+
 static pol_value_t str_value(const char *s)
 {
 	pol_value_t v = {.kind = PV_STRING};

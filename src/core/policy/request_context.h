@@ -50,6 +50,12 @@ typedef struct {
 	pol_value_t modbus_values[MB_MAX_WRITE_REGISTERS];
 } pol_ctx_t;
 
+/* The attributes an enforcement point adds for each request (HTTP and
+ * Modbus): unknown to a decision taken before the request (issuance, a
+ * grant; pol_request_t.unknown). */
+extern const pol_str_t pol_ctx_request_time[];
+extern const size_t pol_ctx_nrequest_time;
+
 /* Fills c from in (pointers into in's strings are kept: they must outlive
  * c) and returns &c->rec. Keys are in byte order, as records keep them. */
 const pol_value_t *pol_ctx_build(pol_ctx_t *c, const pol_ctx_input_t *in);
