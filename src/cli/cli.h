@@ -2,6 +2,7 @@
  * (TOLLGATE_ADDR, TOLLGATE_TOKEN), output helpers and each noun's entry. */
 #ifndef TG_CLI_H
 #define TG_CLI_H
+#include "core/client_jwt.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,6 +54,24 @@ char *cli_urlencode(const char *s);
 /* Reads a whole (small) file, "-" for stdin; NULL with a message on error. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
+/* ---- access tokens of an identity (cli/token.c) ---- */
+
+/* An access token for identity (private_key_jwt signed with the private key
+ * file key, registered under kid or, NULL, its thumbprint) with scope; with
+ * dpop bound to the key (dpop_key, or the identity key). malloc'd (zero it
+ * when done), or NULL after saying why. */
+typedef struct {
+	const char *identity, *key, *kid, *scope;
+	bool dpop;
+	const char *dpop_key;
+} cli_token_req_t;
+char *cli_token_issue(const cli_token_req_t *q);
+/* The broker's token endpoint from its RFC 8414 metadata (malloc'd), or
+ * NULL after saying why; the issuer is it without "/oauth/token". */
+char *cli_token_endpoint(void);
+/* Loads an Ed25519 private key file (PKCS#8 PEM): 0, or -1 after saying why. */
+int cli_load_client_key(const char *path, client_key_t *k);
+
 /* ---- errors (cli/errors.c) ---- */
 
 /* Messages start with cli_prefix(): "tollgate NOUN" once main.c has set
@@ -88,6 +107,7 @@ int cmd_login(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_change_window(int argc, char **argv);
 int cmd_report(int argc, char **argv); /* cli/report.c */
+int cmd_secret(int argc, char **argv); /* cli/secret.c */
 /* `tollgate edge` but `edge run` (the agent): list the edges, and help
  * that documents the agent too (cli/edge.c). */
 int cmd_edge_cli(int argc, char **argv);

@@ -59,8 +59,7 @@ typedef struct {
 	const char *wait_arg;
 } token_opts_t;
 
-/* Loads an Ed25519 private key file. */
-static int load_key(const char *path, client_key_t *k)
+int cli_load_client_key(const char *path, client_key_t *k)
 {
 	const char *why = NULL;
 	size_t len = 0;
@@ -71,12 +70,11 @@ static int load_key(const char *path, client_key_t *k)
 	sodium_memzero(pem, len);
 	free(pem);
 	if (rc != 0)
-		fprintf(stderr, "tollgate token: %s: %s\n", path, why);
+		fprintf(stderr, "%s: %s: %s\n", cli_prefix(), path, why);
 	return rc;
 }
 
-/* The broker's token endpoint URL, from its RFC 8414 metadata. */
-static char *token_endpoint(void)
+char *cli_token_endpoint(void)
 {
 	cli_response_t r;
 	char *out = NULL;
@@ -87,7 +85,7 @@ static char *token_endpoint(void)
 	if (te != NULL)
 		out = strdup(te);
 	else
-		fprintf(stderr, "tollgate token: %s did not publish OAuth metadata (HTTP %ld)\n", cli_addr(),
+		fprintf(stderr, "%s: %s did not publish OAuth metadata (HTTP %ld)\n", cli_prefix(), cli_addr(),
 			r.status);
 	json_decref(m);
 	cli_response_free(&r);
@@ -114,7 +112,7 @@ static char *form_add(char *form, const char *name, const char *value)
 static char *form_client_auth(char *form, const token_opts_t *o, const char *aud)
 {
 	client_key_t k;
-	if (load_key(o->key, &k) != 0) {
+	if (cli_load_client_key(o->key, &k) != 0) {
 		free(form);
 		return NULL;
 	}
@@ -128,21 +126,17 @@ static char *form_client_auth(char *form, const token_opts_t *o, const char *aud
 	return form;
 }
 
-static int issue(const token_opts_t *o)
+/* POSTs the token request of o: the token response, or NULL after saying why. */
+static json_t *token_response(const token_opts_t *o)
 {
 	client_key_t k;
 	char dpop_hdr[2048];
 	const char *hdrs[2] = {dpop_hdr, NULL};
 	cli_response_t r;
-	int rc = 1;
-	if (o->identity == NULL || o->key == NULL || (o->scope == NULL && o->subject == NULL)) {
-		fprintf(stderr, "tollgate token %s: --identity, --key%s are required\n", o->subject ? "exchange" : "issue",
-			o->subject ? "" : " and --scope");
-		return 2;
-	}
-	char *te = token_endpoint();
+	json_t *out = NULL;
+	char *te = cli_token_endpoint();
 	if (te == NULL)
-		return 1;
+		return NULL;
 	char *form = form_add(NULL, "grant_type", o->subject ? "urn:ietf:params:oauth:grant-type:token-exchange"
 							       : "client_credentials");
 	if (o->subject != NULL) {
@@ -159,7 +153,7 @@ static int issue(const token_opts_t *o)
 	if (form == NULL)
 		goto out;
 	if (o->dpop) {
-		if (load_key(o->dpop_key ? o->dpop_key : o->key, &k) != 0)
+		if (cli_load_client_key(o->dpop_key ? o->dpop_key : o->key, &k) != 0)
 			goto out;
 		char *proof = dpop_proof_sign(&k, "POST", te, NULL, (int64_t)time(NULL));
 		client_key_free(&k);
@@ -170,22 +164,49 @@ static int issue(const token_opts_t *o)
 		     o->dpop ? hdrs : NULL, &r) != 0)
 		goto out;
 	json_t *j = json_loads(r.body, 0, NULL);
-	const char *at = json_string_value(json_object_get(j, "access_token"));
-	if (r.status != 200 || at == NULL) {
+	if (r.status != 200 || json_string_value(json_object_get(j, "access_token")) == NULL) {
 		cli_print_error("token request", &r);
+		json_decref(j);
 	} else {
-		if (o->json)
-			cli_print_json(j);
-		else
-			printf("%s\n", at);
-		rc = 0;
+		out = j;
 	}
-	json_decref(j);
+	sodium_memzero(r.body, r.len);
 	cli_response_free(&r);
 out:
 	free(te);
 	free(form);
-	return rc;
+	return out;
+}
+
+static int issue(const token_opts_t *o)
+{
+	if (o->identity == NULL || o->key == NULL || (o->scope == NULL && o->subject == NULL)) {
+		fprintf(stderr, "tollgate token %s: --identity, --key%s are required\n", o->subject ? "exchange" : "issue",
+			o->subject ? "" : " and --scope");
+		return 2;
+	}
+	json_t *j = token_response(o);
+	if (j == NULL)
+		return 1;
+	if (o->json)
+		cli_print_json(j);
+	else
+		printf("%s\n", json_string_value(json_object_get(j, "access_token")));
+	json_decref(j);
+	return 0;
+}
+
+char *cli_token_issue(const cli_token_req_t *q)
+{
+	token_opts_t o = {.identity = q->identity, .key = q->key, .kid = q->kid, .scope = q->scope,
+			  .dpop = q->dpop, .dpop_key = q->dpop_key};
+	json_t *j = token_response(&o);
+	const char *at = json_string_value(json_object_get(j, "access_token"));
+	char *out = at ? strdup(at) : NULL;
+	if (at != NULL)
+		sodium_memzero((char *)at, strlen(at));
+	json_decref(j);
+	return out;
 }
 
 static char *token_arg(const char *arg)
@@ -259,7 +280,7 @@ static int oauth_call(const char *endpoint, const char *token, const token_opts_
 	}
 	char *form = form_add(NULL, "token", token);
 	if (o->identity != NULL) {
-		char *te = token_endpoint();
+		char *te = cli_token_endpoint();
 		if (te == NULL) {
 			free(form);
 			return 1;

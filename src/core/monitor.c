@@ -457,9 +457,7 @@ static void on_deny(feed_t *f)
 	detect_interactive(f);
 	detect_source(f);
 	detect_deny_burst(f);
-	if (f->learning)
-		learn_source(b, f->ev->src);
-	else
+	if (!f->learning)
 		detect_rate(f);
 }
 

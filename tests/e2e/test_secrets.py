@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tollgate_e2e import Key, SLOW, assert_problem, audit_records, scope_permit, unique, wait_for
+from tollgate_e2e import SLOW, assert_problem, audit_records, cli_env, run_cli, unique, wait_for
 
 READ = "secret.read@Secret:{}"
 
@@ -221,3 +221,59 @@ def test_delete_is_soft_and_audited(sb):
     # the name can be used again: a new data key, the old versions retired
     put(sb, name, "again", status=201)
     assert read(sb, name, tok).json() == {"name": name, "version": 2, "value": "again"}
+
+
+def test_cli_put_get_unwrap_list_show_delete(sb, tmp_path):
+    env = cli_env(sb)
+    name = unique("cli")
+    p = run_cli(["secret", "put", name, "--value-stdin", "--owner", "team-cli", "--consumer", "svc-a",
+                 "--rotate-every", "7d", "--grace", "1h"], env, stdin="cli-value-1\n")
+    assert p.returncode == 0 and "version 1 is current" in p.stdout, p.stderr
+    ident = sb.create_identity(permit=[READ.format(name)])
+    keyfile = tmp_path / "wl.pem"
+    keyfile.write_text(ident.key.priv_pem)
+    keyfile.chmod(0o600)
+    get = ["secret", "get", name, "--identity", ident.id, "--key", str(keyfile)]
+    for extra in ([], ["--dpop"]):
+        p = run_cli(get + extra, env)
+        assert p.returncode == 0 and p.stdout == "cli-value-1", (p.stdout, p.stderr)
+    vf = tmp_path / "v2"
+    vf.write_bytes(b"line1\nline2\n")
+    assert run_cli(["secret", "put", name, "--value-file", str(vf)], env).returncode == 0
+    assert run_cli(get, env).stdout == "line1\nline2\n"
+    assert run_cli(get + ["--version", "1"], env).stdout == "cli-value-1"
+    assert json.loads(run_cli(get + ["--json"], env).stdout)["version"] == 2
+    # a workload's token in TOLLGATE_TOKEN
+    tok = sb.issue(ident, READ.format(name))
+    assert run_cli(["secret", "get", name], dict(env, TOLLGATE_TOKEN=tok)).stdout == "line1\nline2\n"
+    # wrap, unwrap once
+    handle = run_cli(get + ["--wrap", "60"], env).stdout.strip()
+    p = run_cli(["secret", "unwrap", "-"], {"TOLLGATE_ADDR": sb.url}, stdin=handle + "\n")
+    assert p.returncode == 0 and p.stdout == "line1\nline2\n", p.stderr
+    p = run_cli(["secret", "unwrap", handle], {"TOLLGATE_ADDR": sb.url})
+    assert p.returncode != 0 and "unwrapped already" in p.stderr
+    # generated, never printed
+    p = run_cli(["secret", "put", name, "--generate", "32"], env)
+    assert p.returncode == 0 and "version 3" in p.stdout
+    assert len(run_cli(get, env).stdout) == 32
+    p = run_cli(["secret", "show", name], env)
+    assert p.returncode == 0 and "team-cli" in p.stdout and "previous" in p.stdout and "current" in p.stdout
+    assert name in run_cli(["secret", "list"], env).stdout
+    assert "VERSION" in run_cli(["secret", "versions", name], env).stdout
+    assert run_cli(["secret", "delete", name], env).returncode == 0
+    assert run_cli(get, env).returncode != 0
+
+
+def test_cli_refuses_values_on_the_command_line(sb):
+    env = cli_env(sb)
+    p = run_cli(["secret", "put", unique("x"), "hunter2"], env)
+    assert p.returncode == 2 and "never go on the command line" in p.stderr
+    p = run_cli(["secret", "put", unique("x"), "--value-stdin", "--generate", "20"], env)
+    assert p.returncode == 2
+    p = run_cli(["secret", "put", "bad name", "--generate", "20"], env)
+    assert p.returncode == 2 and "not a secret name" in p.stderr
+    p = run_cli(["secret", "get", "x", "--identity", "a"], env)
+    assert p.returncode == 2
+    for verb in ["put", "get", "unwrap", "list", "show", "versions", "delete"]:
+        p = run_cli(["secret", verb, "--help"], env)
+        assert p.returncode == 0 and "Usage: tollgate secret " + verb in p.stdout
