@@ -33,6 +33,19 @@ static atomic_llong policy_version, entities_version;
 
 static const int extra_codes[3] = {201, 409, 413};
 
+#define MAX_SECTIONS 4
+static char *(*_Atomic sections[MAX_SECTIONS])(void);
+
+void metrics_add_section(char *(*render)(void))
+{
+	for (int i = 0; i < MAX_SECTIONS; i++) {
+		char *(*expected)(void) = NULL;
+		if (atomic_load(&sections[i]) == render ||
+		    atomic_compare_exchange_strong(&sections[i], &expected, render))
+			return;
+	}
+}
+
 static int find_route(const char *name, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -206,5 +219,12 @@ char *metrics_render(void)
 		       "tollgate_http_request_duration_seconds_sum %.6f\n"
 		       "tollgate_http_request_duration_seconds_count %lu\n",
 		  cum, (double)atomic_load(&hist_sum_us) / 1e6, atomic_load(&hist_count));
+	for (int i = 0; i < MAX_SECTIONS; i++) {
+		char *(*render)(void) = atomic_load(&sections[i]);
+		char *text = render != NULL ? render() : NULL;
+		if (text != NULL)
+			sb_printf(&sb, "%s", text);
+		free(text);
+	}
 	return sb.buf;
 }

@@ -24,6 +24,10 @@ void metrics_auth_throttle_entries(size_t n);
 void metrics_policy_decision(bool allow);
 /* The versions of the installed policy set and entity set (gauges). */
 void metrics_policy_versions(int64_t policy_version, int64_t entities_version);
+/* Another part's metrics (the monitor's): render returns its exposition
+ * text (malloc'd), appended to the broker's own. At most 4 sections;
+ * adding one twice keeps one. */
+void metrics_add_section(char *(*render)(void));
 /* malloc'd exposition text. */
 char *metrics_render(void);
 

@@ -4,6 +4,7 @@
 #include "broker/broker.h"
 #include "broker/feed.h"
 #include "broker/handlers.h"
+#include "broker/monitor.h"
 #include "broker/posture.h"
 #include "core/limits.h"
 
@@ -69,5 +70,9 @@ const route_t broker_routes[] = {
 	{"DELETE", "/v1/secrets/", "", handle_secret_delete, ACCESS_ADMIN | ACCESS_FRESH_MFA, "secret", 0},
 	{"GET", "/v1/secrets/", "/meta", handle_secret_meta, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_meta", 0},
 	{"GET", "/v1/secrets/", "/versions", handle_secret_versions, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_versions", 0},
+	{"GET", "/v1/alerts", NULL, handle_alert_list, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "alerts", 0},
+	{"GET", "/v1/alerts/", "", handle_alert_show, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "alert", 0},
+	{"POST", "/v1/alerts/", "/ack", handle_alert_ack, ACCESS_ADMIN | ACCESS_APPROVER, "alert_ack", 0},
+	{"POST", "/v1/alerts/", "/release", handle_alert_release, ACCESS_ADMIN | ACCESS_FRESH_MFA, "alert_release", 0},
 	{NULL, NULL, NULL, NULL, ACCESS_PUBLIC, NULL, 0},
 };

@@ -9,6 +9,7 @@
 #include "broker/client_auth.h"
 #include "broker/change_windows.h"
 #include "broker/grants.h"
+#include "broker/monitor.h"
 #include "broker/listener.h"
 #include "shell/log.h"
 #include "broker/policy_state.h"
@@ -500,6 +501,14 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		http_stop(d);
 		goto out;
 	}
+	if (monitor_start(b, err, sizeof err) != 0) { /* the behaviour monitor (monitor.h) */
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		forwarder_stop(fwd);
+		auth_failures_release();
+		feed_release();
+		http_stop(d);
+		goto out;
+	}
 	if (o->dev)
 		dev_warning(b);
 	log_event(LOG_INFO, "tollgate broker ready", "listen", b->cfg.listen, "issuer", b->issuer,
@@ -517,6 +526,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	feed_release();
 	http_stop(d);
 	auth_failures_stop(); /* record pending failures before the final checkpoint */
+	monitor_stop();
 	if (store_audit_checkpoint(b->store) != STORE_OK) /* sign the tail before leaving */
 		log_event(LOG_ERROR, "final audit checkpoint failed", NULL);
 	forwarder_stop(fwd);

@@ -60,6 +60,20 @@ typedef struct {
 	int64_t grant_min_approvals;
 	int64_t grant_owner_approval_alone;
 	int64_t breakglass_max_duration;
+	/* the behaviour monitor (core/monitor.h, docs/monitoring.md) */
+	int64_t monitor;
+	int64_t monitor_learning_window;
+	int64_t monitor_rate_floor;
+	int64_t monitor_rate_factor;
+	int64_t monitor_deny_burst;
+	int64_t monitor_deny_window;
+	int64_t monitor_hours_min_events;
+	int64_t monitor_grant_min_use;
+	int64_t monitor_cooldown;
+	int64_t monitor_max_identities;
+	char monitor_operator_ranges[TG_CFG_STR];
+	char monitor_containment[TG_CFG_STR];
+	char monitor_contain[TG_CFG_STR];
 	/* the revocation feed and edges (docs/edge.md) */
 	int64_t feed_max_wait;
 	int64_t edge_timeout;

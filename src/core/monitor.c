@@ -457,7 +457,9 @@ static void on_deny(feed_t *f)
 	detect_interactive(f);
 	detect_source(f);
 	detect_deny_burst(f);
-	if (!f->learning)
+	if (f->learning)
+		learn_source(b, f->ev->src);
+	else
 		detect_rate(f);
 }
 

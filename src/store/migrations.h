@@ -193,6 +193,19 @@ static const char *const sqlite_migrations[] = {
 	("CREATE TABLE posture_history (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, source TEXT NOT NULL,"
 	 "  shares TEXT NOT NULL);"
 	 "CREATE INDEX posture_history_time ON posture_history(time);"),
+	/* monitor: the behaviour monitor (docs/monitoring.md, core/monitor.h):
+	 * each identity's baseline as its JSON document; the alerts, each its
+	 * JSON document with the columns the API filters on; the seq of the
+	 * last audit record the monitor has read (one row). */
+	("CREATE TABLE monitor_baselines (identity TEXT PRIMARY KEY, doc TEXT NOT NULL,"
+	 "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE monitor_alerts (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	 "  created_at INTEGER NOT NULL, identity TEXT NOT NULL, detector TEXT NOT NULL,"
+	 "  severity TEXT NOT NULL, state TEXT NOT NULL, doc TEXT NOT NULL);"
+	 "CREATE INDEX monitor_alerts_state ON monitor_alerts(state, n);"
+	 "CREATE INDEX monitor_alerts_identity ON monitor_alerts(identity, n);"
+	 "CREATE TABLE monitor_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL);"
+	 "INSERT INTO monitor_cursor VALUES (1, 0);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -52,6 +52,10 @@ V1_ROUTES = [
     ("GET", "/v1/edges"),
     ("POST", "/v1/probes"),
     ("GET", "/v1/reports/posture"),
+    ("GET", "/v1/alerts"),
+    ("GET", "/v1/alerts/x"),
+    ("POST", "/v1/alerts/x/ack"),
+    ("POST", "/v1/alerts/x/release"),
 ]
 # /v1 routes only edges may call (an administrator has no audit spool to
 # ship, and the records would carry the admin as their edge): no ACCESS_ADMIN.
@@ -98,6 +102,10 @@ V1_ACCESS = {
     ("GET", "/v1/edges"): [AUDITOR],
     ("POST", "/v1/probes"): [APPROVER],
     ("GET", "/v1/reports/posture"): [AUDITOR],
+    ("GET", "/v1/alerts"): [APPROVER, AUDITOR],
+    ("GET", "/v1/alerts/x"): [APPROVER, AUDITOR],
+    ("POST", "/v1/alerts/x/ack"): [APPROVER],
+    ("POST", "/v1/alerts/x/release"): [FRESH],
 }
 
 ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+(?: \| ACCESS_\w+)*),')

@@ -6,6 +6,7 @@
 #include "test_util.h"
 #include "core/monitor.h"
 #include "core/monitor_baseline.h"
+#include "core/monitor_contain.h"
 #include "core/timefmt.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +492,31 @@ static void test_names(void **state)
 	assert_string_equal(net, "");
 }
 
+static void test_contain_rules(void **state)
+{
+	(void)state;
+	contain_policy_t p;
+	char buf[200];
+	assert_null(contain_parse("enforce", "deny_burst:high=suspend+revoke_tokens; *:critical=end_grants new_action=suspend",
+				  &p, buf, sizeof buf));
+	assert_int_equal(p.mode, CONTAIN_ENFORCE);
+	assert_int_equal(p.n, 3);
+	assert_int_equal(contain_actions(&p, DET_DENY_BURST, SEV_HIGH), CONTAIN_SUSPEND | CONTAIN_REVOKE_TOKENS);
+	assert_int_equal(contain_actions(&p, DET_DENY_BURST, SEV_MEDIUM), 0);
+	assert_int_equal(contain_actions(&p, DET_RATE_SPIKE, SEV_CRITICAL), CONTAIN_END_GRANTS);
+	assert_int_equal(contain_actions(&p, DET_NEW_ACTION, SEV_LOW), CONTAIN_SUSPEND); /* default: low and up */
+	assert_int_equal(contain_actions(&p, DET_NEW_ACTION, SEV_INFO), 0);
+	assert_null(contain_parse("off", "", &p, buf, sizeof buf));
+	assert_int_equal(p.n, 0);
+	const char *bad[][2] = {{"always", ""}, {"enforce", "deny_burst"}, {"enforce", "nope=suspend"},
+				{"enforce", "deny_burst:severe=suspend"}, {"enforce", "deny_burst=kill"},
+				{"enforce", "deny_burst="}, {"enforce", "deny_burst=suspend+"}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_non_null(contain_parse(bad[i][0], bad[i][1], &p, buf, sizeof buf));
+	assert_string_equal(contain_action_name(CONTAIN_END_GRANTS), "end_grants");
+	assert_string_equal(contain_mode_name(CONTAIN_DRY_RUN), "dry_run");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_baseline_round_trip),
 		cmocka_unit_test(test_baseline_refused),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_contain_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
