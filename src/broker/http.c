@@ -556,6 +556,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r == NULL)
 		return;
 	metrics_request(r->route, r->status, mono_now() - r->started);
+	if (r->held_state != NULL)
+		r->held_free(r->held_state);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;

@@ -37,6 +37,9 @@ typedef struct req {
 	handler_fn resume;      /* set with held: dispatch runs this instead of the route
 				  * once the connection is resumed (access already admitted) */
 	int64_t held_arg;        /* the holder's own state across the hold */
+	void *held_state;        /* or its heap state: held_free(held_state) runs when the
+				  * request ends, unless the holder freed it (and set it NULL) */
+	void (*held_free)(void *);
 	int64_t held_until_ms;
 	int route;               /* metrics index */
 	double started;

@@ -48,8 +48,12 @@ int64_t oauth_cap_ttl(const broker_t *b, const identity_t *id, const issue_req_t
 		      int64_t now);
 /* RFC 9449 §4.3: at most one DPoP header, carrying one valid proof. */
 int oauth_check_dpop(req_t *r, const identity_t *id, issue_req_t *g) __attribute__((warn_unused_result));
-/* Signs, records and answers. */
+/* Signs, records and answers, the calling thread waiting for the store. */
 void oauth_issue(req_t *r, const client_t *c, issue_req_t *g);
+/* The same without blocking the HTTP thread: c and g move into the
+ * issuance (left zeroed, so releasing them is a no-op), the connection is
+ * suspended until the write is durable, and answered when it resumes. */
+void oauth_issue_held(req_t *r, client_t *c, issue_req_t *g);
 void oauth_issue_req_free(issue_req_t *g);
 
 /* grant_type=urn:ietf:params:oauth:grant-type:token-exchange (oauth_exchange.c). */

@@ -4,7 +4,9 @@
  * Phases: parse form -> authenticate client -> check scope against Cedar
  * policy (permissions.c) -> cap TTL -> check DPoP proof -> sign -> durably
  * record (single-use jtis + token) -> answer. Nothing is answered before the
- * record is on disk. */
+ * record is on disk. While the store makes it durable, the connection is
+ * suspended and the HTTP thread serves others (oauth_issue_held): its
+ * issuance joins a commit group with every other one queued meanwhile. */
 #include "broker/audit_trail.h"
 #include "broker/auth_failures.h"
 #include "broker/broker.h"
@@ -20,6 +22,7 @@
 #include "core/dpop.h"
 #include "core/scope.h"
 #include <errno.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,85 +301,204 @@ static void refuse_replay(req_t *r, const client_t *c, bool dpop)
 	http_oauth_error(r, 400, "invalid_dpop_proof", "DPoP proof was already used");
 }
 
-/* Records the issuance (single-use jtis, token row, token.issued) in one
- * durable write; answers a replay or a store failure itself. */
-static store_rc record(req_t *r, const client_t *c, const issue_req_t *g, const tok_issue_t *t,
-		       const token_record_t *rec, const char *hash)
+/* One issuance from signing to the answer: what the durable record and the
+ * answer need. On the stack for a synchronous issuance (c and g stay the
+ * caller's); on the heap, owning c and g, for one held while the store
+ * makes it durable (oauth_issue_held). */
+typedef struct {
+	const client_t *c;
+	issue_req_t *g;
+	client_t own_c;
+	issue_req_t own_g;
+	tok_issue_t t;
+	token_record_t rec;
+	char jti[23], hash[65], dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2];
+	char *jwt;
+	json_t *details;
+	audit_event_t ev;
+	issuance_t is;
+	int dpop_replayed, grant_ended;
+	store_rc rc;
+	struct MHD_Connection *conn; /* held: the connection the store's answer resumes */
+	atomic_int stage;            /* held: ISSUING_PENDING, then the first of the other two */
+} issuing_t;
+
+enum { ISSUING_PENDING, ISSUING_RECORDED, ISSUING_ABANDONED };
+
+/* Signs the token (answers 500 and returns -1 when it cannot). */
+static int sign_token(req_t *r, issuing_t *it)
 {
-	char dpop_key[JKT_LEN + TG_MAX_JTI_LEN + 2];
-	int dpop_replayed = 0, grant_ended = 0;
-	snprintf(dpop_key, sizeof dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
-	json_t *details = issued_details(t, c, g, rec->kid, hash);
-	if (g->act != NULL) {
-		json_object_set(details, "act", g->act);
-		json_object_set_new(details, "subject_jti", json_string(g->subject_jti));
+	const client_t *c = it->c;
+	const issue_req_t *g = it->g;
+	status_entry_t status;
+	new_jti(r->now_ms, it->jti);
+	it->t = (tok_issue_t){.issuer = r->b->issuer, .audience = r->b->cfg.audience,
+			      .sub = g->sub != NULL ? g->sub : c->identity.id, .client_id = c->identity.id,
+			      .scope = g->scope_str, .jti = it->jti, .iat = r->now, .exp = r->now + g->ttl,
+			      .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
+			      .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name,
+			      .grant = g->has_jit ? g->jit.id : NULL, .act = g->act};
+	it->rec = (token_record_t){.status_idx = -1};
+	if (status_lists_alloc(r->b, &status) == 0) {
+		it->t.status_uri = status.uri;
+		it->t.status_idx = status.idx;
+		it->rec.status_idx = status.global;
 	}
-	audit_event_t ev = audit_event(r, "token.issued", c->identity.id);
-	ev.action = "oauth.token";
-	ev.resource = g->scope_str;
-	ev.decision = "allow";
-	ev.jti = t->jti;
-	ev.policies = g->policies;
-	ev.details = details;
-	ev.grant = g->has_jit ? g->jit.id : NULL;
-	issuance_t is = {.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
-			 .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? dpop_key : NULL,
-			 /* used until no proof accepted now can still be fresh */
-			 .dpop_exp = t->iat + r->b->cfg.dpop_max_age + 2 * r->b->cfg.clock_leeway,
-			 .token = rec, .audit = &ev, .dpop_replayed = &dpop_replayed, .grant_ended = &grant_ended,
-			 /* last use is kept to the minute: no identity write per token */
-			 .touch_last_used = c->identity.last_used_at <= t->iat - LAST_USED_PRECISION_S};
-	store_rc rc = store_issue(r->b->store, &is);
-	json_decref(details);
-	if (rc == STORE_CONFLICT && grant_ended) {
-		audit_refusal(r, "token.refused", c->identity.id, "oauth.token", NULL, "the grant ended");
-		http_oauth_error(r, 400, "invalid_grant", "the grant ended while the token was being issued");
-	} else if (rc == STORE_CONFLICT) {
-		refuse_replay(r, c, dpop_replayed);
-	} else if (rc != STORE_OK) {
-		broker_store_failed(r->b, "token issuance");
-		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
+	if ((it->jwt = signer_issue(r->b->signer, &it->t, it->rec.kid)) == NULL) {
+		http_oauth_error(r, 500, "server_error", "could not sign the token");
+		return -1;
 	}
-	return rc;
+	it->t.status_uri = NULL; /* status.uri lives on this stack only; the record needs none */
+	fill_record(&it->rec, &it->t, c, g);
+	tok_hash_hex(it->jwt, strlen(it->jwt), it->hash);
+	memcpy(it->rec.sha256, it->hash, sizeof it->rec.sha256);
+	return 0;
 }
 
-/* Signs, records and answers. */
+/* The one durable write of the issuance: single-use jtis, token row and
+ * its token.issued record. */
+static void prepare_record(req_t *r, issuing_t *it)
+{
+	const client_t *c = it->c;
+	const issue_req_t *g = it->g;
+	snprintf(it->dpop_key, sizeof it->dpop_key, "%s|%s", g->dpop.jkt, g->dpop.jti);
+	it->details = issued_details(&it->t, c, g, it->rec.kid, it->hash);
+	if (g->act != NULL) {
+		json_object_set(it->details, "act", g->act);
+		json_object_set_new(it->details, "subject_jti", json_string(g->subject_jti));
+	}
+	it->ev = audit_event(r, "token.issued", c->identity.id);
+	it->ev.action = "oauth.token";
+	it->ev.resource = g->scope_str;
+	it->ev.decision = "allow";
+	it->ev.jti = it->t.jti;
+	it->ev.policies = g->policies;
+	it->ev.details = it->details;
+	it->ev.grant = g->has_jit ? g->jit.id : NULL;
+	it->is = (issuance_t){.assertion_jti = c->assertion_jti[0] ? c->assertion_jti : NULL,
+			      .assertion_exp = c->assertion_exp, .dpop_jti = g->has_dpop ? it->dpop_key : NULL,
+			      /* used until no proof accepted now can still be fresh */
+			      .dpop_exp = it->t.iat + r->b->cfg.dpop_max_age + 2 * r->b->cfg.clock_leeway,
+			      .token = &it->rec, .audit = &it->ev, .dpop_replayed = &it->dpop_replayed,
+			      .grant_ended = &it->grant_ended,
+			      /* last use is kept to the minute: no identity write per token */
+			      .touch_last_used = c->identity.last_used_at <= it->t.iat - LAST_USED_PRECISION_S};
+}
+
+/* Answers once the store said how the write went: the token only when it
+ * is durable; a replay, an ended grant or a store failure otherwise. */
+static void answer_recorded(req_t *r, const issuing_t *it)
+{
+	const client_t *c = it->c;
+	const issue_req_t *g = it->g;
+	char ttl_s[24];
+	if (it->rc == STORE_CONFLICT && it->grant_ended) {
+		audit_refusal(r, "token.refused", c->identity.id, "oauth.token", NULL, "the grant ended");
+		http_oauth_error(r, 400, "invalid_grant", "the grant ended while the token was being issued");
+	} else if (it->rc == STORE_CONFLICT) {
+		refuse_replay(r, c, it->dpop_replayed);
+	} else if (it->rc != STORE_OK) {
+		broker_store_failed(r->b, "token issuance");
+		http_oauth_error(r, 503, "temporarily_unavailable", "the store cannot record the token; retry");
+	} else {
+		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
+		log_event(LOG_INFO, "token issued", "sub", it->t.sub, "actor", g->act ? c->identity.id : NULL, "jti",
+			  it->jti, "scope", g->scope_str, "ttl", ttl_s, "auth", c->method, "binding",
+			  binding_of(&it->t), "token_sha256", it->hash, "src", r->client_ip, NULL);
+		metrics_token_issued();
+		answer(r, it->jwt, g);
+	}
+}
+
+static void issuing_release(issuing_t *it)
+{
+	json_decref(it->details);
+	if (it->jwt != NULL) {
+		sodium_memzero(it->jwt, strlen(it->jwt));
+		free(it->jwt);
+	}
+	if (it->g == &it->own_g) {
+		oauth_issue_req_free(&it->own_g);
+		client_release(&it->own_c);
+	}
+}
+
+/* Signs, records and answers, waiting for the store in this thread. */
 void oauth_issue(req_t *r, const client_t *c, issue_req_t *g)
 {
-	char jti[23], ttl_s[24], hash[65];
-	int64_t now = r->now;
-	new_jti(r->now_ms, jti);
-	const char *sub = g->sub != NULL ? g->sub : c->identity.id;
-	tok_issue_t t = {.issuer = r->b->issuer, .audience = r->b->cfg.audience, .sub = sub,
-			 .client_id = c->identity.id, .scope = g->scope_str, .jti = jti, .iat = now,
-			 .exp = now + g->ttl, .cnf_jkt = g->has_dpop ? g->dpop.jkt : NULL,
-			 .cnf_x5t = c->cnf_x5t[0] ? c->cnf_x5t : NULL, .alg = r->b->cfg.token_alg_name,
-			 .grant = g->has_jit ? g->jit.id : NULL, .act = g->act};
-	token_record_t rec = {.status_idx = -1};
-	status_entry_t status;
-	if (status_lists_alloc(r->b, &status) == 0) {
-		t.status_uri = status.uri;
-		t.status_idx = status.idx;
-		rec.status_idx = status.global;
+	issuing_t it = {.c = c, .g = g};
+	if (sign_token(r, &it) == 0) {
+		prepare_record(r, &it);
+		it.rc = store_issue(r->b->store, &it.is);
+		answer_recorded(r, &it);
 	}
-	char *jwt = signer_issue(r->b->signer, &t, rec.kid);
-	if (jwt == NULL) {
-		http_oauth_error(r, 500, "server_error", "could not sign the token");
+	issuing_release(&it);
+}
+
+static void issuing_free(void *arg)
+{
+	issuing_t *it = arg;
+	issuing_release(it);
+	free(it);
+}
+
+/* The request ended while its issuance was in the store (the server
+ * closing its connections): whichever of the two comes last frees it. */
+static void issuing_abandon(void *arg)
+{
+	issuing_t *it = arg;
+	if (atomic_exchange(&it->stage, ISSUING_ABANDONED) == ISSUING_RECORDED)
+		issuing_free(it);
+}
+
+/* The store's writer thread: the issuance is durable (or refused or
+ * failed); the connection resumes into issuing_resumed. */
+static void issuing_recorded(void *arg, store_rc rc)
+{
+	issuing_t *it = arg;
+	it->rc = rc;
+	if (atomic_exchange(&it->stage, ISSUING_RECORDED) == ISSUING_ABANDONED)
+		issuing_free(it);
+	else
+		MHD_resume_connection(it->conn);
+}
+
+static void issuing_resumed(req_t *r)
+{
+	issuing_t *it = r->held_state;
+	r->held_state = NULL;
+	answer_recorded(r, it);
+	issuing_free(it);
+}
+
+void oauth_issue_held(req_t *r, client_t *c, issue_req_t *g)
+{
+	issuing_t *it = calloc(1, sizeof *it);
+	if (it == NULL) {
+		http_oauth_error(r, 500, "server_error", "out of memory");
 		return;
 	}
-	fill_record(&rec, &t, c, g);
-	tok_hash_hex(jwt, strlen(jwt), hash);
-	memcpy(rec.sha256, hash, sizeof rec.sha256);
-	if (record(r, c, g, &t, &rec, hash) == STORE_OK) {
-		snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)g->ttl);
-		log_event(LOG_INFO, "token issued", "sub", sub, "actor", g->act ? c->identity.id : NULL, "jti", jti, "scope", g->scope_str,
-			  "ttl", ttl_s, "auth", c->method, "binding", binding_of(&t), "token_sha256", hash,
-			  "src", r->client_ip, NULL);
-		metrics_token_issued();
-		answer(r, jwt, g);
+	it->own_c = *c; /* c and g move into the issuance */
+	it->own_g = *g;
+	memset(c, 0, sizeof *c);
+	memset(g, 0, sizeof *g);
+	it->c = &it->own_c;
+	it->g = &it->own_g;
+	if (sign_token(r, it) != 0) {
+		issuing_free(it);
+		return;
 	}
-	sodium_memzero(jwt, strlen(jwt));
-	free(jwt);
+	prepare_record(r, it);
+	it->conn = r->conn;
+	atomic_init(&it->stage, ISSUING_PENDING);
+	r->held_state = it;
+	r->held_free = issuing_abandon;
+	r->held = true;
+	r->resume = issuing_resumed;
+	/* Suspended before the write is queued, so that the resume cannot come first. */
+	MHD_suspend_connection(r->conn);
+	if (store_issue_start(r->b->store, &it->is, issuing_recorded, it) != STORE_OK)
+		issuing_recorded(it, STORE_ERROR);
 }
 
 void oauth_issue_req_free(issue_req_t *g)
@@ -418,7 +540,7 @@ void handle_token(req_t *r)
 		goto out_form;
 	if (check_scope(r, &f, &c.identity, &g) == 0 && oauth_check_dpop(r, &c.identity, &g) == 0) {
 		g.ttl = oauth_cap_ttl(r->b, &c.identity, &g, requested, r->now);
-		oauth_issue(r, &c, &g);
+		oauth_issue_held(r, &c, &g);
 	}
 	oauth_issue_req_free(&g);
 	client_release(&c);

@@ -1,7 +1,9 @@
 /* sqlite.c - the SQLite store: connections, migrations and group commit.
  *
  * HOW GROUP COMMIT WORKS. Every write is a small function (write_fn) that a
- * request thread queues with sq_write() and then waits on. One writer
+ * request thread queues with sq_write() and then waits on (or, with
+ * sq_write_start(), is called back on once it is durable, so that an HTTP
+ * thread serves other connections meanwhile). One writer
  * thread takes everything queued so far, runs it in a single BEGIN
  * IMMEDIATE ... COMMIT with a SAVEPOINT around each op (so one op's
  * conflict rolls back only that op), and wakes the waiters after COMMIT
@@ -215,6 +217,35 @@ void store_set_commit_hook(store_t *s, store_commit_hook_fn fn, void *ctx)
 	s->commit_hook_ctx = ctx;
 }
 
+/* Wakes the group's waiters; the ops nobody waits for are handed back to
+ * be finished outside the lock. mu held. */
+static write_op_t *wake_waiters(write_op_t *ops)
+{
+	write_op_t *unwaited = NULL;
+	for (write_op_t *op = ops, *next; op != NULL; op = next) {
+		next = op->next; /* a waited op lives on its waiter's stack */
+		if (op->finished != NULL) {
+			op->next = unwaited;
+			unwaited = op;
+			continue;
+		}
+		op->done = 1;
+		pthread_cond_signal(&op->wake);
+	}
+	return unwaited;
+}
+
+/* Tells each unwaited op's caller its outcome and frees the op. */
+static void finish_unwaited(write_op_t *ops)
+{
+	for (write_op_t *op = ops, *next; op != NULL; op = next) {
+		next = op->next;
+		op->finished(op->finished_ctx, op->rc);
+		audit_prepared_free(&op->prepared);
+		free(op);
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	store_t *s = arg;
@@ -236,46 +267,76 @@ static void *writer_main(void *arg)
 		if (feed_seq > 0 && s->commit_hook != NULL)
 			s->commit_hook(s->commit_hook_ctx, feed_seq);
 		pthread_mutex_lock(&s->mu);
-		for (write_op_t *op = ops, *next; op != NULL; op = next) {
-			next = op->next; /* op lives on its waiter's stack */
-			op->done = 1;
-			pthread_cond_signal(&op->wake);
-		}
+		write_op_t *unwaited = wake_waiters(ops);
+		pthread_mutex_unlock(&s->mu);
+		finish_unwaited(unwaited);
+		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
+/* Queues op for the next group; -1 when the store is stopping. mu held. */
+static int enqueue(store_t *s, write_op_t *op)
+{
+	if (s->stopping)
+		return -1;
+	if (s->tail != NULL)
+		s->tail->next = op;
+	else
+		s->head = op;
+	s->tail = op;
+	pthread_cond_signal(&s->work);
+	return 0;
+}
+
+/* Fills op; the expensive part of the audit record is built here, in the
+ * caller's thread (in parallel), not in the single writer thread. */
+static int op_prepare(store_t *s, write_op_t *op, write_fn apply, const void *arg, const audit_event_t *audit)
+{
+	*op = (write_op_t){.apply = apply, .arg = arg, .audit = s->audit_disabled ? NULL : audit,
+			   .rc = STORE_ERROR};
+	return op->audit != NULL && audit_prepare(op->audit, &op->prepared) != 0 ? -1 : 0;
+}
+
 store_rc sq_write(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit)
 {
-	write_op_t op = {.apply = apply, .arg = arg, .audit = s->audit_disabled ? NULL : audit,
-			 .rc = STORE_ERROR};
-	if (apply == NULL && op.audit == NULL)
+	write_op_t op;
+	if (apply == NULL && (s->audit_disabled || audit == NULL))
 		return STORE_OK; /* an audit-only write with the audit off */
-	/* The expensive part of the audit record is built here, in parallel,
-	 * not in the single writer thread. */
-	if (op.audit != NULL && audit_prepare(op.audit, &op.prepared) != 0)
+	if (op_prepare(s, &op, apply, arg, audit) != 0)
 		return STORE_ERROR;
 	pthread_cond_init(&op.wake, NULL);
 	pthread_mutex_lock(&s->mu);
-	if (s->stopping) {
-		pthread_mutex_unlock(&s->mu);
-		pthread_cond_destroy(&op.wake);
-		audit_prepared_free(&op.prepared);
-		return STORE_ERROR;
-	}
-	if (s->tail != NULL)
-		s->tail->next = &op;
-	else
-		s->head = &op;
-	s->tail = &op;
-	pthread_cond_signal(&s->work);
-	while (!op.done)
-		pthread_cond_wait(&op.wake, &s->mu);
+	if (enqueue(s, &op) == 0)
+		while (!op.done)
+			pthread_cond_wait(&op.wake, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	pthread_cond_destroy(&op.wake);
 	audit_prepared_free(&op.prepared);
 	return op.rc;
+}
+
+store_rc sq_write_start(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit,
+			store_done_fn done, void *ctx)
+{
+	write_op_t *op = malloc(sizeof *op);
+	if (op == NULL)
+		return STORE_ERROR;
+	if (op_prepare(s, op, apply, arg, audit) != 0) {
+		free(op);
+		return STORE_ERROR;
+	}
+	op->finished = done;
+	op->finished_ctx = ctx;
+	pthread_mutex_lock(&s->mu);
+	int queued = enqueue(s, op) == 0;
+	pthread_mutex_unlock(&s->mu);
+	if (queued)
+		return STORE_OK;
+	audit_prepared_free(&op->prepared);
+	free(op);
+	return STORE_ERROR;
 }
 
 /* ---- readers ---- */

@@ -39,6 +39,10 @@ typedef struct write_op {
 	int64_t seq;             /* the audit record's seq, once appended */
 	int done;
 	pthread_cond_t wake; /* this op's waiter only: no thundering herd */
+	/* Set: nobody waits; the op is malloc'd (sq_write_start) and the writer
+	 * calls finished(finished_ctx, rc) once the group is durable, then frees it. */
+	store_done_fn finished;
+	void *finished_ctx;
 	struct write_op *next;
 } write_op_t;
 
@@ -70,6 +74,12 @@ struct store {
  * is durable. A failed apply (rc != STORE_OK) rolls back only its own
  * changes (a savepoint per op). */
 store_rc sq_write(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit);
+/* The same without waiting: STORE_OK once queued, and then done(ctx, rc)
+ * runs on the writer thread after the group's COMMIT (or its failure);
+ * apply's arg and the audit event must live until then. Any other rc: not
+ * queued, done is not called. */
+store_rc sq_write_start(store_t *s, write_fn apply, const void *arg, const audit_event_t *audit,
+			store_done_fn done, void *ctx);
 
 /* sqlite_audit.c: loads the chain head at open; appends a record (and a
  * checkpoint when due) inside the writer's transaction. */

@@ -81,6 +81,11 @@ store_rc store_issue(store_t *s, const issuance_t *is)
 	return sq_write(s, apply_issue, is, is->audit);
 }
 
+store_rc store_issue_start(store_t *s, const issuance_t *is, store_done_fn done, void *ctx)
+{
+	return sq_write_start(s, apply_issue, is, is->audit, done, ctx);
+}
+
 typedef struct {
 	const char *kind, *jti;
 	int64_t exp;

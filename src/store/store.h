@@ -92,6 +92,15 @@ store_rc store_identity_update(store_t *s, const identity_t *id, int64_t now, co
 store_rc store_identity_offboard(store_t *s, const char *id, int64_t now, const audit_event_t *ev);
 
 store_rc store_issue(store_t *s, const issuance_t *is);
+/* A write's outcome, delivered on the store's writer thread once it is
+ * durable (or failed): keep it short and never wait for the store there. */
+typedef void (*store_done_fn)(void *ctx, store_rc rc);
+/* store_issue without blocking the caller's thread: STORE_OK once queued,
+ * and done(ctx, rc) follows when the issuance is durable (or refused or
+ * failed) - possibly before this returns. is, what it points to and its
+ * audit event must live until done. Any other rc: nothing was queued and
+ * done is not called. */
+store_rc store_issue_start(store_t *s, const issuance_t *is, store_done_fn done, void *ctx);
 store_rc store_token_get(store_t *s, const char *jti, token_record_t *out);
 store_rc store_token_revoke(store_t *s, const char *jti, int64_t now, const audit_event_t *ev);
 /* A single-use jti outside issuance (DPoP at other endpoints). */
