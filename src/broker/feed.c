@@ -170,6 +170,15 @@ static bool edge_live(const edge_t *e, int64_t now)
 	return now - e->rec.last_seen <= F.b->cfg.edge_timeout * 1000;
 }
 
+bool feed_edge_live(const char *id, int64_t now)
+{
+	pthread_mutex_lock(&F.mu);
+	const edge_t *e = F.b != NULL ? edge_find(id, false) : NULL;
+	bool live = e != NULL && edge_live(e, now);
+	pthread_mutex_unlock(&F.mu);
+	return live;
+}
+
 /* An edge's poll: since acknowledges everything up to it. */
 static void edge_ack(req_t *r, int64_t since)
 {

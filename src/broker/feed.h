@@ -31,6 +31,9 @@ void feed_release(void);
 /* Stops the thread and saves the edges; after the daemon stopped. */
 void feed_stop(void);
 
+/* Whether edge id polled within edge_timeout (the edges' registry). */
+bool feed_edge_live(const char *id, int64_t now_ms);
+
 void handle_feed(req_t *r);
 void handle_feed_enforced(req_t *r);
 void handle_edges_list(req_t *r);

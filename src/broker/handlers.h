@@ -76,5 +76,9 @@ void handle_window_delete(req_t *r);
 void handle_probe_create(req_t *r);
 /* edge_audit_api.c */
 void handle_edge_audit(req_t *r);
+/* edge_sessions_api.c */
+void handle_edge_sessions_put(req_t *r);
+void handle_edge_sessions_list(req_t *r);
+void handle_edge_session_kill(req_t *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include "edge/edge_http.h"
 #include "edge/edge_main.h"
 #include "edge/edge_modbus.h"
+#include "edge/edge_sessions.h"
 #include "edge/edge_spool.h"
 #include "edge/edge_sync.h"
 #include "core/listen_addr.h"
@@ -195,6 +196,10 @@ static int open_all(edge_t *e, struct sockaddr_storage *ss)
 	e->cache = edge_cache_new((size_t)e->cfg.token_cache);
 	e->replay = edge_replay_new(1u << 20);
 	e->spool = edge_spool_open(e->cfg.state_dir, e->cfg.spool_max, why, sizeof why);
+	if (e->cfg.n_modbus > 0 && (e->sessions = edge_sessions_new()) == NULL) {
+		fprintf(stderr, "tollgate edge: out of memory\n");
+		return -1;
+	}
 	if (e->cache == NULL || e->replay == NULL || e->spool == NULL) {
 		fprintf(stderr, "tollgate edge: %s\n", e->spool == NULL ? why : "out of memory");
 		return -1;
@@ -210,6 +215,7 @@ static void close_all(edge_t *e)
 	/* the spool's last shipment before the sync's stop flag cancels calls */
 	edge_spool_close(e->spool);
 	edge_sync_stop(e);
+	edge_sessions_free(e->sessions); /* after the sync: it queues kills; its stop flag cancels a report */
 	edge_client_stop();
 	edge_cache_free(e->cache);
 	edge_replay_free(e->replay);
@@ -237,7 +243,8 @@ static int serve(edge_t *e)
 		fprintf(stderr, "tollgate edge: %s\n", why);
 		goto out;
 	}
-	if (edge_sync_start(e) != 0 || edge_spool_start(e->spool, e) != 0) {
+	if (edge_sync_start(e) != 0 || edge_spool_start(e->spool, e) != 0 ||
+	    (e->sessions != NULL && edge_sessions_start(e->sessions, e) != 0)) {
 		edge_http_stop(d);
 		goto out;
 	}

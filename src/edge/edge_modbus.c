@@ -1,11 +1,14 @@
 /* edge_modbus.c - the Modbus/TCP proxy's I/O (edge_modbus.h): listeners,
  * client connections framed with core/modbus.h, one shared upstream
  * connection per device with transaction-id remapping, and the 100 ms tick
- * that closes connections whose grant ended or that sat idle and answers
- * requests the device did not answer in time (0x0B). */
+ * that closes connections whose grant ended, that sat idle or that an
+ * operator killed, answers requests the device did not answer in time
+ * (0x0B), and publishes the live sessions for the operator view
+ * (edge_sessions.h) when they changed. */
 #include "edge/edge_modbus.h"
 #include "core/listen_addr.h"
 #include "edge/edge_modbus_decide.h"
+#include "edge/edge_sessions.h"
 #include "shell/log.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -53,6 +56,7 @@ struct mb_client {
 };
 
 struct mb_listener {
+	edge_mb_proxy_t *proxy;
 	mb_device_t dev;
 	uv_tcp_t server;
 	struct sockaddr_storage up_addr;
@@ -63,6 +67,8 @@ struct mb_listener {
 
 struct edge_mb_proxy {
 	uv_loop_t loop;
+	edge_sessions_t *sessions; /* the edge's (NULL: not published) */
+	bool sessions_changed;     /* since the last publication */
 	uv_async_t stop;
 	uv_timer_t tick;
 	pthread_t thread;
@@ -324,6 +330,7 @@ static void client_frame(mb_client_t *c, const uint8_t *adu, size_t len)
 	int64_t now = edge_now_ms();
 	const mb_device_t *d = &c->l->dev;
 	c->last_ms = now;
+	c->l->proxy->sessions_changed = true;
 	int rc = mb_request_decode(adu, len, &r, &why);
 	if (rc == MB_DECODE_MALFORMED) {
 		mb_record_malformed(d, &c->conn, why);
@@ -416,6 +423,7 @@ static void client_close(mb_client_t *c, const char *why)
 		if (c->next != NULL)
 			c->next->prev = c->prev;
 		l->n_clients--;
+		l->proxy->sessions_changed = true;
 		mb_conn_end(&l->dev, &c->conn, why);
 	}
 	uv_close((uv_handle_t *)&c->tcp, client_freed);
@@ -469,6 +477,7 @@ static void on_connection(uv_stream_t *server, int status)
 		l->clients->prev = c;
 	l->clients = c;
 	l->n_clients++;
+	l->proxy->sessions_changed = true;
 	uv_tcp_nodelay(&c->tcp, 1);
 	client_process(c);
 }
@@ -497,12 +506,64 @@ static void listener_tick(mb_listener_t *l, int64_t now)
 	}
 }
 
+/* ---- the operator view ---- */
+
+static void session_row(const mb_client_t *c, edge_session_t *row)
+{
+	const edge_modbus_t *line = c->l->dev.line;
+	memset(row, 0, sizeof *row);
+	snprintf(row->id, sizeof row->id, "%s", c->conn.session);
+	snprintf(row->listener, sizeof row->listener, "%s", line->listen);
+	snprintf(row->device, sizeof row->device, "%s", line->entity);
+	snprintf(row->src, sizeof row->src, "%s", c->conn.src);
+	snprintf(row->identity, sizeof row->identity, "%s", c->conn.identity);
+	snprintf(row->grant, sizeof row->grant, "%s", c->conn.grant);
+	row->since_ms = c->conn.since_ms;
+	row->last_ms = c->last_ms;
+	row->allowed = c->conn.allowed;
+	row->denied = c->conn.denied;
+}
+
+static void publish_sessions(edge_mb_proxy_t *p)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < p->n; i++)
+		n += (size_t)p->ls[i].n_clients;
+	edge_session_t *rows = malloc((n ? n : 1) * sizeof *rows);
+	if (rows == NULL)
+		return; /* still changed: the next tick tries again */
+	for (size_t i = 0; i < p->n; i++)
+		for (const mb_client_t *c = p->ls[i].clients; c != NULL && k < n; c = c->next)
+			session_row(c, &rows[k++]);
+	edge_sessions_publish(p->sessions, rows, k);
+	free(rows);
+	p->sessions_changed = false;
+}
+
+/* An operator's kill from the feed: the session's connection closes, its
+ * requests in flight are dropped; an unknown session is ignored. */
+static void kill_session(const char *sid, const char *reason, void *ctx)
+{
+	edge_mb_proxy_t *p = ctx;
+	for (size_t i = 0; i < p->n; i++)
+		for (mb_client_t *c = p->ls[i].clients; c != NULL; c = c->next)
+			if (strcmp(c->conn.session, sid) == 0) {
+				mb_record_killed(&p->ls[i].dev, &c->conn, reason);
+				client_close(c, "killed by an operator");
+				return;
+			}
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	edge_mb_proxy_t *p = t->data;
 	int64_t now = edge_now_ms();
+	if (p->sessions != NULL)
+		edge_sessions_take_kills(p->sessions, kill_session, p);
 	for (size_t i = 0; i < p->n; i++)
 		listener_tick(&p->ls[i], now);
+	if (p->sessions != NULL && p->sessions_changed)
+		publish_sessions(p);
 }
 
 /* ---- start and stop ---- */
@@ -533,6 +594,7 @@ static int listener_open(edge_mb_proxy_t *p, mb_listener_t *l, edge_t *e, const 
 {
 	struct sockaddr_storage ss;
 	char err[200];
+	l->proxy = p;
 	if (mb_device_init(&l->dev, e, line, why, why_len) != 0)
 		return -1;
 	if (listen_addr_parse(line->listen, &ss, err, sizeof err) != 0 ||
@@ -593,6 +655,7 @@ edge_mb_proxy_t *edge_modbus_start(edge_t *e, char *why, size_t why_len)
 	}
 	if (e->cfg.n_modbus == 0)
 		return p;
+	p->sessions = e->sessions;
 	if (uv_loop_init(&p->loop) != 0) {
 		proxy_free(p);
 		snprintf(why, why_len, "cannot start the modbus event loop");

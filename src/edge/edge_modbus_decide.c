@@ -6,8 +6,11 @@
 #include "core/policy/request_context.h"
 #include "edge/edge_spool.h"
 #include "shell/log.h"
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+#define MB_ACTION_SESSION_KILLED "modbus.session_killed"
 
 static const char *const mb_actions[] = {MB_ACTION_READ, MB_ACTION_WRITE, MB_ACTION_DIAGNOSTIC, MB_ACTION_PROGRAM};
 
@@ -50,6 +53,8 @@ static int record(const mb_device_t *d, const mb_conn_t *c, const char *src, con
 		for (char *save = NULL, *t = strtok_r(ids, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
 			json_array_append_new(pols, json_string(t));
 	}
+	if (c != NULL && c->session[0] != '\0' && details != NULL)
+		json_object_set_new(details, "session", json_string(c->session));
 	audit_event_t ev = {.type = allow ? "authz.allow" : "authz.deny",
 			    .actor = c && c->identity[0] ? c->identity : NULL,
 			    .action = action,
@@ -195,6 +200,10 @@ bool mb_admit(const mb_device_t *d, const char *src, int64_t now_ms, mb_conn_t *
 		mb_record_refused(d, src, why);
 		return false;
 	}
+	uint8_t random[EDGE_SESSION_ID_RANDOM];
+	randombytes_buf(random, sizeof random);
+	edge_session_id_from(random, c->session);
+	c->since_ms = now_ms;
 	(void)record(d, c, c->src, "modbus.connect", true,
 		     json_pack("{s:s, s:s}", "protocol", "modbus", "reason", "an active grant binds the source"), NULL);
 	return true;
@@ -211,6 +220,14 @@ bool mb_still_admitted(const mb_device_t *d, const mb_conn_t *c, int64_t now_ms,
 							  : "the grant is over";
 	edge_state_done(d->e->state);
 	return live;
+}
+
+void mb_record_killed(const mb_device_t *d, const mb_conn_t *c, const char *reason)
+{
+	json_t *details = json_pack("{s:s, s:s}", "protocol", "modbus", "reason", "an operator killed the session");
+	if (reason[0] != '\0')
+		json_object_set_new(details, "kill_reason", json_string(reason));
+	(void)record(d, c, c->src, MB_ACTION_SESSION_KILLED, false, details, NULL);
 }
 
 void mb_conn_end(const mb_device_t *d, mb_conn_t *c, const char *why)

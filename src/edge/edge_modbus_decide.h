@@ -7,6 +7,7 @@
  * full or per connection and minute). The I/O is edge_modbus.c's. */
 #ifndef TG_EDGE_MODBUS_DECIDE_H
 #define TG_EDGE_MODBUS_DECIDE_H
+#include "core/edge_sessions.h"
 #include "core/modbus.h"
 #include "core/modbus_options.h"
 #include "core/scope.h"
@@ -22,6 +23,8 @@ typedef struct {
 
 /* An admitted connection: who, under which grant, from where. */
 typedef struct {
+	char session[EDGE_SESSION_ID_LEN + 1]; /* its id in the operator view (random) */
+	int64_t since_ms;                      /* admitted at */
 	char identity[TG_MAX_ID_LEN + 1];
 	char grant[TG_MAX_ID_LEN + 1];
 	char src[64];
@@ -42,6 +45,8 @@ bool mb_admit(const mb_device_t *d, const char *src, int64_t now_ms, mb_conn_t *
 void mb_record_refused(const mb_device_t *d, const char *src, const char *why);
 /* Whether c's grant is still active (state, end, identity); why when not. */
 bool mb_still_admitted(const mb_device_t *d, const mb_conn_t *c, int64_t now_ms, const char **why);
+/* Records that an operator killed c's session (reason may be ""). */
+void mb_record_killed(const mb_device_t *d, const mb_conn_t *c, const char *reason);
 /* Releases c (records the reads not yet recorded). */
 void mb_conn_end(const mb_device_t *d, mb_conn_t *c, const char *why);
 

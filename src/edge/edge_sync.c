@@ -4,6 +4,7 @@
  * each answer it could apply completely. */
 #include "edge/edge_sync.h"
 #include "edge/edge_client.h"
+#include "edge/edge_sessions.h"
 #include "shell/log.h"
 #include <curl/curl.h>
 #include <stdio.h>
@@ -70,6 +71,19 @@ static int refetch(edge_t *e, unsigned what)
 	return rc;
 }
 
+/* The operators' kills of this edge's Modbus sessions go to the proxy
+ * (other edges' and unknown sessions are ignored). */
+static void pass_kills(edge_t *e, const feed_batch_t *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const feed_entry_t *k = &b->entries[i];
+		if (k->kind != FEED_SESSION_KILL || strcmp(k->sub, e->cfg.identity) != 0)
+			continue;
+		if (edge_sessions_kill(e->sessions, k->id, k->reason))
+			log_event(LOG_INFO, "modbus: an operator kills a session", "session", k->id, NULL);
+	}
+}
+
 /* One poll: 0 when the answer was applied completely. *since is where the
  * next poll starts (0: a snapshot). */
 static int poll_once(edge_t *e, int64_t *since)
@@ -102,6 +116,7 @@ static int poll_once(edge_t *e, int64_t *since)
 			log_event(LOG_ERROR, "cannot write state.json in state_dir; the state is applied in memory only",
 				  NULL);
 		int64_t next = b.seq;
+		pass_kills(e, &b);
 		feed_batch_free(&b);
 		/* the next poll acknowledges only what the edge has whole: a
 		 * document that could not be fetched is asked for again */

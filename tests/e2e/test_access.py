@@ -50,6 +50,8 @@ V1_ROUTES = [
     ("GET", "/v1/feed"),
     ("GET", "/v1/feed/enforced"),
     ("GET", "/v1/edges"),
+    ("GET", "/v1/edges/sessions"),
+    ("POST", "/v1/edges/sessions/x/kill"),
     ("POST", "/v1/probes"),
     ("GET", "/v1/reports/posture"),
     ("GET", "/v1/alerts"),
@@ -59,7 +61,7 @@ V1_ROUTES = [
 ]
 # /v1 routes only edges may call (an administrator has no audit spool to
 # ship, and the records would carry the admin as their edge): no ACCESS_ADMIN.
-V1_EDGE_ONLY = [("POST", "/v1/edges/audit")]
+V1_EDGE_ONLY = [("POST", "/v1/edges/audit"), ("PUT", "/v1/edges/self/sessions")]
 # /v1 routes open to anyone: login authenticates its caller itself (password
 # + TOTP, test_operators.py); init works once, from loopback (test_init.py);
 # the Token Status Lists are public, as the JWKS (test_status_list.py).
@@ -100,6 +102,7 @@ V1_ACCESS = {
     ("GET", "/v1/feed"): [EDGE],
     ("GET", "/v1/feed/enforced"): [APPROVER, AUDITOR, WORKLOAD],
     ("GET", "/v1/edges"): [AUDITOR],
+    ("GET", "/v1/edges/sessions"): [AUDITOR],
     ("POST", "/v1/probes"): [APPROVER],
     ("GET", "/v1/reports/posture"): [AUDITOR],
     ("GET", "/v1/alerts"): [APPROVER, AUDITOR],
