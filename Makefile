@@ -4,6 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 0
+E2E_JOBS   ?= 3
 JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:8420
 PYTEST     := /usr/bin/python3 -m pytest
@@ -39,7 +40,7 @@ unit: test-deps
 
 e2e: test-deps
 	@$(MAKE) --no-print-directory build
-	@TOLLGATE_BIN=$(CURDIR)/$(BUILD)/tollgate $(PYTEST) -q -rs tests/e2e
+	@TOLLGATE_BIN=$(CURDIR)/$(BUILD)/tollgate $(PYTEST) -q -rs -n $(E2E_JOBS) --dist loadfile tests/e2e
 
 fuzz-replay: test-deps
 	@$(call configure,$(FUZZ_BUILD),-DCMAKE_C_COMPILER=clang -DTOLLGATE_FUZZ=ON)
@@ -54,12 +55,12 @@ asan: test-deps
 	@$(call configure,$(ASAN_BUILD),-DCMAKE_C_COMPILER=clang -DTOLLGATE_SANITIZE=ON)
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure
-	@TOLLGATE_BIN=$(CURDIR)/$(ASAN_BUILD)/tollgate TOLLGATE_SANITIZED=1 $(PYTEST) -q tests/e2e
+	@TOLLGATE_BIN=$(CURDIR)/$(ASAN_BUILD)/tollgate TOLLGATE_SANITIZED=1 $(PYTEST) -q -n $(E2E_JOBS) --dist loadfile tests/e2e
 
 # Every test: unit, end-to-end with real peers, fuzz corpora replay, then
 # a summary that names what was skipped and why.
 test: test-deps
-	@scripts/test.sh $(BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@E2E_JOBS=$(E2E_JOBS) scripts/test.sh $(BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 demo: build
 	@scripts/demo.sh $(BUILD)/tollgate

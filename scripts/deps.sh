@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # windows).
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
             libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev zlib1g-dev libqrencode-dev libuv1-dev libpq-dev curl ca-certificates oathtool tzdata)
-test_pkgs=(libcmocka-dev python3 python3-pytest python3-jwt python3-cryptography
+test_pkgs=(libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography
            python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata nginx libnginx-mod-stream caddy wrk python3-pymodbus python3-serial-asyncio postgresql)
 # Daemons the tests start themselves, on loopback ports of their own; their
 # packages must leave no system service running (nor bound to port 80).
