@@ -67,6 +67,10 @@ void handle_secret_versions(req_t *r);
 void handle_secret_delete(req_t *r);
 void handle_secret_read(req_t *r);
 void handle_secret_unwrap(req_t *r);
+/* secret_rotation_api.c */
+void handle_secret_rotation_put(req_t *r);
+void handle_secret_rotation_get(req_t *r);
+void handle_secret_rotate(req_t *r);
 /* change_windows.c */
 void handle_window_list(req_t *r);
 void handle_window_show(req_t *r);

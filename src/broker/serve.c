@@ -16,6 +16,7 @@
 #include "broker/posture.h"
 #include "broker/serve.h"
 #include "broker/secret_keys.h"
+#include "broker/secret_rotation.h"
 #include "broker/status_lists.h"
 #include "broker/feed.h"
 #include "broker/syslog_forwarder.h"
@@ -486,6 +487,10 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		fprintf(stderr, "tollgate serve: cannot start the revocation feed (store unavailable)\n");
 		goto out;
 	}
+	if (rotation_engine_start(b) != 0) { /* secret rotation (secret_rotation.h) */
+		fprintf(stderr, "tollgate serve: cannot start the secret rotation engine\n");
+		goto out;
+	}
 	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	listen_fd = -1; /* handed over: never closed here, even when the start failed (the process ends) */
 	if (d == NULL) {
@@ -536,6 +541,7 @@ out:
 		close(listen_fd);
 	auth_failures_stop();
 	feed_stop();
+	rotation_engine_stop(); /* a step in flight finishes first */
 	free(cert);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));

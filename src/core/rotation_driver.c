@@ -2,6 +2,7 @@
  * answers (rotation_driver.h). */
 #include "core/rotation_driver.h"
 #include "core/errbuf.h"
+#include "core/rotation.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,17 +122,36 @@ static int dsn_check(const char *dsn, char *err, size_t err_len)
 	}
 }
 
-static int parse_timeout(const json_t *doc, rot_target_t *out, char *err, size_t err_len)
+/* A whole number of seconds in [lo, hi] from member name (dflt when absent). */
+static int seconds_member(const json_t *doc, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out,
+			  char *err, size_t err_len)
 {
-	json_t *v = json_object_get(doc, "timeout");
-	out->timeout = ROT_DEFAULT_DRIVER_TIMEOUT;
+	json_t *v = json_object_get(doc, name);
+	*out = dflt;
 	if (v == NULL)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > ROT_MAX_DRIVER_TIMEOUT) {
-		tg_errf(err, err_len, "timeout must be whole seconds from 1 to %d", ROT_MAX_DRIVER_TIMEOUT);
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		tg_errf(err, err_len, "%s must be whole seconds from %lld to %lld", name, (long long)lo, (long long)hi);
 		return -1;
 	}
-	out->timeout = json_integer_value(v);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* The members every driver takes: timeout, retry_base, retry_max. */
+static int parse_timing(const json_t *doc, rot_target_t *out, char *err, size_t err_len)
+{
+	if (seconds_member(doc, "timeout", 1, ROT_MAX_DRIVER_TIMEOUT, ROT_DEFAULT_DRIVER_TIMEOUT, &out->timeout, err,
+			   err_len) != 0 ||
+	    seconds_member(doc, "retry_base", 1, ROT_MAX_RETRY, ROT_DEFAULT_RETRY_BASE, &out->retry_base, err,
+			   err_len) != 0 ||
+	    seconds_member(doc, "retry_max", 1, ROT_MAX_RETRY, ROT_DEFAULT_RETRY_MAX, &out->retry_max, err,
+			   err_len) != 0)
+		return -1;
+	if (out->retry_max < out->retry_base) {
+		tg_errf(err, err_len, "retry_max must not be less than retry_base");
+		return -1;
+	}
 	return 0;
 }
 
@@ -156,7 +176,7 @@ static int only_members(const json_t *doc, const char *const *allowed, char *err
 static int parse_postgres(const json_t *doc, rot_target_t *out, char *err, size_t err_len)
 {
 	static const char *const allowed[] = {"driver", "dsn", "role", "password_file", "password_secret",
-					      "sslmode", "timeout", NULL};
+					      "sslmode", "timeout", "retry_base", "retry_max", NULL};
 	static const char *const sslmodes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
 	int file, secret, rc;
 	if (only_members(doc, allowed, err, err_len) != 0)
@@ -198,7 +218,7 @@ static int parse_postgres(const json_t *doc, rot_target_t *out, char *err, size_
 			return -1;
 		}
 	}
-	return parse_timeout(doc, out, err, err_len);
+	return parse_timing(doc, out, err, err_len);
 }
 
 static int parse_config(const json_t *doc, rot_target_t *out, char *err, size_t err_len)
@@ -240,7 +260,8 @@ static int parse_args(const json_t *doc, rot_target_t *out, char *err, size_t er
 
 static int parse_exec(const json_t *doc, rot_target_t *out, char *err, size_t err_len)
 {
-	static const char *const allowed[] = {"driver", "command", "args", "config", "timeout", NULL};
+	static const char *const allowed[] = {"driver", "command", "args", "config", "timeout", "retry_base",
+					      "retry_max", NULL};
 	int rc;
 	if (only_members(doc, allowed, err, err_len) != 0)
 		return -1;
@@ -252,12 +273,13 @@ static int parse_exec(const json_t *doc, rot_target_t *out, char *err, size_t er
 	}
 	if (parse_args(doc, out, err, err_len) != 0 || parse_config(doc, out, err, err_len) != 0)
 		return -1;
-	return parse_timeout(doc, out, err, err_len);
+	return parse_timing(doc, out, err, err_len);
 }
 
 static int parse_webhook(const json_t *doc, rot_target_t *out, char *err, size_t err_len)
 {
-	static const char *const allowed[] = {"driver", "url", "config", "timeout", NULL};
+	static const char *const allowed[] = {"driver", "url", "config", "timeout", "retry_base", "retry_max",
+					      NULL};
 	int rc;
 	if (only_members(doc, allowed, err, err_len) != 0)
 		return -1;
@@ -273,7 +295,7 @@ static int parse_webhook(const json_t *doc, rot_target_t *out, char *err, size_t
 	}
 	if (parse_config(doc, out, err, err_len) != 0)
 		return -1;
-	return parse_timeout(doc, out, err, err_len);
+	return parse_timing(doc, out, err, err_len);
 }
 
 int rotation_target_parse(const json_t *doc, rot_target_t *out, char *err, size_t err_len)

@@ -23,6 +23,7 @@
 #define ROT_DEFAULT_DRIVER_TIMEOUT 10   /* seconds */
 #define ROT_MAX_DRIVER_TIMEOUT 300
 #define ROT_MAX_SECRET_NAME 128
+#define ROT_MAX_RETRY 86400             /* seconds */
 
 typedef enum { ROT_DRIVER_POSTGRES, ROT_DRIVER_EXEC, ROT_DRIVER_WEBHOOK } rot_driver_kind_t;
 
@@ -31,6 +32,7 @@ typedef enum { ROT_OP_SET, ROT_OP_VERIFY, ROT_OP_REVOKE } rot_op_t;
 typedef struct {
 	rot_driver_kind_t kind;
 	int64_t timeout; /* seconds, every driver */
+	int64_t retry_base, retry_max; /* back-off after a failed step, seconds (core/rotation.h) */
 	/* postgres */
 	char dsn[ROT_MAX_DSN + 1];             /* keyword=value, no password */
 	char password_file[ROT_MAX_PATH + 1];  /* the admin password: a file ... */
@@ -50,7 +52,9 @@ typedef struct {
  *   ("password_file":"/abs" | "password_secret":"NAME"), "sslmode"?, "timeout"?}
  * {"driver":"exec","command":"/abs/path","args"?:["..."],"config"?:{...},"timeout"?}
  * {"driver":"webhook","url":"https://... | http://...","config"?:{...},"timeout"?}
- * timeout: whole seconds 1..ROT_MAX_DRIVER_TIMEOUT. Unknown members are
+ * timeout: whole seconds 1..ROT_MAX_DRIVER_TIMEOUT. Every driver also takes
+ * "retry_base" and "retry_max", the back-off after a failed step (whole
+ * seconds, 1..ROT_MAX_RETRY, base <= max; defaults 30 and 3600). Unknown members are
  * refused. A dsn naming a password (or passfile) is refused: the admin
  * password never sits in the document. 0, or -1 with why in err naming the
  * member. rotation_target_free releases args and config. */

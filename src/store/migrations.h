@@ -206,6 +206,20 @@ static const char *const sqlite_migrations[] = {
 	 "CREATE INDEX monitor_alerts_identity ON monitor_alerts(identity, n);"
 	 "CREATE TABLE monitor_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL);"
 	 "INSERT INTO monitor_cursor VALUES (1, 0);"),
+	/* rotation: secret rotation (docs/secrets.md, core/rotation.h): per
+	 * secret its rotation target document (core/rotation_driver.h) and the
+	 * persisted state of the rotation in progress (phase, back-off, the
+	 * versions it moves), so a broker killed at any step resumes; and the
+	 * one lease that lets exactly one broker rotate (taken by compare-and-set). */
+	("CREATE TABLE secret_rotations (name TEXT PRIMARY KEY REFERENCES secrets(name), target TEXT NOT NULL,"
+	 "  phase TEXT NOT NULL DEFAULT 'idle', failures INTEGER NOT NULL DEFAULT 0,"
+	 "  not_before INTEGER NOT NULL DEFAULT 0, retire_after INTEGER NOT NULL DEFAULT 0,"
+	 "  new_version INTEGER NOT NULL DEFAULT 0, old_version INTEGER NOT NULL DEFAULT 0,"
+	 "  requested INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+	 "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE rotation_lease (one INTEGER PRIMARY KEY CHECK (one = 1), owner TEXT NOT NULL,"
+	 "  until INTEGER NOT NULL);"
+	 "INSERT INTO rotation_lease VALUES (1, '', 0);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -528,6 +528,47 @@ store_rc store_secret_wrap_get(store_t *s, const uint8_t hash[32], char name[129
  * with ev (secret.unwrapped). STORE_CONFLICT when used already or expired. */
 store_rc store_secret_wrap_use(store_t *s, const uint8_t hash[32], int64_t now, const audit_event_t *ev);
 
+/* ---- secret rotation (sqlite_rotation.c, core/rotation.h, docs/secrets.md) ---- */
+
+/* A secret's rotation: its target document and the persisted state of the
+ * rotation in progress (rotation_state of core/rotation.h, by phase name). */
+typedef struct {
+	char name[129];
+	char *target;            /* malloc'd rotation target document (core/rotation_driver.h) */
+	char phase[16];          /* rotation_phase_name() */
+	int64_t failures, not_before, retire_after;
+	int64_t new_version;     /* the pending (then current) version of this rotation, 0 none */
+	int64_t old_version;     /* the version it replaces, 0 none */
+	bool requested;          /* an operator asked for a rotation (POST .../rotate) */
+	char last_error[512];    /* the last failed step's reason, "" none */
+	int64_t updated_at;
+} rotation_record_t;
+
+void rotation_record_release(rotation_record_t *r);
+/* Sets the rotation target of a live secret (the state is kept), with ev.
+ * STORE_NOT_FOUND when there is no live secret of this name. */
+store_rc store_rotation_set_target(store_t *s, const char *name, const char *target, int64_t now,
+				   const audit_event_t *ev);
+/* STORE_NOT_FOUND when the secret has no rotation target. */
+store_rc store_rotation_get(store_t *s, const char *name, rotation_record_t *out);
+/* Writes r's state (phase .. last_error; not the target) with ev (may be
+ * NULL). STORE_NOT_FOUND when the row is gone. */
+store_rc store_rotation_save(store_t *s, const rotation_record_t *r, int64_t now, const audit_event_t *ev);
+/* Asks for a rotation (requested = 1), with ev; skip_backoff also ends a
+ * failed step's back-off (not_before = 0). STORE_NOT_FOUND when the secret
+ * has no rotation target. */
+store_rc store_rotation_request(store_t *s, const char *name, int64_t now, bool skip_backoff,
+				const audit_event_t *ev);
+/* Names of the live secrets with a rotation target whose rotation is in
+ * progress, requested or due at now, at most max (malloc'd strings). */
+store_rc store_rotation_active(store_t *s, int64_t now, int max, char ***names, size_t *n);
+/* The rotation lease, by compare-and-set: taken (or renewed) by owner
+ * until `until` when it is free, expired at now, or owner's already:
+ * STORE_OK; STORE_CONFLICT when another owner holds it. */
+store_rc store_rotation_lease(store_t *s, const char *owner, int64_t now, int64_t until);
+/* Gives the lease up when owner holds it. */
+store_rc store_rotation_lease_release(store_t *s, const char *owner);
+
 /* Deletes what has expired: used jtis, revoked-token rows and token rows
  * past exp + keep_s, dropped signing keys. */
 store_rc store_prune(store_t *s, int64_t now, int64_t keep_s);

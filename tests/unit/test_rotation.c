@@ -319,6 +319,8 @@ static void test_target_postgres(void **state)
 			 0);
 	assert_string_equal(t.password_secret, "pg-admin");
 	assert_int_equal(t.timeout, ROT_DEFAULT_DRIVER_TIMEOUT);
+	assert_int_equal(t.retry_base, ROT_DEFAULT_RETRY_BASE);
+	assert_int_equal(t.retry_max, ROT_DEFAULT_RETRY_MAX);
 	rotation_target_free(&t);
 }
 
@@ -391,6 +393,15 @@ static void test_target_webhook(void **state)
 	assert_true(json_is_object(t.config));
 	rotation_target_free(&t);
 	refused("{\"driver\":\"webhook\",\"url\":\"ftp://x\"}", "https://");
+	refused("{\"driver\":\"webhook\",\"url\":\"http://a\",\"retry_base\":60,\"retry_max\":59}", "retry_max must not");
+	refused("{\"driver\":\"webhook\",\"url\":\"http://a\",\"retry_base\":0}", "retry_base must be");
+	refused("{\"driver\":\"webhook\",\"url\":\"http://a\",\"retry_max\":86401}", "retry_max must be");
+	assert_int_equal(parse_text("{\"driver\":\"webhook\",\"url\":\"http://a\",\"retry_base\":2,\"retry_max\":9}", &t,
+				    err, sizeof err),
+			 0);
+	assert_int_equal(t.retry_base, 2);
+	assert_int_equal(t.retry_max, 9);
+	rotation_target_free(&t);
 	refused("{\"driver\":\"webhook\",\"url\":\"http://a b\"}", "spaces");
 	refused("{\"driver\":\"webhook\"}", "needs url");
 	refused("{\"driver\":\"carrier-pigeon\"}", "driver must be");
