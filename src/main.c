@@ -33,6 +33,7 @@ static const char usage[] =
 	"  change-window  set, list, show and delete change windows (when grants work)\n"
 	"  edge           run an edge (forward-auth enforcement point); list edges\n"
 	"  report         the NHI hygiene (posture) report: text, JSON or one HTML file\n"
+	"  alerts         list, show, acknowledge and release the behaviour monitor's alerts\n"
 	"  secret         put, get, unwrap, list, show and delete stored secrets\n"
 	"  version        print the version\n"
 	"\n"
@@ -64,6 +65,7 @@ static const command_t commands[] = {
 	{"audit", cmd_audit}, {"policy", cmd_policy}, {"entities", cmd_entities},
 	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant}, {"init", cmd_init},
 	{"change-window", cmd_change_window}, {"edge", cmd_edge}, {"report", cmd_report},
+	{"alerts", cmd_alerts},
 	{"secret", cmd_secret},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

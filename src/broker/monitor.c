@@ -355,9 +355,9 @@ static int load(const mon_params_t *p, char *err, size_t len)
 int monitor_start(broker_t *b, char *err, size_t err_len)
 {
 	mon_params_t p;
-	metrics_add_section(render_metrics);
 	if (!b->cfg.monitor)
 		return 0;
+	metrics_add_section(render_metrics);
 	M.b = b;
 	M.started = now_s();
 	if (configure(&b->cfg, &p, err, err_len) != 0 || load(&p, err, err_len) != 0) {

@@ -4,6 +4,7 @@
 #include "core/config.h"
 #include "core/posture.h"
 #include "core/limits.h"
+#include "core/monitor_contain.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,16 @@ int config_validate(const tg_config_t *c, char *err, size_t err_len)
 	const char *why = posture_params_check(&pp);
 	if (why != NULL) {
 		snprintf(err, err_len, "posture_privileged_actions: %s", why);
+		return -1;
+	}
+	contain_policy_t contain;
+	mon_params_t mp;
+	char why_buf[200];
+	const char *mwhy = contain_parse(c->monitor_containment, c->monitor_contain, &contain, why_buf, sizeof why_buf);
+	if (mwhy == NULL && mon_params_operator_ranges(&mp, c->monitor_operator_ranges) != NULL)
+		mwhy = "monitor_operator_ranges: comma-separated IPv4 or IPv6 addresses or CIDR ranges, at most 16";
+	if (mwhy != NULL) {
+		snprintf(err, err_len, "%s", mwhy);
 		return -1;
 	}
 	if (strcmp(c->token_alg_name, "EdDSA") != 0 && strcmp(c->token_alg_name, "Ed25519") != 0) {

@@ -223,9 +223,12 @@ static void count_minute(feed_t *f)
 static void detect_rate(feed_t *f)
 {
 	mon_baseline_t *b = f->b;
-	int64_t median = 0, mad = 0, t = rate_threshold(f->e, b, &median, &mad);
-	if (b->minute_alerted || b->minute_count <= t)
+	int64_t median = 0, mad = 0;
+	if (b->threshold == 0) /* cached until the next learned minute */
+		b->threshold = rate_threshold(f->e, b, &median, &mad);
+	if (b->minute_alerted || b->minute_count <= b->threshold)
 		return;
+	int64_t t = rate_threshold(f->e, b, &median, &mad);
 	b->minute_alerted = true;
 	report(f, DET_RATE_SPIKE, SEV_MEDIUM,
 	       json_pack("{s:I, s:I, s:I, s:I}", "count", (json_int_t)b->minute_count, "threshold", (json_int_t)t,
@@ -266,9 +269,10 @@ static const mon_token_t *issued_token(const mon_baseline_t *b, const char *jti)
 static void learn_source(mon_baseline_t *b, const char *src)
 {
 	char net[MON_SRC_LEN];
+	if (src[0] == '\0' || (mon_set_has(&b->sources, src) && !b->nets.overflow))
+		return; /* known: its network was learned with it */
 	mon_net_of(src, net, sizeof net);
-	if (src[0] != '\0')
-		mon_set_add(&b->sources, src);
+	mon_set_add(&b->sources, src);
 	if (net[0] != '\0')
 		mon_set_add(&b->nets, net);
 }
@@ -287,9 +291,10 @@ static void detect_source(feed_t *f)
 		       "token %s issued to %s was used from %s", ev->jti, t->src, ev->src);
 		return;
 	}
+	if (f->learning || f->b->sources.overflow || f->b->nets.overflow || mon_set_has(&f->b->sources, ev->src))
+		return;
 	mon_net_of(ev->src, net, sizeof net);
-	if (f->learning || f->b->sources.overflow || f->b->nets.overflow || mon_set_has(&f->b->sources, ev->src) ||
-	    (net[0] != '\0' && mon_set_has(&f->b->nets, net)))
+	if (net[0] != '\0' && mon_set_has(&f->b->nets, net))
 		return;
 	learn_source(f->b, ev->src);
 	report(f, DET_FOREIGN_SOURCE, SEV_MEDIUM, json_pack("{s:s}", "network", net),
@@ -308,7 +313,7 @@ static void detect_interactive(feed_t *f)
 	bool from_range = false;
 	if (!cooled(f, DET_INTERACTIVE_USE))
 		return;
-	if (src[0] != '\0' && pol_ip_parse(src, strlen(src), &ip) == 0)
+	if (src[0] != '\0' && f->e->p.n_operator_ranges > 0 && pol_ip_parse(src, strlen(src), &ip) == 0)
 		for (size_t i = 0; i < f->e->p.n_operator_ranges && !from_range; i++)
 			from_range = pol_ip_in_range(&ip, &f->e->p.operator_ranges[i]);
 	if (from_range)
@@ -369,7 +374,7 @@ static void grant_started(feed_t *f)
 	snprintf(g->id, sizeof g->id, "%s", f->ev->grant);
 	g->start = f->ev->t;
 	for (size_t i = 0; i < f->ev->n_grant_actions; i++)
-		g->action[g->n_actions++] = mon_hash(f->ev->grant_actions[i]);
+		g->action[g->n_actions++] = f->ev->grant_actions[i];
 	b->dirty = true;
 }
 

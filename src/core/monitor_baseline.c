@@ -12,14 +12,6 @@
 
 #define DOC_VERSION 1
 
-uint64_t mon_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return h;
-}
-
 static bool set_init(mon_set_t *s, size_t cap)
 {
 	s->cap = cap;

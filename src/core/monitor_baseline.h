@@ -48,7 +48,6 @@ struct mon_baseline {
 	bool dirty;
 };
 
-uint64_t mon_hash(const char *s);
 mon_baseline_t *mon_baseline_new(const char *identity);
 void mon_baseline_free(mon_baseline_t *b);
 bool mon_set_has(const mon_set_t *s, const char *v);

@@ -74,6 +74,16 @@ static int context_src(const json_t *details, char *dst, size_t cap)
 	return 0;
 }
 
+uint64_t mon_hash_n(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+uint64_t mon_hash(const char *s) { return mon_hash_n(s, strlen(s)); }
+
 /* The distinct actions of a grant's scope ("ACTION@RESOURCE ..."). */
 static void grant_actions(const json_t *details, mon_event_t *out)
 {
@@ -81,13 +91,12 @@ static void grant_actions(const json_t *details, mon_event_t *out)
 	out->n_grant_actions = 0;
 	while (scope != NULL && *scope != '\0' && out->n_grant_actions < MON_GRANT_ACTIONS) {
 		size_t len = strcspn(scope, " "), alen = strcspn(scope, "@ ");
-		bool seen = alen > MON_ACTION_LEN || alen == 0;
+		uint64_t h = mon_hash_n(scope, alen);
+		bool seen = alen == 0;
 		for (size_t i = 0; i < out->n_grant_actions && !seen; i++)
-			seen = strlen(out->grant_actions[i]) == alen && memcmp(out->grant_actions[i], scope, alen) == 0;
-		if (!seen) {
-			memcpy(out->grant_actions[out->n_grant_actions], scope, alen);
-			out->grant_actions[out->n_grant_actions++][alen] = '\0';
-		}
+			seen = out->grant_actions[i] == h;
+		if (!seen)
+			out->grant_actions[out->n_grant_actions++] = h;
 		scope += len;
 		scope += strspn(scope, " ");
 	}

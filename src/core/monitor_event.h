@@ -50,10 +50,14 @@ typedef struct {
 	char src[MON_SRC_LEN];
 	char reason[MON_REASON_LEN];
 	char user_agent[MON_UA_LEN];
-	/* MEV_GRANT_START: the distinct actions of the grant's scope */
+	/* MEV_GRANT_START: the distinct actions of the grant's scope, as mon_hash */
 	size_t n_grant_actions;
-	char grant_actions[MON_GRANT_ACTIONS][MON_ACTION_LEN + 1];
+	uint64_t grant_actions[MON_GRANT_ACTIONS];
 } mon_event_t;
+
+/* FNV-1a 64 of s: stable across runs, as baselines persist it. */
+uint64_t mon_hash(const char *s);
+uint64_t mon_hash_n(const char *s, size_t n);
 
 /* Reads one audit record (as stored and exported, docs/audit.md). 0 with
  * *out filled; 1 when the record is not one the monitor follows (another

@@ -23,7 +23,7 @@ targets=(fuzz_jws fuzz_access_token fuzz_client_assertion fuzz_dpop fuzz_claims
          fuzz_edge_config fuzz_edge_route fuzz_fwd_request
          fuzz_spool
          fuzz_entities_input fuzz_operator_input fuzz_grant_input fuzz_change_window fuzz_feed
-         fuzz_modbus
+         fuzz_modbus fuzz_monitor
          fuzz_rotation_driver)
 common=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -error_exitcode=77
         -timeout_exitcode=78 -print_final_stats=1)

@@ -162,8 +162,8 @@ static void test_event_grant(void **state)
 	assert_int_equal(ev.kind, MEV_GRANT_START);
 	assert_string_equal(ev.identity, "wl");
 	assert_int_equal(ev.n_grant_actions, 2);
-	assert_string_equal(ev.grant_actions[0], "modbus.write");
-	assert_string_equal(ev.grant_actions[1], "modbus.read");
+	assert_true(ev.grant_actions[0] == mon_hash("modbus.write"));
+	assert_true(ev.grant_actions[1] == mon_hash("modbus.read"));
 	json_decref(r);
 }
 
