@@ -38,6 +38,10 @@
 # bench/modbus_load built here): FC3 read(0, 10) round trips at 1 and 50
 # clients straight to the device, through nginx `stream` and through the
 # edge, MODBUS_ROUNDS (default 3) alternating rounds of WARMUP + DURATION s.
+# The posture report (SECTIONS=posture; bench/posture_bench.py, the same
+# python3): GET /v1/reports/posture, JSON and HTML, for fleets of
+# POSTURE_SIZES (default "1000,10000") identities, POSTURE_ROUNDS (default
+# 3) runs each.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -58,11 +62,13 @@ EDGE_EDGES=${EDGE_EDGES:-10}
 EDGE_REVOCATIONS=${EDGE_REVOCATIONS:-100}
 EDGE_FEED_CLIENTS=${EDGE_FEED_CLIENTS:-1000}
 MODBUS_ROUNDS=${MODBUS_ROUNDS:-3}
+POSTURE_SIZES=${POSTURE_SIZES:-1000,10000}
+POSTURE_ROUNDS=${POSTURE_ROUNDS:-3}
 # The behaviour monitor (SECTIONS=monitor; bench/monitor_bench, built
 # here): records/s one monitor thread parses and judges, MONITOR_RECORDS
 # (default 1,000,000) records of 1,000 identities, 3 rounds.
 SECTIONS=${SECTIONS:-all}
-ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus monitor"
+ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus posture monitor"
 BAR_TOKENS=5000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -641,6 +647,28 @@ device would do.
 EOF
 }
 
+doc_posture() {
+	cat <<EOF
+## Posture report
+
+\`bench/posture_bench.py\` on $(machine): the time of one
+\`GET /v1/reports/posture\` (the NHI hygiene report, docs/report.md) as JSON
+and as HTML, from request to the last byte, on one keep-alive connection,
+${POSTURE_ROUNDS} runs per fleet (median and slowest). The fleet: 10 zones of
+9 devices, 4 actions, one role per zone permitting read and write on its
+zone, a grant-only permit and one with a long \`@max_ttl\`; N identities
+written into the stopped broker's store (a tenth without an owner, a tenth
+with a key 200 days old, a tenth unused for 200 days) plus 50 created over
+the API that were issued 4 tokens each. Every report is computed from
+scratch: identities, grants and the window's \`token.issued\` and
+\`authz.allow\` records read from the store, and policy evaluated for every
+identity on every candidate (action, resource) pair (the "policy decisions"
+column), then the document built, its shares stored and the answer sent.
+
+EOF
+	python3 bench/posture_bench.py report "$WORK/posture.txt"
+}
+
 doc_monitor() {
 	cat <<EOF
 ## Behaviour monitor
@@ -784,6 +812,11 @@ main() {
 		cmake --build "$BUILD" -j "$(nproc)" --target modbus_server modbus_load >/dev/null
 		run timeout 1200 /usr/bin/python3 bench/modbus_bench.py run --bin "$BUILD/tollgate" --bench-dir "$BUILD/bench" \
 			--duration "$DURATION" --warmup "$WARMUP" --rounds "$MODBUS_ROUNDS" --out "$WORK/modbus.txt"
+	fi
+	if want posture; then
+		say "posture report: fleets of $POSTURE_SIZES identities, $POSTURE_ROUNDS runs each"
+		run timeout 1800 /usr/bin/python3 bench/posture_bench.py run --bin "$BUILD/tollgate" \
+			--sizes "$POSTURE_SIZES" --rounds "$POSTURE_ROUNDS" --out "$WORK/posture.txt"
 	fi
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"

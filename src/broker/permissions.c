@@ -58,7 +58,8 @@ static const char *deny_reason(const pol_decision_t *d)
 	return "no policy permits it";
 }
 
-int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
+static int decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, bool before_request,
+		  permission_t *out)
 {
 	const policy_view_t *v = policy_acquire(b);
 	pol_scratch_t *s = policy_scratch();
@@ -81,10 +82,10 @@ int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t 
 	pol_request_t req = {.principal = {{q->principal_type, strlen(q->principal_type)},
 					   {q->principal_id, strlen(q->principal_id)}},
 			     .context = pol_ctx_build(&ctx, &in),
-			     /* decided before any request: what the edge adds per
+			     /* decided before the request: what the edge adds per
 			      * request is not known yet */
-			     .unknown = pol_ctx_request_time,
-			     .nunknown = pol_ctx_nrequest_time};
+			     .unknown = before_request ? pol_ctx_request_time : NULL,
+			     .nunknown = before_request ? pol_ctx_nrequest_time : 0};
 	req.action.type = (pol_str_t){"Action", 6};
 	for (size_t i = 0; i < scope->n; i++) {
 		pol_decision_t d;
@@ -125,6 +126,17 @@ int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t 
 out:
 	policy_release(v);
 	return rc;
+}
+
+int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
+{
+	return decide(b, q, scope, true, out);
+}
+
+int permission_decide_at_request(broker_t *b, const permission_req_t *q, const scope_set_t *scope,
+				 permission_t *out)
+{
+	return decide(b, q, scope, false, out);
 }
 
 void permission_release(permission_t *p)

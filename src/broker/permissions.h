@@ -51,6 +51,12 @@ typedef struct {
  * permission_release either way. */
 int permission_decide(broker_t *b, const permission_req_t *q, const scope_set_t *scope, permission_t *out)
 	__attribute__((warn_unused_result));
+/* permission_decide decides before the request (issuance, grants): what an
+ * enforcement point adds per request is unknown (docs/policy.md, Decisions
+ * before the request). This one decides the request being served (a
+ * secret read): plain Cedar. */
+int permission_decide_at_request(broker_t *b, const permission_req_t *q, const scope_set_t *scope,
+				 permission_t *out) __attribute__((warn_unused_result));
 void permission_release(permission_t *p);
 
 /* Splits ACTION@Type:id (already validated by scope_parse) into its three

@@ -141,7 +141,7 @@ static int policy_permits(req_t *r, read_t *x)
 		deny(r, x, 400, "the secret name does not make a scope token");
 		return -1;
 	}
-	int rc = permission_decide(r->b, &q, &one, &pm);
+	int rc = permission_decide_at_request(r->b, &q, &one, &pm);
 	scope_free(&one);
 	x->policies = json_incref(pm.policies);
 	if (rc != 0 || !pm.allow) {

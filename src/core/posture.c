@@ -263,22 +263,26 @@ static bool permit_standing(const pol_policy_t *p)
 }
 
 /* Whether the decision leaves (action, resource) standing for this
- * principal, adding the granting policies' ids to ids. */
-static bool standing_decision(const pol_set_t *set, const pol_decision_t *d, json_t *ids)
+ * principal: allowed, or (no forbid applying) a permit without
+ * @requires_grant applies whose condition needs the request's context. */
+static bool standing_decision(const pol_set_t *set, const pol_decision_t *d)
 {
-	bool standing = d->allow;
+	if (d->allow || d->nreasons > 0)
+		return d->allow;
+	for (size_t i = 0; i < d->nerrors; i++)
+		if (permit_standing(&set->policy[d->errors[i].policy]))
+			return true;
+	return false;
+}
+
+/* Adds the ids of the policies that make a standing decision to ids. */
+static void granting_policies(const pol_set_t *set, const pol_decision_t *d, json_t *ids)
+{
 	for (size_t i = 0; d->allow && i < d->nreasons; i++)
 		json_object_set_new(ids, set->policy[d->reasons[i]].id.p, json_true());
-	if (d->allow || d->nreasons > 0)
-		return standing;
-	for (size_t i = 0; i < d->nerrors; i++) {
-		const pol_policy_t *p = &set->policy[d->errors[i].policy];
-		if (permit_standing(p)) {
-			json_object_set_new(ids, p->id.p, json_true());
-			standing = true;
-		}
-	}
-	return standing;
+	for (size_t i = 0; !d->allow && i < d->nerrors; i++)
+		if (permit_standing(&set->policy[d->errors[i].policy]))
+			json_object_set_new(ids, set->policy[d->errors[i].policy].id.p, json_true());
 }
 
 static void quote_uid(char *out, size_t size, const cand_t *r)
@@ -326,13 +330,10 @@ static size_t evaluate_identity(const posture_params_t *p, const posture_input_t
 			req.action = actions->item[a].uid;
 			req.resource = resources->item[r].uid;
 			pol_decision_t d;
-			json_t *ids = json_object();
 			decisions++;
 			if (pol_authorize(in->engine, in->es, &req, &facts, scratch, &d) != 0 ||
-			    !standing_decision(set, &d, ids)) {
-				json_decref(ids);
+			    !standing_decision(set, &d))
 				continue;
-			}
 			char tok[2 * TG_MAX_SCOPE_TOKEN_LEN + 2];
 			snprintf(tok, sizeof tok, "%s@%s", actions->item[a].token_part, resources->item[r].token_part);
 			st->privileged += posture_action_privileged(p->privileged, actions->item[a].id);
@@ -341,9 +342,8 @@ static size_t evaluate_identity(const posture_params_t *p, const posture_input_t
 				note_used(st, &actions->item[a], &resources->item[r]);
 			} else {
 				json_array_append_new(st->unused, json_string(tok));
-				json_object_update(grant_ids, ids);
+				granting_policies(set, &d, grant_ids);
 			}
-			json_decref(ids);
 		}
 	}
 	const char *k;

@@ -1,4 +1,8 @@
-/* edge_client.c - the edge's HTTP client to the broker (edge_client.h). */
+/* edge_client.c - the edge's HTTP client to the broker (edge_client.h).
+ * Each thread that calls the broker (the feed sync, the audit shipper,
+ * ...) keeps one curl handle, so its connection to the broker stays open
+ * between calls (HTTP keep-alive): no TCP handshake and no new broker
+ * connection per feed poll or audit batch. */
 #include "edge/edge_client.h"
 #include "core/b64url.h"
 #include <curl/curl.h>
@@ -20,6 +24,49 @@ static struct {
 	int64_t renew_at;
 	atomic_bool *stopping; /* the edge's: an open call is abandoned when it is set */
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* This thread's curl handle, reset for a new request; NULL when curl
+ * cannot start. Freed when the thread exits (handle_free). */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+
+static void handle_free(void *h)
+{
+	curl_easy_cleanup(h);
+}
+
+static void handle_key_init(void)
+{
+	if (pthread_key_create(&handle_key, handle_free) != 0)
+		abort(); /* only when the process is out of keys at start-up */
+}
+
+static CURL *thread_handle(void)
+{
+	pthread_once(&handle_once, handle_key_init);
+	CURL *c = pthread_getspecific(handle_key);
+	if (c != NULL) {
+		curl_easy_reset(c); /* the options go; the open connection stays */
+		return c;
+	}
+	if ((c = curl_easy_init()) != NULL && pthread_setspecific(handle_key, c) != 0) {
+		curl_easy_cleanup(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Frees the calling thread's handle (the main thread's: its key
+ * destructor never runs). */
+static void thread_handle_free(void)
+{
+	pthread_once(&handle_once, handle_key_init);
+	CURL *c = pthread_getspecific(handle_key);
+	if (c != NULL) {
+		pthread_setspecific(handle_key, NULL);
+		curl_easy_cleanup(c);
+	}
+}
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
@@ -58,7 +105,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 static int perform(const char *method, const char *url, struct curl_slist *headers, const char *body, size_t body_len,
 		   long timeout_s, edge_resp_t *out, char *why, size_t why_len)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = thread_handle();
 	memset(out, 0, sizeof *out);
 	if (c == NULL) {
 		snprintf(why, why_len, "curl cannot start");
@@ -96,7 +143,8 @@ static int perform(const char *method, const char *url, struct curl_slist *heade
 		snprintf(why, why_len, "%s", curl_easy_strerror(rc));
 		edge_resp_free(out);
 	}
-	curl_easy_cleanup(c);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL); /* the list goes now; the handle stays */
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
 	for (struct curl_slist *h = all; h != NULL; h = h->next) /* the copies hold the token */
 		sodium_memzero(h->data, strlen(h->data));
 	curl_slist_free_all(all);
@@ -148,6 +196,7 @@ void edge_client_stop(void)
 	free(C.access_token);
 	C.access_token = NULL;
 	pthread_mutex_unlock(&C.mu);
+	thread_handle_free();
 	curl_global_cleanup();
 }
 

@@ -3,12 +3,21 @@
  * FILES, in state_dir:
  *   audit-spool.jsonl   one record per line (core/edge_audit.h), edge_seq
  *                       growing by one from line to line
- *   audit-cursor.json   {"acknowledged": N}: the highest edge_seq the
- *                       broker acknowledged; replaced whole (tmp, fsync,
+ *   audit-cursor.json   {"acknowledged": N}: an edge_seq the broker
+ *                       acknowledged; replaced whole (tmp, fsync,
  *                       rename, fsync of the directory)
  * Records above the cursor are the backlog. edge_seq continues from the
  * larger of the last line and the cursor, so it survives restarts and
  * compactions.
+ *
+ * THE CURSOR FILE may lag the broker's acknowledgements by up to
+ * CURSOR_MS: it is written when the backlog is empty, before the spool
+ * file drops anything (truncation, compaction), at close, and otherwise
+ * at most every CURSOR_MS (two fsyncs and a rename per batch made the
+ * shipper wait longer than the broker took to record the batch). After a
+ * crash the records between the file's cursor and the broker's are sent
+ * again; the broker skips what it holds (exactly once by edge_seq) and
+ * acknowledges its own cursor.
  *
  * DURABILITY. An append is one write(2) under the mutex and no fsync: the
  * record is in the kernel before the decision's answer goes out, so a
@@ -63,6 +72,7 @@
 #define CURSOR_FILE "audit-cursor.json"
 #define TICK_MS 100
 #define SYNC_MS 200
+#define CURSOR_MS 1000
 #define LINGER_MS 100
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -88,12 +98,15 @@ struct edge_spool {
 	bool broken;       /* a failed write could not be undone: appends fail */
 	bool full_logged;
 	bool stopping;
+	bool idle;         /* the shipper waits for an append (it has no backlog) */
 	/* the shipper's own */
 	struct edge *e;
 	pthread_t thread;
 	bool running;
 	size_t synced;     /* bytes known on disk */
 	int64_t synced_ms;
+	int64_t cursor_on_file; /* the acknowledged edge_seq the cursor file holds */
+	int64_t cursor_ms;      /* when it was written */
 	size_t budget;
 	bool failing;      /* logged that shipping fails; log the recovery */
 	bool anchored;     /* numbered after what the broker holds: a cursor file exists */
@@ -179,8 +192,11 @@ static int write_cursor(edge_spool_t *s, int64_t acked)
 {
 	char text[64];
 	snprintf(text, sizeof text, "{\"acknowledged\":%lld}\n", (long long)acked);
-	if (replace_file(s->dir, s->cursor_path, text) == 0)
+	if (replace_file(s->dir, s->cursor_path, text) == 0) {
+		s->cursor_on_file = acked;
+		s->cursor_ms = mono_ms();
 		return 0;
+	}
 	log_event(LOG_ERROR, "cannot write the audit spool's cursor; keeping the records", "file", s->cursor_path,
 		  "reason", strerror(errno), NULL);
 	return -1;
@@ -293,6 +309,7 @@ edge_spool_t *edge_spool_open(const char *dir, int64_t max_bytes, char *why, siz
 	unlink(tmp);
 	if (read_cursor(s, &s->acked, why, why_len) != 0)
 		goto fail;
+	s->cursor_on_file = s->acked;
 	if ((s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
 		snprintf(why, why_len, "cannot open %s: %s", s->path, strerror(errno));
 		goto fail;
@@ -354,7 +371,10 @@ int edge_spool_append(edge_spool_t *s, const audit_event_t *ev)
 		s->size += n;
 		s->next_seq++;
 		rc = 0;
-		pthread_cond_signal(&s->wake);
+		if (s->idle) { /* wake the shipper only when it has nothing to do */
+			s->idle = false;
+			pthread_cond_signal(&s->wake);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(body);
@@ -405,12 +425,22 @@ static int64_t find_record(edge_spool_t *s, size_t off, size_t end, int64_t seq)
 	return found;
 }
 
-/* Moves the cursor to acked, whose next record starts at off: the file
- * first, so that compaction never drops what the cursor file does not
- * cover. */
-static int advance(edge_spool_t *s, int64_t acked, size_t off)
+/* Brings the cursor file up to the memory's cursor when it lags. */
+static int cursor_flush(edge_spool_t *s)
 {
-	if (write_cursor(s, acked) != 0)
+	return s->cursor_on_file == s->acked ? 0 : write_cursor(s, s->acked);
+}
+
+/* Moves the cursor to acked, whose next record starts at off. The file
+ * first when it is written now: at once when durable, else when acked
+ * empties the backlog or CURSOR_MS have passed (THE CURSOR FILE); the
+ * file is brought up to date before compaction drops anything. */
+static int advance(edge_spool_t *s, int64_t acked, size_t off, bool durable)
+{
+	pthread_mutex_lock(&s->mu);
+	bool drained = acked >= s->next_seq - 1;
+	pthread_mutex_unlock(&s->mu);
+	if ((durable || drained || mono_ms() - s->cursor_ms >= CURSOR_MS) && write_cursor(s, acked) != 0)
 		return -1;
 	pthread_mutex_lock(&s->mu);
 	s->acked = acked;
@@ -476,19 +506,24 @@ static void compact_tail(edge_spool_t *s)
 }
 
 /* Drops what the broker holds: truncates a wholly acknowledged file, or
- * copies the backlog out of a large acknowledged prefix. */
+ * copies the backlog out of a large acknowledged prefix; the cursor file
+ * covers what is dropped first. */
 static void compact(edge_spool_t *s)
 {
 	pthread_mutex_lock(&s->mu);
 	size_t prefix = s->acked_off, backlog = s->size - s->acked_off;
-	if (prefix > 0 && backlog == 0) {
-		if (ftruncate(s->fd, 0) == 0)
-			s->size = s->acked_off = s->synced = 0;
-		prefix = 0;
-	}
 	pthread_mutex_unlock(&s->mu);
-	if (prefix >= COMPACT_MIN && prefix >= backlog)
+	bool truncate = prefix > 0 && backlog == 0, tail = prefix >= COMPACT_MIN && prefix >= backlog;
+	if (!(truncate || tail) || cursor_flush(s) != 0)
+		return;
+	if (tail) {
 		compact_tail(s);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->acked_off == s->size && ftruncate(s->fd, 0) == 0) /* no append came meanwhile */
+		s->size = s->acked_off = s->synced = 0;
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* fdatasync at most every SYNC_MS, when something was appended. */
@@ -662,7 +697,7 @@ static int on_acknowledged(edge_spool_t *s, const batch_t *b, int64_t acked, cha
 		snprintf(why, why_len, "record %lld is not in the spool", (long long)acked + 1);
 		return -1;
 	}
-	return advance(s, acked, (size_t)off);
+	return advance(s, acked, (size_t)off, false);
 }
 
 /* 409: the broker's chain ends before the batch; send again from the
@@ -678,7 +713,7 @@ static int on_gap(edge_spool_t *s, int64_t expected, char *why, size_t why_len)
 			 "broker's store restored from a backup?)", (long long)expected);
 		return -1;
 	}
-	return advance(s, expected - 1, (size_t)off);
+	return advance(s, expected - 1, (size_t)off, true);
 }
 
 static int post_batch(edge_spool_t *s, const char *body, size_t len, long timeout_s, edge_resp_t *r, char *why,
@@ -762,18 +797,25 @@ static bool has_work(edge_spool_t *s)
 	return !s->anchored || s->next_seq - 1 > s->acked;
 }
 
-/* Waits up to TICK_MS for an append or close, unless a batch is due now;
- * false once the spool is closing. */
+/* Waits, unless a batch is due now: with no backlog for an append (or
+ * close) up to TICK_MS; with a backlog that lingers, until it is due (at
+ * most TICK_MS), woken by close only, so that appends meanwhile cost no
+ * wake-up. False once the spool is closing. */
 static bool wait_turn(edge_spool_t *s, int64_t due)
 {
 	pthread_mutex_lock(&s->mu);
-	if (!s->stopping && !(has_work(s) && mono_ms() >= due)) {
+	int64_t now = mono_ms();
+	bool work = has_work(s);
+	if (!s->stopping && !(work && now >= due)) {
+		int64_t wait_ms = work && due - now < TICK_MS ? due - now : TICK_MS;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += TICK_MS * 1000000L;
+		ts.tv_nsec += wait_ms * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
+		s->idle = !work;
 		pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+		s->idle = false;
 	}
 	bool go = !s->stopping;
 	pthread_mutex_unlock(&s->mu);
@@ -833,6 +875,8 @@ void edge_spool_close(edge_spool_t *s)
 		pthread_cond_signal(&s->wake);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
+		if (s->anchored)
+			(void)cursor_flush(s); /* logs when it cannot */
 	}
 	if (fdatasync(s->fd) != 0)
 		log_event(LOG_ERROR, "cannot sync the audit spool at exit", "file", s->path, "reason", strerror(errno),

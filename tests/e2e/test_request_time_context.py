@@ -4,8 +4,8 @@
 # values): a permit whose condition reads one of them is possible, a forbid
 # whose condition reads one does not apply yet, and the request-time
 # decision (/v1/authorize with that context here, the edge in
-# test_modbus_proxy.py and test_edge.py) decides it. docs/policy.md,
-# "Decisions before the request".
+# test_modbus_proxy.py and test_edge.py; a secret read at the broker)
+# decides it. docs/policy.md, "Decisions before the request".
 import pytest
 
 from test_grants import request_grant
@@ -27,6 +27,10 @@ when { context.address >= 100 && context.address + context.count <= 110 };
 @id("plc-hours")
 permit(principal == Workload::"maint", action == Action::"modbus.read", resource == Device::"plc-7")
 when { context.hour == 25 };
+
+@id("secret-by-path")
+permit(principal == Workload::"reader", action == Action::"secret.read", resource == Secret::"erp-db")
+when { context.path == "/v1/secrets/erp-db" };
 
 @id("unknown-attribute")
 permit(principal == Workload::"maint", action == Action::"modbus.diagnostic", resource == Device::"plc-7")
@@ -70,3 +74,13 @@ def test_what_is_known_before_the_request_still_decides(rb):
     # An attribute no enforcement point sets is an error as before.
     r = rb.token(rb.maint, "modbus.diagnostic@Device:plc-7")
     assert_oauth_error(r, 400, "invalid_scope")
+
+
+def test_a_secret_read_is_a_request_time_decision(rb):
+    # Issuance finds the permit possible; the read itself is decided for the
+    # request being served, whose context has no path: the permit errors.
+    r = rb.api("PUT", "/v1/secrets/erp-db", {"value": "s3cr3t"})
+    assert r.status_code == 201, r.text
+    token = rb.issue(rb.reader, "secret.read@Secret:erp-db")
+    r = rb.api("GET", "/v1/secrets/erp-db", token=token)
+    assert r.status_code == 403, r.text

@@ -10,7 +10,8 @@
  * the broker holds, and so is an acknowledgement beyond the spool's end;
  * spool_max fails appends until the broker takes the records; close makes
  * one last attempt; a torn last line is cut on open and a damaged middle
- * refused. */
+ * refused; a cursor file left behind the broker's acknowledgements (it is
+ * written lazily) only sends records again, which the broker skips. */
 #include "test_util.h"
 #include "core/edge_audit.h"
 #include "edge/edge_client.h"
@@ -255,6 +256,48 @@ static void test_ships_in_order_and_truncates(void **state)
 	assert_chain(1, 302);
 }
 
+/* The broker takes records first..last itself, as if the edge had
+ * shipped them and lost the acknowledgements with a crash. */
+static void broker_took(int64_t first, int64_t last)
+{
+	pthread_mutex_lock(&B.mu);
+	for (int64_t seq = first; seq <= last; seq++) {
+		if (B.n_chain == B.cap_chain) {
+			B.cap_chain = B.cap_chain ? 2 * B.cap_chain : 1024;
+			B.chain = realloc(B.chain, B.cap_chain * sizeof *B.chain);
+			assert_non_null(B.chain);
+		}
+		B.chain[B.n_chain++] = B.cursor = seq;
+	}
+	pthread_mutex_unlock(&B.mu);
+}
+
+static void test_cursor_file_behind_the_broker(void **state)
+{
+	fixture_t *f = *state;
+	open_spool(f, 1 << 20);
+	start(f);
+	append(f, 5);
+	wait_drained(f);
+	assert_int_equal(cursor_file(f), 5); /* written when the backlog empties */
+	broker_down(true);
+	append(f, 10);
+	edge_spool_close(f->s);
+	f->s = NULL;
+	assert_int_equal(cursor_file(f), 5);
+	broker_took(6, 12); /* acknowledged to an edge that crashed before its cursor file said so */
+	broker_down(false);
+	open_spool(f, 1 << 20);
+	assert_int_equal(edge_spool_backlog(f->s), 10);
+	start(f);
+	wait_drained(f);
+	assert_chain(1, 15);
+	assert_int_equal(cursor_file(f), 15);
+	append(f, 1); /* the sequence goes on after what the broker holds */
+	wait_drained(f);
+	assert_chain(1, 16);
+}
+
 static void test_outage_and_lost_answers(void **state)
 {
 	fixture_t *f = *state;
@@ -461,6 +504,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ships_in_order_and_truncates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outage_and_lost_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_file_behind_the_broker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_backlog_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_makes_one_last_attempt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_that_never_empties_is_compacted, setup, teardown),
