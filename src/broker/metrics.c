@@ -226,12 +226,5 @@ char *metrics_render(void)
 			sb_printf(&sb, "%s", text);
 		free(text);
 	}
-	for (int i = 0; i < MAX_SECTIONS; i++) {
-		char *(*render)(void) = atomic_load(&sections[i]);
-		char *text = render != NULL ? render() : NULL;
-		if (text != NULL)
-			sb_printf(&sb, "%s", text);
-		free(text);
-	}
 	return sb.buf;
 }
