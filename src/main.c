@@ -35,6 +35,7 @@ static const char usage[] =
 	"  report         the NHI hygiene (posture) report: text, JSON or one HTML file\n"
 	"  alerts         list, show, acknowledge and release the behaviour monitor's alerts\n"
 	"  secret         put, get, unwrap, list, show and delete stored secrets\n"
+	"  rekey          a new master key: re-wrap every secret, re-seal the signing keys\n"
 	"  version        print the version\n"
 	"\n"
 	"Run `tollgate <command> --help` (or `tollgate help <command>`) for a\n"
@@ -67,6 +68,7 @@ static const command_t commands[] = {
 	{"change-window", cmd_change_window}, {"edge", cmd_edge}, {"report", cmd_report},
 	{"alerts", cmd_alerts},
 	{"secret", cmd_secret},
+	{"secret", cmd_secret}, {"rekey", cmd_rekey},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

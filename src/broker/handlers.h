@@ -67,6 +67,8 @@ void handle_secret_versions(req_t *r);
 void handle_secret_delete(req_t *r);
 void handle_secret_read(req_t *r);
 void handle_secret_unwrap(req_t *r);
+/* rekey.c */
+void handle_rekey(req_t *r);
 /* secret_rotation_api.c */
 void handle_secret_rotation_put(req_t *r);
 void handle_secret_rotation_get(req_t *r);

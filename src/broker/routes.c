@@ -73,6 +73,7 @@ const route_t broker_routes[] = {
 	{"DELETE", "/v1/secrets/", "", handle_secret_delete, ACCESS_ADMIN | ACCESS_FRESH_MFA, "secret", 0},
 	{"GET", "/v1/secrets/", "/meta", handle_secret_meta, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_meta", 0},
 	{"GET", "/v1/secrets/", "/versions", handle_secret_versions, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_versions", 0},
+	{"POST", "/v1/rekey", NULL, handle_rekey, ACCESS_ADMIN | ACCESS_FRESH_MFA, "rekey", 0},
 	{"PUT", "/v1/secrets/", "/rotation", handle_secret_rotation_put, ACCESS_ADMIN | ACCESS_FRESH_MFA,
 	 "secret_rotation", 0},
 	{"GET", "/v1/secrets/", "/rotation", handle_secret_rotation_get, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_rotation", 0},

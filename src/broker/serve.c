@@ -15,7 +15,9 @@
 #include "broker/policy_state.h"
 #include "broker/posture.h"
 #include "broker/serve.h"
+#include "broker/rekey.h"
 #include "broker/secret_keys.h"
+#include "broker/secret_leases.h"
 #include "broker/secret_rotation.h"
 #include "broker/status_lists.h"
 #include "broker/feed.h"
@@ -265,9 +267,22 @@ static void check_audit_tail(broker_t *b)
 	json_decref(details);
 }
 
-static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN])
+/* Both signers with this master key; neither when it does not open them. */
+static int open_signers(broker_t *b, const uint8_t master[MASTER_KEY_LEN], char *err, size_t err_len)
 {
-	char path[512], err[400];
+	b->signer = signer_open(b->store, "token", master, broker_now(), err, err_len);
+	if (b->signer != NULL)
+		b->audit_signer = signer_open(b->store, "audit", master, broker_now(), err, err_len);
+	if (b->audit_signer != NULL)
+		return 0;
+	signer_close(b->signer);
+	b->signer = NULL;
+	return -1;
+}
+
+static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN], uint8_t next[MASTER_KEY_LEN])
+{
+	char path[512], err[400], next_path[sizeof b->cfg.master_key_file + 16];
 	if ((mkdir(b->cfg.data_dir, 0700) != 0 && errno != EEXIST) || chmod(b->cfg.data_dir, 0700) != 0) {
 		fprintf(stderr, "tollgate serve: cannot create data directory %s (0700): %s\n",
 			b->cfg.data_dir, strerror(errno));
@@ -293,20 +308,26 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
+	rekey_next_path(b, next_path, sizeof next_path);
+	bool have_next = access(next_path, F_OK) == 0;
+	if (have_next && serve_load_master_key(next_path, next, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
 	snprintf(path, sizeof path, "sqlite:%s/tollgate.db", b->cfg.data_dir);
 	b->store = store_open(path, strcmp(b->cfg.sqlite_synchronous, "full") == 0, err, sizeof err);
 	if (b->store == NULL) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
-	b->signer = signer_open(b->store, "token", master, broker_now(), err, sizeof err);
-	if (b->signer != NULL)
-		b->audit_signer = signer_open(b->store, "audit", master, broker_now(), err, sizeof err);
-	if (b->signer == NULL || b->audit_signer == NULL) {
+	/* an interrupted rekey (rekey.h): the store may be sealed under either key */
+	if (open_signers(b, master, err, sizeof err) != 0 &&
+	    !(have_next && open_signers(b, next, err, sizeof err) == 0)) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		return -1;
 	}
-	if ((b->secret_keys = secret_keys_open(master)) == NULL) {
+	if ((b->secret_keys = secret_keys_open(master)) == NULL ||
+	    (have_next && secret_keys_add(b->secret_keys, next) != 0)) {
 		fprintf(stderr, "tollgate serve: out of memory\n");
 		return -1;
 	}
@@ -316,6 +337,10 @@ static int prepare_data_dir(broker_t *b, bool dev, uint8_t master[MASTER_KEY_LEN
 	if (policy_state_open(b, err, sizeof err) != 0 || change_windows_open(b, err, sizeof err) != 0 ||
 	    status_lists_open(b, err, sizeof err) != 0) {
 		fprintf(stderr, "tollgate serve: %s\n", err);
+		return -1;
+	}
+	if (have_next && rekey_resume(b, next, err, sizeof err) != 0) {
+		fprintf(stderr, "tollgate serve: completing the interrupted rekey: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -491,6 +516,10 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		fprintf(stderr, "tollgate serve: cannot start the secret rotation engine\n");
 		goto out;
 	}
+	if (lease_revoker_start(b) != 0) { /* dynamic credential leases (secret_leases.h) */
+		fprintf(stderr, "tollgate serve: cannot start the lease revoker\n");
+		goto out;
+	}
 	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	listen_fd = -1; /* handed over: never closed here, even when the start failed (the process ends) */
 	if (d == NULL) {
@@ -542,6 +571,7 @@ out:
 	auth_failures_stop();
 	feed_stop();
 	rotation_engine_stop(); /* a step in flight finishes first */
+	lease_revoker_stop(); /* a batch in flight finishes first */
 	free(cert);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
@@ -554,7 +584,7 @@ int cmd_serve(int argc, char **argv)
 {
 	broker_t b;
 	serve_opts_t o = {0};
-	uint8_t master[MASTER_KEY_LEN];
+	uint8_t master[MASTER_KEY_LEN], next[MASTER_KEY_LEN];
 	log_level_t level;
 	int rc = 1;
 	memset(&b, 0, sizeof b);
@@ -588,11 +618,12 @@ int cmd_serve(int argc, char **argv)
 	}
 	harden_process();
 	derive_urls(&b);
-	if (prepare_data_dir(&b, o.dev, master) == 0)
+	if (prepare_data_dir(&b, o.dev, master, next) == 0)
 		rc = run(&b, &o, listen_fd);
 	else
 		close(listen_fd);
 	sodium_memzero(master, sizeof master);
+	sodium_memzero(next, sizeof next);
 	change_windows_close(&b);
 	policy_state_close(&b);
 	secret_keys_close(b.secret_keys);

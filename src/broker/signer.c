@@ -27,6 +27,7 @@ struct signer {
 	char purpose[8];
 	store_t *store;
 	uint8_t *master; /* sodium_malloc'd */
+	pthread_mutex_t master_mu; /* master: held to seal and open, and by signer_rekey */
 	live_key_t keys[MAX_KEYS];
 	size_t n;
 	int current; /* index of the key that signs */
@@ -72,8 +73,10 @@ int signer_seal(signer_t *s, const char *aad, const uint8_t *pt, size_t len, uin
 		return -1;
 	unsigned long long n = 0;
 	randombytes_buf(out, SEAL_NONCE);
+	pthread_mutex_lock(&s->master_mu);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_NONCE, &n, pt, len, (const uint8_t *)aad,
 						   strlen(aad), NULL, out, s->master);
+	pthread_mutex_unlock(&s->master_mu);
 	*out_len = SEAL_NONCE + (size_t)n;
 	return 0;
 }
@@ -84,8 +87,11 @@ int signer_unseal(signer_t *s, const char *aad, const uint8_t *sealed, size_t se
 	unsigned long long n = 0;
 	if (sealed_len < SEAL_NONCE + SEAL_TAG || cap < sealed_len - SEAL_NONCE - SEAL_TAG)
 		return -1;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &n, NULL, sealed + SEAL_NONCE, sealed_len - SEAL_NONCE,
-			(const uint8_t *)aad, strlen(aad), sealed, s->master) != 0)
+	pthread_mutex_lock(&s->master_mu);
+	int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &n, NULL, sealed + SEAL_NONCE, sealed_len - SEAL_NONCE,
+			(const uint8_t *)aad, strlen(aad), sealed, s->master);
+	pthread_mutex_unlock(&s->master_mu);
+	if (rc != 0)
 		return -1;
 	*out_len = (size_t)n;
 	return 0;
@@ -202,6 +208,7 @@ signer_t *signer_open(store_t *st, const char *purpose, const uint8_t master[MAS
 	snprintf(s->purpose, sizeof s->purpose, "%s", purpose);
 	s->store = st;
 	pthread_rwlock_init(&s->lock, NULL);
+	pthread_mutex_init(&s->master_mu, NULL);
 	if (load(s, now, err, err_len) != 0)
 		goto fail;
 	if (s->current < 0) {
@@ -224,6 +231,7 @@ void signer_close(signer_t *s)
 	for (size_t i = 0; i < s->n; i++)
 		key_wipe(&s->keys[i]);
 	sodium_free(s->master);
+	pthread_mutex_destroy(&s->master_mu);
 	pthread_rwlock_destroy(&s->lock);
 	free(s);
 }
@@ -375,4 +383,30 @@ json_t *signer_describe(signer_t *s)
 			"unpublish_after", rfc3339_json(s->keys[i].drop_after)));
 	pthread_rwlock_unlock(&s->lock);
 	return arr;
+}
+
+int signer_rekey(signer_t *a, signer_t *b, const uint8_t new_master[MASTER_KEY_LEN], signer_reseal_fn fn, void *ctx)
+{
+	pthread_rwlock_wrlock(&a->lock);
+	pthread_rwlock_wrlock(&b->lock);
+	pthread_mutex_lock(&a->master_mu);
+	pthread_mutex_lock(&b->master_mu);
+	int rc = fn(ctx, a->master);
+	if (rc == 0) {
+		memcpy(a->master, new_master, MASTER_KEY_LEN);
+		memcpy(b->master, new_master, MASTER_KEY_LEN);
+	}
+	pthread_mutex_unlock(&b->master_mu);
+	pthread_mutex_unlock(&a->master_mu);
+	pthread_rwlock_unlock(&b->lock);
+	pthread_rwlock_unlock(&a->lock);
+	return rc;
+}
+
+bool signer_master_is(signer_t *s, const uint8_t master[MASTER_KEY_LEN])
+{
+	pthread_mutex_lock(&s->master_mu);
+	bool same = sodium_memcmp(s->master, master, MASTER_KEY_LEN) == 0;
+	pthread_mutex_unlock(&s->master_mu);
+	return same;
 }

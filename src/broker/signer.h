@@ -67,5 +67,14 @@ int signer_seal(signer_t *s, const char *aad, const uint8_t *pt, size_t len, uin
  * another master key, another aad, too small an out). */
 int signer_unseal(signer_t *s, const char *aad, const uint8_t *sealed, size_t sealed_len, uint8_t *out,
 		  size_t cap, size_t *out_len);
+/* A new master key (`tollgate rekey`, rekey.h): with both signers' locks
+ * held, so that no key is generated or sealed meanwhile, fn(ctx,
+ * old_master) re-seals under new_master whatever the old key sealed and
+ * stores it (0, or -1: nothing changes); then both signers seal and open
+ * with new_master. a and b share one master key. */
+typedef int (*signer_reseal_fn)(void *ctx, const uint8_t old_master[MASTER_KEY_LEN]);
+int signer_rekey(signer_t *a, signer_t *b, const uint8_t new_master[MASTER_KEY_LEN], signer_reseal_fn fn, void *ctx);
+/* Whether s seals with this master key. */
+bool signer_master_is(signer_t *s, const uint8_t master[MASTER_KEY_LEN]);
 
 #endif

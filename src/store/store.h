@@ -514,6 +514,18 @@ store_rc store_secret_rewrap(store_t *s, const char *name, const char *old_mkid,
  * another master key than mkid, at most max (malloc'd strings). */
 store_rc store_secret_not_wrapped_by(store_t *s, const char *mkid, int max, char ***names, size_t *n);
 
+/* A new sealed form of a signing key (id: its kid) or an operator's TOTP
+ * secret (id: the username). */
+typedef struct {
+	const char *id;
+	const uint8_t *sealed;
+	size_t sealed_len;
+} master_resealed_t;
+/* Replaces the sealed signing keys and TOTP secrets given, all in one
+ * transaction with ev (sqlite_rekey.c); STORE_CONFLICT when one is gone. */
+store_rc store_master_reseal(store_t *s, const master_resealed_t *keys, size_t n_keys, const master_resealed_t *totps,
+			     size_t n_totps, const audit_event_t *ev);
+
 /* -- one-time wrap handles (response wrapping) -- */
 
 /* Stores a handle (hash: SHA-256 of its text) for (name, version) until
