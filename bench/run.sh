@@ -693,9 +693,20 @@ EOF
 
 The bar: more than the edges' combined decision rate. The edge section's
 (d) measures one edge's \`/auth\` decisions per second on this machine, and
-the broker's intake of the edges' records; the monitor's records/s above
-is compared with both there.
+the broker's intake of the edges' shipped records; every edge decision is
+one record, so the monitor keeps up while its records/s above exceeds the
+records the broker appends.
+
+**Time to containment.** \`bench/monitor_contain_bench.py\`: a broker with
+the monitor in enforce mode (\`monitor_deny_burst = 5\`, rule
+\`deny_burst:high=suspend+revoke_tokens\`); for each of 30 identities, 5
+denied \`/v1/authorize\` requests, timed from the 5th answer until the
+\`identity.suspended\` entry is in the feed (the long poll every edge
+holds: from there an edge applies it as in the revocation propagation
+above) and until the API shows the identity suspended.
+
 EOF
+	python3 bench/monitor_contain_bench.py report "$WORK/monitor_contain.json"
 }
 
 # splice_sections FILE...: replaces in docs/benchmarks.md the "## "
@@ -818,10 +829,13 @@ main() {
 		run timeout 1800 /usr/bin/python3 bench/posture_bench.py run --bin "$BUILD/tollgate" \
 			--sizes "$POSTURE_SIZES" --rounds "$POSTURE_ROUNDS" --out "$WORK/posture.txt"
 	fi
+
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"
 		cmake --build "$BUILD" -j "$(nproc)" --target monitor_bench >/dev/null
 		run timeout 900 "$BUILD/bench/monitor_bench" -n "${MONITOR_RECORDS:-1000000}" -i 1000 -r 3 >"$WORK/monitor.md"
+		say "behaviour monitor: from a deny burst to its containment, 30 identities"
+		run timeout 600 /usr/bin/python3 bench/monitor_contain_bench.py run --bin "$BUILD/tollgate" --n 30 --out "$WORK/monitor_contain.json"
 	fi
 	write_doc
 	say "wrote docs/benchmarks.md"

@@ -28,7 +28,7 @@
 #include <time.h>
 
 #define MONITOR_BATCH 500
-#define MONITOR_IDLE_MS 100
+#define MONITOR_IDLE_MS 25
 #define MONITOR_SAVE_MS 2000
 #define MONITOR_BACKLOG_S 300
 #define MAX_FINDINGS 16
