@@ -32,6 +32,10 @@ static const char secret_usage[] =
 	"      Exchanges a wrap handle for the value, once.\n"
 	"  list | show NAME | versions NAME | delete NAME\n"
 	"      Metadata, version states, soft delete (admin).\n"
+	"  rotate NAME [--now] [--wait [SECS]]\n"
+	"      Rotates the value at its target and in the store (admin).\n"
+	"  rotation NAME [--target-file F]\n"
+	"      The rotation's state, or sets its target (a driver document).\n"
 	"\n"
 	"Run `tollgate secret <command> --help` for a command's options.\n"
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420) and TOLLGATE_TOKEN: the\n"
@@ -665,6 +669,8 @@ static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 int cmd_secret(int argc, char **argv)
 {
 	int rc = 0;
+	if (argc >= 2 && (strcmp(argv[1], "rotate") == 0 || strcmp(argv[1], "rotation") == 0))
+		return cmd_secret_rotation(argc, argv); /* cli/secret_rotate.c */
 	const verb_t *v = cli_verb_lookup(argc, argv, verbs, NVERBS, sizeof verbs[0], secret_usage, &rc);
 	if (v == NULL)
 		return rc;

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pg_cluster import pg_cluster  # noqa: F401  (fixture)
-from tollgate_e2e import SLOW, assert_problem, audit_records, unique, wait_for
+from tollgate_e2e import SLOW, assert_problem, audit_records, cli_env, run_cli, unique, wait_for
 
 READ = "secret.read@Secret:{}"
 WAIT = 60 * SLOW
@@ -274,6 +274,44 @@ def test_api_bad_input(rb):
         assert_problem(rb.api("POST", f"/v1/secrets/{name}/rotate", body), 400)
     assert rotation(rb, name)["requested"] is False
     assert_problem(rb.api("POST", f"/v1/secrets/{name}/rotate", token=""), 401)
+
+
+# ---- the CLI -------------------------------------------------------------------
+
+
+def test_cli_rotate(rb, tmp_path):
+    name = unique("cli-key")
+    put_secret(rb, name, "cli-one")
+    target, state = fake_target(tmp_path, "cli-one", single=True)
+    doc = tmp_path / "target.json"
+    doc.write_text(json.dumps(target))
+    env = cli_env(rb)
+    p = run_cli(["secret", "rotation", name, "--target-file", str(doc)], env)
+    assert p.returncode == 0, p.stderr
+    assert "driver      exec" in p.stdout and "phase       idle" in p.stdout
+    p = run_cli(["secret", "rotate", name, "--wait", "60"], env, timeout=90 * SLOW)
+    assert p.returncode == 0 and f"secret {name} rotated" in p.stdout, p.stderr
+    current = read_value(rb, name)
+    assert accepts(state) == [current]
+    st = json.loads(state.read_text())
+    state.write_text(json.dumps(dict(st, original=current)))  # the credential to roll back to
+    p = run_cli(["secret", "rotation", name, "--json"], env)
+    assert json.loads(p.stdout)["phase"] == "idle"
+    # A rotation that rolls back: exit 1 with the step's error.
+    target["config"]["fail_verify_new"] = True
+    doc.write_text(json.dumps(target))
+    assert run_cli(["secret", "rotation", name, "--target-file", str(doc)], env).returncode == 0
+    p = run_cli(["secret", "rotate", name, "--now", "--wait", "60"], env, timeout=90 * SLOW)
+    assert p.returncode == 1 and "rolled back" in p.stderr and "credential refused" in p.stderr, p.stderr
+    # Usage errors.
+    for args, needle in [(["secret", "rotate"], "NAME is required"), (["secret", "rotate", "a b"], "not a secret name"),
+                         (["secret", "rotate", name, "--target-file", "x"], "does not apply"),
+                         (["secret", "rotate", name, "--wait=0"], "--wait takes"),
+                         (["secret", "rotation", name, "--target-file", str(tmp_path / "none.json")], "none.json")]:
+        p = run_cli(args, env)
+        assert p.returncode == 2 and needle in p.stderr, (args, p.stderr)
+    assert "Usage: tollgate secret rotate" in run_cli(["secret", "rotate", "--help"], env).stdout
+    assert run_cli(["secret", "rotate", "no-such", "--now"], env).returncode == 1
 
 
 # ---- SIGKILL at each step --------------------------------------------------------
