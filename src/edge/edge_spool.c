@@ -78,7 +78,7 @@
 #define BACKOFF_MAX_MS 5000
 #define SHIP_TIMEOUT_S 30
 #define CLOSE_TIMEOUT_S 2
-#define BUDGET_MAX (48 * 1024)     /* a batch's bytes: below the broker's default max_body (64 KiB) */
+#define BUDGET_MAX (64 * 1024 - 64) /* a batch's body fits 64 KiB: the broker's default and largest max_body */
 #define COMPACT_MIN (1024 * 1024)
 #define COPY_CHUNK (64 * 1024)
 #define MAX_CURSOR_FILE 256

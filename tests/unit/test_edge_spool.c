@@ -10,8 +10,9 @@
  * the broker holds, and so is an acknowledgement beyond the spool's end;
  * spool_max fails appends until the broker takes the records; close makes
  * one last attempt; a torn last line is cut on open and a damaged middle
- * refused; a cursor file left behind the broker's acknowledgements (it is
- * written lazily) only sends records again, which the broker skips. */
+ * refused; a batch fills the 64 KiB a broker takes at most; a cursor
+ * file left behind the broker's acknowledgements (it is written lazily)
+ * only sends records again, which the broker skips. */
 #include "test_util.h"
 #include "core/edge_audit.h"
 #include "edge/edge_client.h"
@@ -36,7 +37,8 @@ static struct {
 	bool down;          /* no answer */
 	int lose;           /* record, then lose the answer this many times */
 	int too_large;      /* answer 413 this many times */
-	size_t max_body;    /* 413 above this many bytes (0: no limit) */
+	size_t max_body;    /* 413 above this many bytes (the broker's default and largest: 64 KiB) */
+	size_t largest;     /* the largest body taken */
 	int calls;
 } B = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -49,7 +51,8 @@ static void broker_reset(int64_t cursor)
 	B.cursor = cursor;
 	B.down = false;
 	B.lose = B.too_large = B.calls = 0;
-	B.max_body = 0;
+	B.max_body = 64 * 1024;
+	B.largest = 0;
 	pthread_mutex_unlock(&B.mu);
 }
 
@@ -99,12 +102,14 @@ int edge_broker_call(edge_t *e, const char *method, const char *path, const char
 	if (B.down) {
 		snprintf(why, why_len, "Couldn't connect to server");
 		rc = -1;
-	} else if (B.too_large > 0 || (B.max_body > 0 && body_len > B.max_body)) {
+	} else if (B.too_large > 0 || body_len > B.max_body) {
 		if (B.too_large > 0)
 			B.too_large--;
 		answer(out, 413, "status", 413);
 	} else {
 		json_t *doc = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
+		if (body_len > B.largest)
+			B.largest = body_len;
 		edge_audit_rec_t *recs = NULL;
 		size_t n = 0;
 		char bad[300] = "";
@@ -453,6 +458,19 @@ static void test_full_spool_refuses_until_shipped(void **state)
 	json_decref(d);
 }
 
+static void test_batch_fills_the_brokers_largest_body(void **state)
+{
+	fixture_t *f = *state;
+	open_spool(f, 1 << 20);
+	append(f, 400); /* more than 64 KiB, waiting before the shipper starts */
+	start(f);
+	wait_drained(f);
+	assert_chain(1, 400);
+	pthread_mutex_lock(&B.mu); /* the first batch filled the 64 KiB a broker takes at most, no more */
+	assert_true(B.largest > 63 * 1024 && B.largest <= 64 * 1024);
+	pthread_mutex_unlock(&B.mu);
+}
+
 static void test_413_halves_the_batch(void **state)
 {
 	fixture_t *f = *state;
@@ -511,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_spool_numbered_after_the_broker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acknowledgement_beyond_the_spool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_spool_refuses_until_shipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_fills_the_brokers_largest_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_413_halves_the_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_cut_damage_refused, setup, teardown),
 	};
