@@ -58,6 +58,9 @@ V1_ROUTES = [
     ("GET", "/v1/alerts/x"),
     ("POST", "/v1/alerts/x/ack"),
     ("POST", "/v1/alerts/x/release"),
+    ("PUT", "/v1/secrets/x/rotation"),
+    ("GET", "/v1/secrets/x/rotation"),
+    ("POST", "/v1/secrets/x/rotate"),
 ]
 # /v1 routes only edges may call (an administrator has no audit spool to
 # ship, and the records would carry the admin as their edge): no ACCESS_ADMIN.
@@ -109,6 +112,8 @@ V1_ACCESS = {
     ("GET", "/v1/alerts/x"): [APPROVER, AUDITOR],
     ("POST", "/v1/alerts/x/ack"): [APPROVER],
     ("POST", "/v1/alerts/x/release"): [FRESH],
+    ("PUT", "/v1/secrets/x/rotation"): [FRESH],
+    ("GET", "/v1/secrets/x/rotation"): [AUDITOR],
 }
 
 ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+(?: \| ACCESS_\w+)*),')
