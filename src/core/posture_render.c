@@ -263,7 +263,9 @@ static void html_findings(FILE *f, const json_t *findings)
 	json_t *x;
 	json_array_foreach(findings, i, x) {
 		json_t *subject = json_object_get(x, "subject"), *ev = json_object_get(x, "evidence");
-		fprintf(f, "<tr><td class=\"%s\">", str(x, "severity"));
+		const char *sev = str(x, "severity");
+		bool known = strcmp(sev, "high") == 0 || strcmp(sev, "medium") == 0 || strcmp(sev, "low") == 0;
+		fprintf(f, "<tr><td class=\"%s\">", known ? sev : ""); /* never the document's text in an attribute */
 		esc(f, str(x, "severity"));
 		fputs("</td><td><b>", f);
 		esc(f, str(x, "kind"));

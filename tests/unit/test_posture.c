@@ -352,6 +352,9 @@ static void test_render(void **state)
 			      .entities = f.entities, .engine = f.engine, .es = f.es, .history = hist};
 	json_t *r = posture_report(&f.params, &in, f.scratch);
 	assert_int_equal(json_array_size(json_object_get(r, "history")), 2);
+	/* a document's severity never reaches an attribute unescaped (fuzz_posture_render) */
+	json_object_set_new(json_array_get(json_object_get(r, "findings"), 0), "severity",
+			    json_string("x\"><a href=\"javascript:1\">"));
 	char *text = posture_render_text(r);
 	assert_non_null(strstr(text, "key_rotation_overdue"));
 	assert_non_null(strstr(text, "OWASP NHI7 Long-Lived Secrets"));
@@ -364,6 +367,7 @@ static void test_render(void **state)
 	assert_null(strstr(html, "http://"));
 	assert_null(strstr(html, "https://"));
 	assert_null(strstr(html, "<script"));
+	assert_null(strstr(html, "<a href"));
 	free(text);
 	free(html);
 	json_t *snap = posture_snapshot(r, "report");
