@@ -13,14 +13,24 @@
  *               -o RESULTS
  *       runs the phases and appends one line per phase to RESULTS; with -p it
  *       also splits the CPU used in the window into broker, client and other;
- *   issue_bench -R RESULTS [-b TOKENS_PER_S]
- *       prints RESULTS as Markdown, with the bar checked on the rows whose
-        label is "full+audit" (the default configuration). */
+ *   issue_bench -G CLIENTS_FILE [-i IDENTITIES]
+ *       writes that many client identities (id, kid, Ed25519 key) as JSON,
+ *       for a peer server to register (bench/oidc_peer.mjs);
+ *   issue_bench -u BASE_URL -K CLIENTS_FILE -l LABEL ... -o RESULTS
+ *       the same load against a peer that already knows those clients (no
+ *       policy, no identities created; the token endpoint from its RFC 8414
+ *       or OpenID metadata);
+ *   issue_bench -R RESULTS [-b TOKENS_PER_S] [-P PEER_LABEL]
+ *       prints RESULTS as Markdown: each label and client count's median
+ *       round (a label may have several rounds), the ratio of Tollgate's
+ *       ("full+audit", the default configuration) median tokens/s to the
+ *       peer's, and the bars checked on the full+audit rows. */
 #include "bench_util.h"
 #include "core/b64url.h"
 #include "core/ed25519_key.h"
 #include "core/jws.h"
 #include <curl/curl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -30,6 +40,9 @@
 #include <unistd.h>
 
 #define MAX_PHASES 8
+#define MAX_ROWS 256
+#define TOLLGATE_LABEL "full+audit"
+#define P99_BAR_MS 100.0 /* p99 at 64 clients before the fix: 66-100 ms */
 #define MAX_CLIENTS 1024
 #define ASSERTION_TTL 60
 #define SCOPE_ENC "orders.read%40Api%3Aorders"
@@ -44,7 +57,7 @@ typedef struct {
 } ident_t;
 
 typedef struct {
-	const char *base, *token_file, *label, *out, *report;
+	const char *base, *token_file, *label, *out, *report, *gen_file, *keys_file, *peer;
 	int clients[MAX_PHASES], n_phases, n_ids, broker_pid;
 	double duration, warmup, bar;
 } opts_t;
@@ -143,11 +156,12 @@ static int install_policy(const char *base, const char *admin)
 	return st == 200 ? 0 : -1;
 }
 
-static int token_endpoint(const char *base, char *out, size_t len)
+/* The token_endpoint of the server's metadata at base + well_known. */
+static int metadata_token_endpoint(const char *base, const char *well_known, char *out, size_t len)
 {
 	char url[512];
 	buf_t b;
-	snprintf(url, sizeof url, "%s/.well-known/oauth-authorization-server", base);
+	snprintf(url, sizeof url, "%s%s", base, well_known);
 	long st = http_call(url, NULL, NULL, &b);
 	json_t *m = st == 200 ? json_loads(b.p, 0, NULL) : NULL;
 	const char *te = json_string_value(json_object_get(m, "token_endpoint"));
@@ -157,6 +171,15 @@ static int token_endpoint(const char *base, char *out, size_t len)
 	json_decref(m);
 	free(b.p);
 	return rc;
+}
+
+/* RFC 8414 metadata, or OpenID Connect Discovery's (the peer's). */
+static int token_endpoint(const char *base, char *out, size_t len)
+{
+	return metadata_token_endpoint(base, "/.well-known/oauth-authorization-server", out, len) == 0 ||
+			       metadata_token_endpoint(base, "/.well-known/openid-configuration", out, len) == 0
+		       ? 0
+		       : -1;
 }
 
 static int read_token(const char *path, char *out, size_t len)
@@ -172,16 +195,22 @@ static int read_token(const char *path, char *out, size_t len)
 	return 0;
 }
 
-/* Registers identity i with a new key pair; its PEM comes from ed_pk_to_pem. */
-static int create_identity(const char *base, const char *admin, int i, ident_t *id)
+/* Identity i with a new key pair. */
+static void new_identity(int i, ident_t *id)
 {
 	uint8_t pk[ED25519_PK_LEN];
-	char url[512];
-	buf_t b;
 	crypto_sign_keypair(pk, id->sk);
 	ed_jwk_thumbprint(pk, id->kid);
 	snprintf(id->id, sizeof id->id, "bench-svc-%03d", i);
-	char *pem = ed_pk_to_pem(pk);
+}
+
+/* Registers identity i with a new key pair; its PEM comes from ed_pk_to_pem. */
+static int create_identity(const char *base, const char *admin, int i, ident_t *id)
+{
+	char url[512];
+	buf_t b;
+	new_identity(i, id);
+	char *pem = ed_pk_to_pem(id->sk + ED25519_SK_LEN - ED25519_PK_LEN);
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:[s], s:[s]}", "id", id->id, "kind", "workload",
 				"owner", "team-bench", "public_keys", pem, "roles", "bench");
 	char *text = json_dumps(doc, JSON_COMPACT);
@@ -194,6 +223,57 @@ static int create_identity(const char *base, const char *admin, int i, ident_t *
 	json_decref(doc);
 	free(pem);
 	return st == 201 ? 0 : -1;
+}
+
+/* ---- the clients file: identities a peer registers ---- */
+
+/* {"clients": [{"id", "kid", "x" (public key), "sk" (secret key)}]}, all
+ * base64url; the peer reads id, kid and x. */
+static int write_clients(const char *path, int n)
+{
+	json_t *list = json_array();
+	ident_t id;
+	char x[64], sk[100];
+	for (int i = 0; i < n; i++) {
+		new_identity(i, &id);
+		b64url_encode_to(id.sk + ED25519_SK_LEN - ED25519_PK_LEN, ED25519_PK_LEN, x);
+		b64url_encode_to(id.sk, ED25519_SK_LEN, sk);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "id", id.id, "kid", id.kid, "x", x,
+						      "sk", sk));
+		sodium_memzero(sk, sizeof sk);
+	}
+	sodium_memzero(&id, sizeof id);
+	json_t *doc = json_pack("{s:o}", "clients", list);
+	int rc = json_dump_file(doc, path, JSON_INDENT(1)) == 0 ? 0 : -1;
+	json_decref(doc);
+	return rc;
+}
+
+/* The first n identities of a clients file. */
+static int read_clients(const char *path, int n, ident_t *ids)
+{
+	json_t *doc = json_load_file(path, 0, NULL);
+	json_t *list = json_object_get(doc, "clients");
+	int rc = json_array_size(list) >= (size_t)n ? 0 : -1;
+	for (int i = 0; i < n && rc == 0; i++) {
+		json_t *c = json_array_get(list, (size_t)i);
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *kid = json_string_value(json_object_get(c, "kid"));
+		const char *sk = json_string_value(json_object_get(c, "sk"));
+		size_t len = 0;
+		if (id == NULL || kid == NULL || sk == NULL || strlen(id) >= sizeof ids[i].id ||
+		    strlen(kid) >= sizeof ids[i].kid ||
+		    b64url_decode(sk, strlen(sk), ids[i].sk, sizeof ids[i].sk, &len) != 0 || len != ED25519_SK_LEN)
+			rc = -1;
+		else {
+			snprintf(ids[i].id, sizeof ids[i].id, "%s", id);
+			snprintf(ids[i].kid, sizeof ids[i].kid, "%s", kid);
+		}
+	}
+	json_decref(doc);
+	if (rc != 0)
+		fprintf(stderr, "issue_bench: %s does not hold %d clients (issue_bench -G)\n", path, n);
+	return rc;
 }
 
 /* ---- client assertions ---- */
@@ -492,22 +572,30 @@ static int run_phase(const opts_t *o, const char *endpoint, const ident_t *ids, 
 	return rc;
 }
 
+/* Tollgate: the policy, then the identities with new keys. */
+static int setup_tollgate(const opts_t *o, const char *admin, ident_t *ids)
+{
+	if (install_policy(o->base, admin) != 0)
+		return -1;
+	for (int i = 0; i < o->n_ids; i++)
+		if (create_identity(o->base, admin, i, &ids[i]) != 0)
+			return -1;
+	return 0;
+}
+
 static int run_all(const opts_t *o)
 {
 	char admin[128], endpoint[512];
 	ident_t *ids = calloc((size_t)o->n_ids, sizeof *ids);
 	FILE *out = fopen(o->out, "a");
 	int rc = -1;
-	if (ids == NULL || out == NULL || read_token(o->token_file, admin, sizeof admin) != 0 ||
-	    token_endpoint(o->base, endpoint, sizeof endpoint) != 0) {
+	if (ids == NULL || out == NULL || token_endpoint(o->base, endpoint, sizeof endpoint) != 0 ||
+	    (o->keys_file == NULL && read_token(o->token_file, admin, sizeof admin) != 0)) {
 		fprintf(stderr, "issue_bench: setup failed (results file, admin token, metadata)\n");
 		goto done;
 	}
-	if (install_policy(o->base, admin) != 0)
+	if (o->keys_file != NULL ? read_clients(o->keys_file, o->n_ids, ids) != 0 : setup_tollgate(o, admin, ids) != 0)
 		goto done;
-	for (int i = 0; i < o->n_ids; i++)
-		if (create_identity(o->base, admin, i, &ids[i]) != 0)
-			goto done;
 	for (int p = 0; p < o->n_phases; p++) {
 		result_t r;
 		if (run_phase(o, endpoint, ids, o->clients[p], &r) != 0)
@@ -530,34 +618,153 @@ done:
 
 /* ---- report ---- */
 
-static int print_report(const char *path, double bar)
-{
-	FILE *f = fopen(path, "r");
-	char label[64], verdicts[MAX_PHASES * 4][200];
-	int c, nv = 0;
-	double tps, dur, cb, cc, co;
+typedef struct {
+	char label[64];
+	int clients;
+	double tps, dur, cpu_server, cpu_client, cpu_other;
 	unsigned long long p50, p99;
 	size_t ok, err, pre, inl;
+} row_t;
+
+/* One label and client count over its rounds: the median tokens/s and the
+ * round nearest to it (whose latencies and CPU are shown). */
+typedef struct {
+	const row_t *median_round;
+	double median_tps;
+	char rounds[200];
+	size_t errors, inline_signed;
+} summary_t;
+
+static int read_rows(const char *path, row_t *rows, int cap)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0;
 	if (f == NULL)
 		return -1;
-	printf("| store durability + audit | clients | tokens/s | p50 ms | p99 ms | tokens in window | errors (non-200) "
-	       "| assertions pre-generated / signed inline | CPU cores: broker / client / other |\n"
-	       "|---|---:|---:|---:|---:|---:|---:|---|---|\n");
-	while (fscanf(f, "%63s %d %lf %llu %llu %zu %zu %zu %zu %lf %lf %lf %lf", label, &c, &tps, &p50,
-		      &p99, &ok, &err, &pre, &inl, &dur, &cb, &cc, &co) == 13) {
-		printf("| %s | %d | %.0f | %.2f | %.2f | %zu in %.0f s | %zu | %zu / %zu "
-		       "| %.2f / %.2f / %.2f |\n", label, c, tps, p50 / 1e6, p99 / 1e6, ok, dur, err, pre,
-		       inl, cb, cc, co);
-		if (strcmp(label, "full+audit") == 0 && nv < (int)(sizeof verdicts / sizeof verdicts[0]))
-			snprintf(verdicts[nv++], sizeof verdicts[0],
-				 "| ≥ %.0f tokens/s, durable (full) with audit, %d clients, 0 errors | %.0f tokens/s, "
-				 "%zu errors | %s |\n", bar, c, tps, err,
-				 tps >= bar && err == 0 ? "PASS" : "MISS");
+	while (n < cap) {
+		row_t *r = &rows[n];
+		if (fscanf(f, "%63s %d %lf %llu %llu %zu %zu %zu %zu %lf %lf %lf %lf", r->label, &r->clients,
+			   &r->tps, &r->p50, &r->p99, &r->ok, &r->err, &r->pre, &r->inl, &r->dur, &r->cpu_server,
+			   &r->cpu_client, &r->cpu_other) != 13)
+			break;
+		n++;
 	}
 	fclose(f);
-	printf("\n| bar | measured | result |\n|---|---:|---|\n");
-	for (int i = 0; i < nv; i++)
-		fputs(verdicts[i], stdout);
+	return n;
+}
+
+/* false when no row has label and clients. */
+static bool summarize(const row_t *rows, int n, const char *label, int clients, summary_t *out)
+{
+	double tps[MAX_ROWS];
+	int k = 0;
+	size_t used = 0;
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(rows[i].label, label) != 0 || rows[i].clients != clients)
+			continue;
+		tps[k++] = rows[i].tps;
+		out->errors += rows[i].err;
+		out->inline_signed += rows[i].inl;
+		used += (size_t)snprintf(out->rounds + used, used < sizeof out->rounds ? sizeof out->rounds - used : 0,
+					 "%s%.0f", k > 1 ? " / " : "", rows[i].tps);
+	}
+	if (k == 0)
+		return false;
+	out->median_tps = bench_median(tps, (size_t)k);
+	for (int i = 0; i < n; i++)
+		if (strcmp(rows[i].label, label) == 0 && rows[i].clients == clients &&
+		    (out->median_round == NULL ||
+		     fabs(rows[i].tps - out->median_tps) < fabs(out->median_round->tps - out->median_tps)))
+			out->median_round = &rows[i];
+	return true;
+}
+
+/* Whether (label, clients) first appears at row i. */
+static bool first_of_group(const row_t *rows, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (strcmp(rows[j].label, rows[i].label) == 0 && rows[j].clients == rows[i].clients)
+			return false;
+	return true;
+}
+
+static void print_rows(const row_t *rows, int n)
+{
+	printf("| server (configuration) | clients | tokens/s (median) | every round | p50 ms | p99 ms | errors (non-200) "
+	       "| assertions pre-generated / signed inline | CPU cores: server / load generator / other "
+	       "| server CPU per token |\n"
+	       "|---|---:|---:|---|---:|---:|---:|---|---|---:|\n");
+	for (int i = 0; i < n; i++) {
+		summary_t m;
+		if (!first_of_group(rows, i) || !summarize(rows, n, rows[i].label, rows[i].clients, &m))
+			continue;
+		const row_t *r = m.median_round;
+		printf("| %s | %d | %.0f | %s | %.2f | %.2f | %zu | %zu / %zu | %.2f / %.2f / %.2f | %.0f µs |\n",
+		       r->label, r->clients, m.median_tps, m.rounds, r->p50 / 1e6, r->p99 / 1e6, m.errors, r->pre,
+		       m.inline_signed, r->cpu_server, r->cpu_client, r->cpu_other,
+		       r->tps > 0 ? r->cpu_server * 1e6 / r->tps : 0.0);
+	}
+}
+
+/* Tollgate's median against the peer's, per client count both have. */
+static void print_ratios(const row_t *rows, int n, const char *peer)
+{
+	printf("\n| clients | Tollgate (" TOLLGATE_LABEL ") tokens/s | %s tokens/s | ratio of medians "
+	       "| p50 ms: Tollgate / %s | p99 ms: Tollgate / %s |\n|---:|---:|---:|---:|---|---|\n",
+	       peer, peer, peer);
+	for (int i = 0; i < n; i++) {
+		summary_t t, p;
+		if (strcmp(rows[i].label, TOLLGATE_LABEL) != 0 || !first_of_group(rows, i) ||
+		    !summarize(rows, n, TOLLGATE_LABEL, rows[i].clients, &t) ||
+		    !summarize(rows, n, peer, rows[i].clients, &p))
+			continue;
+		printf("| %d | %.0f | %.0f | %.2f× | %.2f / %.2f | %.2f / %.2f |\n", rows[i].clients, t.median_tps,
+		       p.median_tps, p.median_tps > 0 ? t.median_tps / p.median_tps : 0.0,
+		       t.median_round->p50 / 1e6, p.median_round->p50 / 1e6, t.median_round->p99 / 1e6,
+		       p.median_round->p99 / 1e6);
+	}
+}
+
+static const char *verdict(bool met)
+{
+	return met ? "met" : "**missed**";
+}
+
+/* The bars of docs/architecture.md on the full+audit rows. */
+static void print_bars(const row_t *rows, int n, const char *peer, double bar)
+{
+	printf("\nBars (durable, with audit):\n\n");
+	for (int i = 0; i < n; i++) {
+		summary_t t, p;
+		if (strcmp(rows[i].label, TOLLGATE_LABEL) != 0 || !first_of_group(rows, i) ||
+		    !summarize(rows, n, TOLLGATE_LABEL, rows[i].clients, &t))
+			continue;
+		int c = rows[i].clients;
+		const row_t *r = t.median_round;
+		if (summarize(rows, n, peer, c, &p) && p.median_tps > 0)
+			printf("- %d clients: %.2f× %s's tokens/s (bar ≥ 2×: %s)\n", c, t.median_tps / p.median_tps,
+			       peer, verdict(t.median_tps >= 2 * p.median_tps));
+		if (c == 64) {
+			printf("- 64 clients: %.0f tokens/s with the broker on %.2f cores (bar ≥ %.0f tokens/s on ≥ 1.6 "
+			       "cores: %s)\n", t.median_tps, r->cpu_server, bar,
+			       verdict(t.median_tps >= bar && r->cpu_server >= 1.6));
+			printf("- 64 clients: p99 %.1f ms (bar: no worse than before issue 14's fix, ≤ %.0f ms: %s)\n",
+			       r->p99 / 1e6, P99_BAR_MS, verdict(r->p99 / 1e6 <= P99_BAR_MS));
+		}
+		printf("- %d clients: %zu errors in all rounds (bar 0: %s)\n", c, t.errors, verdict(t.errors == 0));
+	}
+}
+
+static int print_report(const char *path, double bar, const char *peer)
+{
+	static row_t rows[MAX_ROWS];
+	int n = read_rows(path, rows, MAX_ROWS);
+	if (n < 0)
+		return -1;
+	print_rows(rows, n);
+	print_ratios(rows, n, peer);
+	print_bars(rows, n, peer, bar);
 	return 0;
 }
 
@@ -582,9 +789,9 @@ static int parse_clients(const char *s, opts_t *o)
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
 	int ch;
-	*o = (opts_t){.label = "full", .n_ids = 32, .duration = 10, .warmup = 2, .bar = 5000,
-		      .clients = {16, 64}, .n_phases = 2};
-	while ((ch = getopt(argc, argv, "u:t:l:c:d:w:i:o:R:b:p:")) != -1) {
+	*o = (opts_t){.label = "full", .n_ids = 32, .duration = 10, .warmup = 2, .bar = 6000,
+		      .clients = {16, 64}, .n_phases = 2, .peer = "oidc-provider"};
+	while ((ch = getopt(argc, argv, "u:t:l:c:d:w:i:o:R:b:p:G:K:P:")) != -1) {
 		switch (ch) {
 		case 'u': o->base = optarg; break;
 		case 't': o->token_file = optarg; break;
@@ -597,12 +804,15 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 		case 'R': o->report = optarg; break;
 		case 'b': o->bar = atof(optarg); break;
 		case 'p': o->broker_pid = atoi(optarg); break;
+		case 'G': o->gen_file = optarg; break;
+		case 'K': o->keys_file = optarg; break;
+		case 'P': o->peer = optarg; break;
 		default: return -1;
 		}
 	}
-	if (o->report != NULL)
-		return 0;
-	if (o->base == NULL || o->token_file == NULL || o->out == NULL || o->duration <= 0 ||
+	if (o->report != NULL || o->gen_file != NULL)
+		return o->n_ids >= 1 && o->n_ids <= 1000 ? 0 : -1;
+	if (o->base == NULL || (o->token_file == NULL && o->keys_file == NULL) || o->out == NULL || o->duration <= 0 ||
 	    o->warmup < 0 || o->warmup + o->duration > ASSERTION_TTL - 10 || o->n_ids < 1 ||
 	    o->n_ids > 1000 || strchr(o->label, ' ') != NULL)
 		return -1;
@@ -613,13 +823,18 @@ int main(int argc, char **argv)
 {
 	opts_t o;
 	if (parse_opts(argc, argv, &o) != 0) {
-		fprintf(stderr, "usage: issue_bench -u BASE_URL -t ADMIN_TOKEN_FILE -o RESULTS [-l LABEL] "
-				"[-c 16,64] [-d SECONDS] [-w SECONDS] [-i IDENTITIES] [-p BROKER_PID]\n"
-				"       issue_bench -R RESULTS [-b TOKENS_PER_S]\n");
+		fprintf(stderr, "usage: issue_bench -u BASE_URL {-t ADMIN_TOKEN_FILE | -K CLIENTS_FILE} -o RESULTS "
+				"[-l LABEL] [-c 16,64] [-d SECONDS] [-w SECONDS] [-i IDENTITIES] [-p SERVER_PID]\n"
+				"       issue_bench -G CLIENTS_FILE [-i IDENTITIES]\n"
+				"       issue_bench -R RESULTS [-b TOKENS_PER_S] [-P PEER_LABEL]\n");
 		return 2;
 	}
 	if (o.report != NULL)
-		return print_report(o.report, o.bar) == 0 ? 0 : 1;
+		return print_report(o.report, o.bar, o.peer) == 0 ? 0 : 1;
+	if (sodium_init() < 0)
+		return 1;
+	if (o.gen_file != NULL)
+		return write_clients(o.gen_file, o.n_ids) == 0 ? 0 : 1;
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
 	int rc = run_all(&o);

@@ -33,6 +33,11 @@
 # 100) revocations, without and with EDGE_FEED_CLIENTS (default 1000) feed
 # long polls held by the broker (about 6 minutes in all); and, when the tree
 # has it, bench/edge_cache_bench (cached token checks per core).
+# Issuance (bench/issue_bench): ISSUE_ROUNDS (default 3) alternating rounds
+# of Tollgate (full+audit, a fresh broker each round) and its peer, node
+# oidc-provider (bench/oidc_peer.mjs; bench/package.json and its lockfile,
+# installed here with npm ci when missing), each at every CLIENTS count;
+# then one round each of Tollgate with audit=off and sqlite_synchronous=normal.
 # The Modbus/TCP proxy (SECTIONS=modbus; bench/modbus_bench.py, the same
 # python3, nginx with libnginx-mod-stream, and bench/modbus_server and
 # bench/modbus_load built here): FC3 read(0, 10) round trips at 1 and 50
@@ -64,12 +69,13 @@ EDGE_FEED_CLIENTS=${EDGE_FEED_CLIENTS:-1000}
 MODBUS_ROUNDS=${MODBUS_ROUNDS:-3}
 POSTURE_SIZES=${POSTURE_SIZES:-1000,10000}
 POSTURE_ROUNDS=${POSTURE_ROUNDS:-3}
+ISSUE_ROUNDS=${ISSUE_ROUNDS:-3}
 # The behaviour monitor (SECTIONS=monitor; bench/monitor_bench, built
 # here): records/s one monitor thread parses and judges, MONITOR_RECORDS
 # (default 1,000,000) records of 1,000 identities, 3 rounds.
 SECTIONS=${SECTIONS:-all}
 ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus posture monitor"
-BAR_TOKENS=5000
+BAR_TOKENS=6000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -182,6 +188,58 @@ issuance() {
 	FS_TYPE=$(df -PT "$data" | awk 'NR == 2 { print $2 " on " $1 }')
 }
 
+# issuance_peer: node oidc-provider with the clients of $WORK/clients.json,
+# the same load; its process is BROKER_PID while it runs.
+issuance_peer() {
+	local port
+	port=$(free_port)
+	node bench/oidc_peer.mjs "$WORK/clients.json" "$port" >"$WORK/peer.log" 2>&1 &
+	BROKER_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^ready$' "$WORK/peer.log" && break
+		kill -0 "$BROKER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '^ready$' "$WORK/peer.log"; then
+		say "oidc-provider did not come up; its log:"
+		cat "$WORK/peer.log" >&2
+		return 1
+	fi
+	say "issuance, oidc-provider, clients $CLIENTS, ${WARMUP}+${DURATION} s each"
+	run timeout 120 "$BUILD/bench/issue_bench" -u "http://127.0.0.1:$port" -K "$WORK/clients.json" \
+		-l oidc-provider -c "$CLIENTS" -d "$DURATION" -w "$WARMUP" -p "$BROKER_PID" -o "$WORK/issue.txt"
+	stop_broker
+}
+
+# peer_install: bench/node_modules as bench/package-lock.json has it.
+peer_install() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		say "the issuance peer needs node and npm (scripts/deps.sh --test)"
+		return 1
+	fi
+	if [ ! -f bench/node_modules/oidc-provider/package.json ] ||
+		[ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
+		say "installing the issuance peer (npm ci in bench/)"
+		(cd bench && npm ci --no-audit --no-fund --silent >/dev/null)
+	fi
+	PEER_VERSION=$(node -p 'require("./bench/node_modules/oidc-provider/package.json").version')
+}
+
+# issuance_rounds: Tollgate and the peer in alternating rounds, then the
+# other configurations once.
+issuance_rounds() {
+	local round
+	peer_install
+	run "$BUILD/bench/issue_bench" -G "$WORK/clients.json" -i 32
+	for round in $(seq "$ISSUE_ROUNDS"); do
+		say "issuance round $round of $ISSUE_ROUNDS"
+		issuance full+audit
+		issuance_peer
+	done
+	issuance full+no-audit --set audit=off
+	issuance normal+audit --set sqlite_synchronous=normal
+}
+
 # policy_decisions: one set of generated inputs per size, decided by
 # Tollgate's engine and by the reference (cedar-wasm) in turn.
 policy_decisions() {
@@ -279,29 +337,76 @@ doc_issuance() {
 
 \`bench/issue_bench\` against \`tollgate serve --dev\` on 127.0.0.1 (fresh data
 directory, $FS_TYPE; broker log on stderr to a file there; defaults:
-$(serve_setting threads), $(serve_setting log_level)). 32 identities are created through \`POST /v1/identities\`.
-Each request is \`POST /oauth/token\` (client_credentials, one scope) with a
-fresh private_key_jwt client assertion (EdDSA, kid, iss = sub = identity,
-aud = token_endpoint from the RFC 8414 metadata, unique jti, exp now+60),
-spread over the identities. **Assertions are pre-generated before the timed
-window** (that isolates the broker; any signed inline because the pool ran
-dry are counted in the table). Clients: that many keep-alive HTTP/1.1
-connections driven by one libcurl multi thread. ${WARMUP} s warm-up, then a
-${DURATION} s window; tokens/s and latencies count only 200 answers carrying
-an access_token completed in the window; errors count every other answer
-in the whole phase (warm-up, window, drain). **The client and the broker
-share the machine's $(nproc) cores**; the CPU column splits the cores busy in the
-window between the broker, the client and every other process.
+$(serve_setting threads), $(serve_setting log_level)) and against its peer, node
+\`oidc-provider\` $PEER_VERSION (\`bench/oidc_peer.mjs\`, node $(node --version),
+its in-memory adapter: nothing durable, replay detection in a bounded
+in-memory cache), both driven by the same load generator. 32 clients:
+created in Tollgate through \`POST /v1/identities\` (role \`bench\`, one Cedar
+permit), registered in the peer with the same Ed25519 public keys
+(\`issue_bench -G\`). Each request is \`POST /oauth/token\`
+(client_credentials, scope \`orders.read@Api:orders\`) with a fresh
+private_key_jwt client assertion (EdDSA, kid, iss = sub = client id, aud =
+token_endpoint from the server's metadata, unique jti, exp now+60), spread
+over the clients; both answer a JWT access token signed EdDSA (the peer:
+\`accessTokenFormat: 'jwt'\` for its one resource server). **Assertions are
+pre-generated before the timed window** (that isolates the server; any
+signed inline because the pool ran dry are counted in the table). Clients:
+that many keep-alive HTTP/1.1 connections driven by one libcurl multi
+thread. ${WARMUP} s warm-up, then a ${DURATION} s window; tokens/s and latencies count
+only 200 answers carrying an access_token completed in the window; errors
+count every other answer in the whole phase (warm-up, window, drain).
+$ISSUE_ROUNDS alternating rounds (Tollgate, then the peer, at each client count;
+a fresh broker each round); the table shows each server's median round and
+every round's tokens/s. **The load generator and the server share the
+machine's $(nproc) cores**; the CPU column splits the cores busy in the window
+between the server process, the load generator and every other process,
+and the last column is the server's CPU time per token (a figure that
+holds when other work shares the machine; tokens/s does not).
 
 EOF
 	"$BUILD/bench/issue_bench" -R "$WORK/issue.txt" -b "$BAR_TOKENS"
 	cat <<EOF
 
-The bar applies to full+audit: \`sqlite_synchronous=full\` (the default:
-fsync of the WAL on every commit group) with every token's \`token.issued\`
-audit record in the same transaction (the default). The other rows are the
-same broker with \`--set audit=off\` (allowed in \`--dev\` only, for this
-comparison) or \`--set sqlite_synchronous=normal\`.
+full+audit is the default: \`sqlite_synchronous=full\` (fsync of the WAL on
+every commit group) with every token's \`token.issued\` audit record in the
+same transaction, a token answered only once both are durable, and every
+client assertion's jti kept until it expires (exact replay refusal, no
+bounded cache). The other rows are the same broker, one round each, with
+\`--set audit=off\` (allowed in \`--dev\` only, for this comparison) or
+\`--set sqlite_synchronous=normal\`.
+
+**Where the time went, and the fix** (issue 14, measured on 2026-12-06 on
+this machine while other builds and tests kept its load average between 18
+and 27: the figures below are counts and CPU time per token, which hold
+under load, not throughput). An HTTP worker thread used to wait for the
+store inside the handler: \`store_issue\` blocks until the commit group
+holding the token is durable. libmicrohttpd's internal thread pool serves
+each connection on one of \`threads\` (16) epoll threads, so every other
+connection of that thread waited as well: at most 16 token requests could
+reach the store writer at once, each paid a whole commit cycle (SQL, WAL
+\`pwrite\`s, \`fdatasync\`), and the broker sat idle in between. Counted
+over whole runs with \`perf stat\` (a uprobe on the store's \`apply_issue\`,
+and the \`fdatasync\` system calls): **2.2 tokens per commit at 64 clients
+(1.9 at 16), 4.4 context switches and 645 µs of broker CPU per token**.
+The writer thread's profile (\`perf record\`) was three quarters \`COMMIT\`
+(\`sqlite3WalFrames\`: \`pwrite\` and \`fdatasync\`, in this VM mostly the
+hypervisor's interrupt and device notification costs), a fixed cost per
+commit that small groups pay per token. Now the handler suspends the
+connection (\`MHD_suspend_connection\`), queues the issuance with
+\`store_issue_start\` and returns, so the thread serves its other
+connections; after the group's \`COMMIT\` the store writer resumes the
+connection and its handler answers (src/broker/oauth_token.c
+\`oauth_issue_held\`, src/store/sqlite.c \`sq_write_start\`). Under the
+same load: **14.1 tokens per commit at 64 clients (5.3 at 16), 1.6 context
+switches and 476 µs of broker CPU per token**, and 1.7× the tokens in the
+same windows. Nothing was weakened: a token is still answered only after
+its row, its single-use jtis and its \`token.issued\` record committed in
+one transaction; the one writer still appends the audit chain in commit
+order; replay refusal is still the \`used_jtis\` primary key. What remains
+per token (\`perf record\` of the whole broker at 64 clients): the writer's
+SQL and commit about a quarter, the assertion's Ed25519 verification about
+a fifth, the token's signature a tenth, the identity read a tenth, HTTP,
+JSON and the log line the rest.
 EOF
 }
 
@@ -521,10 +626,12 @@ docs/edge.md and \`proxy_pass\` with keep-alive to an origin server of the
 same nginx that answers \`return 200\` (so the upstream costs the same
 everywhere). The variants differ only in the auth subrequest's location:
 (a) an internal \`return 204\` (the peer of the bar: forward-auth that costs
-nothing); (a′) proxied with keep-alive to an nginx server answering
-\`return 204\` (the hop to another process, without any work); (b) and (c)
-proxied with keep-alive to the edge's \`/auth\`, with the proxy headers of
-docs/edge.md; (d) wrk straight at the edge's \`/auth\` with
+nothing); (a′) proxied to an nginx server answering \`return 204\` (the
+hop to another process, without any work); (b) and (c) proxied to the
+edge's \`/auth\`; (a′), (b) and (c) with the same proxy headers (those of
+docs/edge.md) and the same keep-alive (\`upstream { keepalive 128; }\`,
+\`proxy_http_version 1.1\`, \`Connection ""\`), so (a′) is (b) without the
+edge's work; (d) wrk straight at the edge's \`/auth\` with
 \`X-Original-Method\`/\`X-Original-URI\` (the edge's decisions/s). wrk -t2
 -c64 with a Lua script cycling prebuilt requests: the same hot token in
 (a), (a′), (b) and (d), 1,000 tokens in (c). Each window: ${WARMUP} s of
@@ -557,6 +664,17 @@ chain. While the edge decides faster than the broker takes its records
 (the rate in the spool bullet), the spool grows; at \`spool_max\` (64 MiB,
 some 200,000 records) the edge refuses privileged decisions
 (\`audit_unavailable\`: it fails closed), which the last column would count.
+
+**The broker's audit intake.** Each time the spool was left to drain after
+a window that left at least 10,000 records in it (the edge's shipper: one
+batch in flight, up to \`audit_batch\` = 500 records and 64 KiB, on one
+kept-alive connection; the broker appends a batch in one transaction),
+the records, the seconds until the backlog was 0, and the broker's CPU
+over them:
+
+EOF
+	python3 bench/edge_bench.py report "$WORK/edge.txt" --only intake
+	cat <<EOF
 
 **Revocation propagation.** A broker and ${EDGE_EDGES} edges (each its own
 process and identity, long-polling the feed). ${EDGE_REVOCATIONS} times: a
@@ -793,9 +911,7 @@ main() {
 		policy_decisions
 	fi
 	if want issuance; then
-		issuance full+audit
-		issuance full+no-audit --set audit=off
-		issuance normal+audit --set sqlite_synchronous=normal
+		issuance_rounds
 	fi
 	if want connflood; then
 		say "connection flood: 4,300 idle connections from 127.0.0.1, opened once and kept up"
@@ -829,6 +945,9 @@ main() {
 		run timeout 1800 /usr/bin/python3 bench/posture_bench.py run --bin "$BUILD/tollgate" \
 			--sizes "$POSTURE_SIZES" --rounds "$POSTURE_ROUNDS" --out "$WORK/posture.txt"
 	fi
+
+
+
 
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"
