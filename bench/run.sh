@@ -949,6 +949,7 @@ main() {
 
 
 
+
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"
 		cmake --build "$BUILD" -j "$(nproc)" --target monitor_bench >/dev/null
