@@ -49,9 +49,11 @@ Api::"orders", Bearer, 1 h), then measures:
         [--rounds 3] [--edges 10] [--revocations 100] [--feed-clients 1000]
         [--only forward,edges,feeds] [--keep DIR] [--out RESULTS]
             appends one result line (JSON) per measurement to RESULTS
-    edge_bench.py report RESULTS [--only forward|propagation]
+    edge_bench.py report RESULTS [--only forward|intake|propagation]
             prints RESULTS as the Markdown tables of docs/benchmarks.md
-            (stdlib only)
+            (stdlib only); intake: the broker's audit intake, each drain
+            of the spool after a window that left INTAKE_MIN records or
+            more (records/s, the broker's CPU per record)
 
 Bounded: fixed durations and counts; every HTTP call has a timeout; a
 revocation not refused everywhere within 10 s counts as a failure. Every
@@ -106,6 +108,7 @@ VARIANT_TEXT = {
     "direct": "(d) wrk straight at the edge's /auth, one hot token",
 }
 BAR_RATIO = 0.90
+INTAKE_MIN = 10000       # records in the spool for a drain to count as an intake measurement
 # nginx: the same `location /` in every variant (docs/edge.md's lines, with
 # keep-alive to the origin); the variants differ in the auth subrequest.
 NGINX_KEEPALIVE = '            proxy_http_version 1.1;\n            proxy_set_header Connection "";\n'
@@ -425,17 +428,19 @@ def issue_tokens(b, n):
 
 # ---- forward-auth through nginx ----
 
-def wait_drained(edge, timeout=180):
+def wait_drained(edge, broker=None, timeout=180):
     """Waits until the edge's audit spool is shipped: (the backlog at the
-    start, seconds it took)."""
+    start, seconds it took, the broker's CPU seconds meanwhile or None)."""
     h = edge.health() or {}
     first, t0 = h.get("audit_backlog", 0), time.monotonic()
+    c0 = cpu_seconds(broker.proc.pid) if broker is not None else None
     while (h or {}).get("audit_backlog", 0) > 0:
         if time.monotonic() - t0 > timeout:
             raise BenchError(f"the edge's audit spool did not drain within {timeout} s: {h}")
-        time.sleep(0.1)
+        time.sleep(0.05)
         h = edge.health()
-    return first, time.monotonic() - t0
+    cpu = cpu_seconds(broker.proc.pid) - c0 if broker is not None else None
+    return first, time.monotonic() - t0, cpu
 
 
 def children_cpu_seconds():
@@ -464,7 +469,7 @@ def measure_variant(variant, b, nginx, edge, files, a):
     ok = r["requests"] - r["non2xx"]
     r.update(kind="forward", variant=variant, seconds=cpu.pop("t"), rps=ok / (r["duration_us"] / 1e6), cpu_s=cpu,
              decisions={k: d1[k] - d0.get(k, 0) for k in d1 if d1[k] != d0.get(k, 0)})
-    r["spool_backlog"], r["drain_s"] = wait_drained(edge)
+    r["spool_backlog"], r["drain_s"], r["drain_broker_cpu_s"] = wait_drained(edge, b)
     return r
 
 
@@ -1019,13 +1024,34 @@ def report_forward(rows):
         print(f"- the edge's audit spool (a record per decision, shipped to the broker's chain) held up to "
               f"{worst['spool_backlog']:,} records not yet shipped at the end of a window ({worst['variant']}); "
               f"every window started with it empty (drained after the warm-up and after each window)" +
-              (f", the broker taking them at {statistics.median(rates):,.0f} records/s (median) with nothing "
-               f"else running" if rates else ""))
+              (f", the broker taking them at {statistics.median(rates):,.0f} records/s (median, the intake "
+               f"table below) with nothing else running" if rates else ""))
     if meta.get("edge_metrics"):
         print("- the edge's decisions over the whole run, by reason: " +
               ", ".join(f"{k} {v:,}" for k, v in sorted(meta["edge_metrics"].items())))
     if meta:
         print(f"- nginx {meta.get('nginx')}, wrk {meta.get('wrk')}")
+
+
+def report_intake(rows):
+    """The broker's audit intake: each spool drained after a window that
+    left at least INTAKE_MIN records, with nothing else running."""
+    drains = [x for x in rows if x["kind"] == "forward" and x.get("spool_backlog", 0) >= INTAKE_MIN
+              and x["drain_s"] > 0]
+    if not drains:
+        print(f"No window left {INTAKE_MIN:,} records or more in the spool: the intake was not measured.")
+        return
+    print("| spool drained after | round | records | seconds | records/s | broker CPU per record |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for x in drains:
+        cpu = x.get("drain_broker_cpu_s")
+        per = f"{1e6 * cpu / x['spool_backlog']:.1f} µs" if cpu is not None else "–"
+        print(f"| {VARIANT_TEXT[x['variant']][:4].strip()} | {x['round']} | {x['spool_backlog']:,} "
+              f"| {x['drain_s']:.2f} | {x['spool_backlog'] / x['drain_s']:,.0f} | {per} |")
+    rates = sorted(x["spool_backlog"] / x["drain_s"] for x in drains)
+    print()
+    print(f"- median intake {statistics.median(rates):,.0f} records/s over {len(drains)} drains "
+          f"(min {rates[0]:,.0f}, max {rates[-1]:,.0f})")
 
 
 def report_propagation(rows):
@@ -1076,6 +1102,8 @@ def report(path, only):
     rows = [json.loads(line) for line in open(path) if line.strip()]
     if "forward" in only and any(r["kind"] == "forward" for r in rows):
         report_forward(rows)
+    if "intake" in only and any(r["kind"] == "forward" for r in rows):
+        report_intake(rows)
     if only == {"forward", "propagation"}:
         print()
     if "propagation" in only and any(r["kind"] == "propagation" for r in rows):
@@ -1099,7 +1127,7 @@ def main():
     rn.add_argument("--out")
     rp = sub.add_parser("report")
     rp.add_argument("results")
-    rp.add_argument("--only", default="forward,propagation")
+    rp.add_argument("--only", default="forward,propagation", help="forward, intake, propagation")
     fc = sub.add_parser("_feed_clients")
     fc.add_argument("--port", type=int, required=True)
     fc.add_argument("--token-file", required=True)

@@ -676,6 +676,107 @@ EOF
 	python3 bench/edge_bench.py report "$WORK/edge.txt" --only intake
 	cat <<EOF
 
+**Where the time goes, and what changed** (issue 10's bench; measured by
+hand on 2026-12-06, 13:40–13:50 UTC, with perf and the processes' CPU
+times from /proc, **while other work kept the 2 cores busy**: load average
+23–25, about 1.3 of the 2 cores taken by other processes, so requests/s
+are not comparable between runs and the CPU per request is the figure to
+compare). Before: commit 395c178; after: commits a4619e9 and 004d6dd.
+Both builds ran side by side (RelWithDebInfo), measured in turn, 4 rounds
+of 5 s each through nginx (variant b), medians:
+
+| per forward-auth decision through nginx | before | after |
+|---|---:|---:|
+| the edge's CPU (its shipper thread included) | 39.3 µs | 30.6 µs (−22 %) |
+| the edge's CPU to ship a record | ≈ 15 µs | ≈ 3.5 µs |
+| the broker's CPU per record taken | 53.9 µs | 45.6 µs (−15 %) |
+| the broker's audit intake (spool drained, nothing else of the bench running) | 3,543 records/s | 5,621 records/s |
+
+A run of this section's forward-auth part under the same load (2 rounds
+each, the builds one after the other) agrees: the edge's CPU per request
+(b) 34.6 → 30.4 µs, (c) 41.4 → 28.6 µs, (d) 27.8 → 23.1 µs, the intake
+(median of 5 drains) 1,766 → 4,921 records/s.
+
+Where the edge's CPU goes now (perf, samples of the edge process by the
+first of these on the stack, one hot token through nginx):
+
+| part of a decision | share |
+|---|---:|
+| epoll and scheduling (libmicrohttpd's worker threads waiting and waking) | 17 % |
+| sending the answer (loopback TCP; the kernel charges the receiving side's work to the sender) | 16 % |
+| libmicrohttpd: parsing the request, its connection buffer, the rest | 14 % |
+| the audit record's text (details and policies as jansson values, \`edge_audit_body\`, the spool line) | 12 % |
+| the decision: request headers, route, cached token, revocation, scope, Cedar | 12 % |
+| the spool's \`write(2)\` | 10 % |
+| receiving the request (loopback TCP) | 8 % |
+| the audit shipper thread (16 % before) | 5 % |
+| answer headers, the spool's lock, other | 5 % |
+
+About 55 % is what any request to another process costs (the kernel's
+TCP, epoll, libmicrohttpd), which the hop (a′) pays in nginx too; the
+decision itself is an eighth. Where the broker's CPU goes while it takes
+records (perf, steady intake):
+
+| part of taking a record | share |
+|---|---:|
+| SQLite commit: WAL frames, fsync, checkpoints | 20 % |
+| SQLite insert: the row and the \`audit_actor\` and \`audit_jti\` indexes | 20 % |
+| parsing the batch (jansson) | 17 % |
+| the record's canonical JSON (\`audit_prepare\`) | 8 % |
+| its hash and stored text (\`audit_finish\`) | 7 % |
+| checking the records, the chain's details (\`edge_seq\`, \`edge_time\`) | 7 % |
+| freeing the parsed batch | 6 % |
+| libmicrohttpd | 6 % |
+| authenticating the batch (token, DPoP proof) | 3 % |
+| other | 5 % |
+
+What changed (none of it weakens the audit: every deny and privileged
+allow is written to the spool before the answer, shipped in order,
+appended once to the one chain; decisions are unchanged):
+
+- **Keep-alive from the edge to the broker** (one curl handle per
+  thread): every audit batch and feed poll opened a new connection; on
+  the broker libmicrohttpd maps a new connection's memory pool and unmaps
+  it at close, and the unmap's TLB shootdown alone was 5 % of the
+  broker's CPU while it took records.
+- **The spool's cursor file is written lazily**: after every batch the
+  shipper wrote it durably (temporary file, fsync, rename, fsync of the
+  directory: two fsyncs of about 1.2 ms each here), waiting longer than
+  the broker took to record the batch. It is now written when the
+  backlog empties (so under light load as before), before the spool file
+  drops anything, at exit, and otherwise at most once a second; after a
+  crash the records acknowledged since are shipped again and the broker
+  skips them (docs/edge.md, Staleness, restarts and the spool).
+- **A batch fills 64 KiB** (was 48 KiB), the largest body the broker
+  takes: about 240 records instead of 180 per authentication, transaction
+  and fsync.
+- **Appends wake the shipper only when it is idle**: while it lingered
+  between batches every decision woke it (a futex wake and a context
+  switch each).
+- **libmicrohttpd's connection buffer is 32 KiB** (was 64 KiB):
+  libmicrohttpd 0.9.75 zeroes it when a kept-alive connection starts its
+  next request and again when it shrinks the read buffer, 8 % of the
+  edge's CPU at 64 KiB; a subrequest's head must now fit in 32 KiB
+  (docs/edge.md).
+
+Checked and left as they were: libmicrohttpd already runs a thread per
+core with epoll, and with nginx's kept-alive connections it calls
+\`epoll_wait\` about once per 25 requests and \`recv\`/\`send\` once each per
+request (strace), so its mode and options leave little; (a′), (b) and (c)
+use the same upstream keep-alive and headers, and the edge keeps nginx's
+connections open (HTTP/1.1, 30 s idle), so the comparison is fair both
+ways; the spool append is one \`write(2)\` per record without fsync (the
+file is fdatasynced every 200 ms), which the durability contract needs
+with the file API; the broker already appends a batch in one transaction
+with cached prepared statements. Left open: an mmap'd spool (a copy
+instead of a system call per record, as safe against a crash of the
+process) would save most of the 10 % of the \`write(2)\`; the audit
+record's text could be written without jansson values (part of the
+12 %); the broker could read a batch with a dedicated parser instead of
+jansson and \`edge_audit_parse\` (17 % + 7 %); batches over 64 KiB would
+need the broker to authenticate an edge before reading its body (only an
+administrator may send a larger one today).
+
 **Revocation propagation.** A broker and ${EDGE_EDGES} edges (each its own
 process and identity, long-polling the feed). ${EDGE_REVOCATIONS} times: a
 token is issued, every edge must allow it, it is revoked (\`POST
