@@ -1046,11 +1046,6 @@ main() {
 		run timeout 1800 /usr/bin/python3 bench/posture_bench.py run --bin "$BUILD/tollgate" \
 			--sizes "$POSTURE_SIZES" --rounds "$POSTURE_ROUNDS" --out "$WORK/posture.txt"
 	fi
-
-
-
-
-
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"
 		cmake --build "$BUILD" -j "$(nproc)" --target monitor_bench >/dev/null
