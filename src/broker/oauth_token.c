@@ -456,11 +456,12 @@ static void issuing_abandon(void *arg)
 static void issuing_recorded(void *arg, store_rc rc)
 {
 	issuing_t *it = arg;
+	struct MHD_Connection *conn = it->conn; /* it is not ours once the stage moved */
 	it->rc = rc;
 	if (atomic_exchange(&it->stage, ISSUING_RECORDED) == ISSUING_ABANDONED)
 		issuing_free(it);
 	else
-		MHD_resume_connection(it->conn);
+		MHD_resume_connection(conn);
 }
 
 static void issuing_resumed(req_t *r)
