@@ -61,15 +61,25 @@ V1_ROUTES = [
     ("PUT", "/v1/secrets/x/rotation"),
     ("GET", "/v1/secrets/x/rotation"),
     ("POST", "/v1/secrets/x/rotate"),
+    ("GET", "/v1/secrets"),
+    ("PUT", "/v1/secrets/x"),
+    ("DELETE", "/v1/secrets/x"),
+    ("GET", "/v1/secrets/x/meta"),
+    ("GET", "/v1/secrets/x/versions"),
+    ("POST", "/v1/rekey"),
 ]
 # /v1 routes only edges may call (an administrator has no audit spool to
 # ship, and the records would carry the admin as their edge): no ACCESS_ADMIN.
 V1_EDGE_ONLY = [("POST", "/v1/edges/audit"), ("PUT", "/v1/edges/self/sessions")]
+# /v1 routes only workloads and edges may call with their own access token:
+# a secret's value (docs/secrets.md: no operator, admins neither, reads one).
+V1_WORKLOAD_ONLY = [("GET", "/v1/secrets/x")]
 # /v1 routes open to anyone: login authenticates its caller itself (password
 # + TOTP, test_operators.py); init works once, from loopback (test_init.py);
 # the Token Status Lists are public, as the JWKS (test_status_list.py).
 V1_PUBLIC = [("POST", "/v1/login"), ("POST", "/v1/init"), ("POST", "/v1/init/confirm"),
-             ("GET", "/v1/status-lists"), ("GET", "/v1/status-lists/x")]
+             ("GET", "/v1/status-lists"), ("GET", "/v1/status-lists/x"),
+             ("POST", "/v1/secrets/unwrap")]  # the one-time handle is the credential (test_secrets.py)
 # Who besides admins may use a route (the rest: admins only), and which
 # routes are sensitive (an operator needs a fresh second factor: step-up).
 APPROVER, AUDITOR, WORKLOAD, FRESH = "ACCESS_APPROVER", "ACCESS_AUDITOR", "ACCESS_WORKLOAD", "ACCESS_FRESH_MFA"
@@ -114,6 +124,12 @@ V1_ACCESS = {
     ("POST", "/v1/alerts/x/release"): [FRESH],
     ("PUT", "/v1/secrets/x/rotation"): [FRESH],
     ("GET", "/v1/secrets/x/rotation"): [AUDITOR],
+    ("GET", "/v1/secrets"): [AUDITOR],
+    ("PUT", "/v1/secrets/x"): [FRESH],
+    ("DELETE", "/v1/secrets/x"): [FRESH],
+    ("GET", "/v1/secrets/x/meta"): [AUDITOR],
+    ("GET", "/v1/secrets/x/versions"): [AUDITOR],
+    ("POST", "/v1/rekey"): [FRESH],
 }
 
 ROUTE_LINE = re.compile(r'\{"([A-Z]+)", "([^"]+)", (NULL|"[^"]*"), handle_\w+, (ACCESS_\w+(?: \| ACCESS_\w+)*),')
@@ -140,17 +156,19 @@ def test_every_v1_route_has_its_access_in_the_table():
     routes = table_routes()
     assert len(routes) > 20
     v1 = [(m, p) for m, p, _ in routes if p.startswith("/v1/")]
-    assert sorted(v1) == sorted(V1_ROUTES + V1_PUBLIC + V1_EDGE_ONLY)
+    assert sorted(v1) == sorted(V1_ROUTES + V1_PUBLIC + V1_EDGE_ONLY + V1_WORKLOAD_ONLY)
     for m, p, access in routes:
         if (m, p) in V1_EDGE_ONLY:
             assert access == "ACCESS_EDGE", (m, p)
+        elif (m, p) in V1_WORKLOAD_ONLY:
+            assert access == "ACCESS_WORKLOAD | ACCESS_EDGE", (m, p)
         elif p.startswith("/v1/") and (m, p) not in V1_PUBLIC:
             assert access == " | ".join(["ACCESS_ADMIN"] + V1_ACCESS.get((m, p), [])), (m, p)
         else:
             assert access == "ACCESS_PUBLIC", (m, p)
 
 
-@pytest.mark.parametrize("method,path", V1_ROUTES + V1_EDGE_ONLY)
+@pytest.mark.parametrize("method,path", V1_ROUTES + V1_EDGE_ONLY + V1_WORKLOAD_ONLY)
 @pytest.mark.parametrize("token", ["", "wrong-token", "0" * 64])
 def test_refused_without_a_valid_token(b, method, path, token):
     # A body the handler would refuse (400/415) if it ran: the 401 comes first.
@@ -167,7 +185,7 @@ def test_admin_token_admitted(b, method, path):
     assert r.status_code not in (401, 403), (method, path, r.status_code, r.text)
 
 
-@pytest.mark.parametrize("method,path", V1_EDGE_ONLY)
+@pytest.mark.parametrize("method,path", V1_EDGE_ONLY + V1_WORKLOAD_ONLY)
 def test_admin_token_refused_where_only_edges_may(b, method, path):
     assert_problem(b.api(method, path, {"records": []}), 403)
 
