@@ -39,6 +39,9 @@ def seeded(broker_factory):
         b.create_identity(ident)
     used = b.create_identity("pst-used", permit=[])
     b.issue(used, "plant.read@Api:plant")
+    r = b.api("PUT", "/v1/secrets/pst-erp", {"value": "first-value",
+                                             "metadata": {"owner": "team-erp", "rotation": {"rotate_every": "30d"}}})
+    assert r.status_code == 201, r.text
     # what the API cannot make: an ownerless identity (imported), a key
     # 200 days old, an identity created 200 days ago and never used
     b.stop()
@@ -49,6 +52,7 @@ def seeded(broker_factory):
         db.execute("UPDATE identity_keys SET created_at = ? WHERE identity_id = 'pst-oldkey'", (now - 200 * DAY,))
         db.execute("UPDATE identities SET created_at = ?, last_used_at = 0 WHERE id = 'pst-unused'",
                    (now - 200 * DAY,))
+        db.execute("UPDATE secrets SET next_due = ? WHERE name = 'pst-erp'", (now - 3 * DAY,))
     db.close()
     b.start()
     return b
@@ -112,6 +116,11 @@ def test_each_finding_with_its_mapping_and_evidence(seeded):
     assert shares["unused"]["count"] == 1
     assert shares["ownerless"]["share"] == round(1 / total, 4)
     assert rep["summary"]["by_owasp"]["NHI1"] >= 2
+    # static secrets from the secret store
+    f = finding(rep, "secret_rotation_overdue", "pst-erp")
+    assert_mapped(f, "NHI7", "PR.AA-01")
+    assert f["evidence"]["days_overdue"] == 3
+    assert rep["secrets"]["available"] and shares["secrets_overdue"]["count"] == 1
 
 
 def test_window_parameter(seeded):
@@ -174,6 +183,8 @@ def test_fixed_findings_disappear(seeded):
     assert r.status_code == 200, r.text
     r = b.api("POST", "/v1/identities/pst-unused/offboard")
     assert r.status_code == 200, r.text
+    r = b.api("PUT", "/v1/secrets/pst-erp", {"value": "rotated-value"})  # rotated by hand
+    assert r.status_code == 200, r.text
     # the narrower policy the report suggested replaces the reads; the
     # write needs a grant; the long @max_ttl goes
     b.set_policy(E2E_POLICY + '@requires_grant("1")\n' + STANDING + suggested)
@@ -181,7 +192,7 @@ def test_fixed_findings_disappear(seeded):
     for kind, subject in (("owner_missing", "pst-owner"), ("key_rotation_overdue", "pst-oldkey"),
                           ("long_lived_key", "pst-oldkey"), ("identity_unused", "pst-unused"),
                           ("standing_privileged_permit", "standing-write"), ("long_max_ttl", "long-ttl"),
-                          ("unused_permissions", "pst-used")):
+                          ("unused_permissions", "pst-used"), ("secret_rotation_overdue", "pst-erp")):
         assert finding(rep, kind, subject) is None, (kind, subject, finding(rep, kind, subject))
     assert rep["shares"]["ownerless"]["count"] == 0 and rep["shares"]["unused"]["count"] == 0
     assert rep["shares"]["credentials_overdue"]["count"] == 0
