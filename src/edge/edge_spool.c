@@ -516,7 +516,7 @@ static void compact(edge_spool_t *s)
 	bool truncate = prefix > 0 && backlog == 0, tail = prefix >= COMPACT_MIN && prefix >= backlog;
 	if (!(truncate || tail) || cursor_flush(s) != 0)
 		return;
-	if (tail) {
+	if (!truncate) {
 		compact_tail(s);
 		return;
 	}
