@@ -20,8 +20,11 @@ on every candidate (action, resource) pair - 4 x (ZONES x (DEVICES + 1))
 decisions per identity.
 
 Timed: GET /v1/reports/posture (JSON) and ?format=html, ROUNDS (default 3)
-each, one after another on one connection; the median and the slowest are
-reported, with the document's size and its decision count.
+each, one after another on one connection; the median and the slowest wall
+time are reported, with the broker's CPU time for the request (utime +
+stime from /proc/PID/stat: on a shared machine the wall time mostly says
+how busy the machine was), the document's size, its decision count and the
+1-minute load average when the fleet started.
 
     posture_bench.py run --bin build/tollgate [--sizes 1000,10000]
         [--rounds 3] [--out RESULTS]
@@ -31,6 +34,7 @@ Needs Debian's python3 with python3-requests, -jwt and -cryptography
 (scripts/deps.sh --test); the broker helpers are tests/e2e/tollgate_e2e.py's."""
 import argparse
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -104,18 +108,25 @@ def use(b):
             b.issue(ident, f"plant.read@Device:z{z}-d{k % DEVICES}")
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process (/proc/PID/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(b, fmt, rounds):
-    times, size, doc = [], 0, None
+    times, cpus, size, doc = [], [], 0, None
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        c0, t0 = cpu_seconds(b.proc.pid), time.perf_counter()
         r = b.api("GET", "/v1/reports/posture", params={"format": fmt}, timeout=600)
         times.append(time.perf_counter() - t0)
+        cpus.append(cpu_seconds(b.proc.pid) - c0)
         if r.status_code != 200:
             raise SystemExit(f"report {fmt}: {r.status_code} {r.text[:300]}")
         size = len(r.content)
         if fmt == "json":
             doc = r.json()
-    return times, size, doc
+    return times, cpus, size, doc
 
 
 def run_size(binary, n, rounds):
@@ -130,10 +141,11 @@ def run_size(binary, n, rounds):
             b.stop()
             seed(b, n)
             b.start(timeout=60)
-            out = {"identities": n + USED}
+            out = {"identities": n + USED, "load": os.getloadavg()[0]}
             for fmt in ("json", "html"):
-                times, size, doc = timed(b, fmt, rounds)
-                out[fmt] = {"median_s": statistics.median(times), "max_s": max(times), "bytes": size}
+                times, cpus, size, doc = timed(b, fmt, rounds)
+                out[fmt] = {"median_s": statistics.median(times), "max_s": max(times), "bytes": size,
+                            "cpu_s": statistics.median(cpus)}
                 if doc is not None:
                     cov = doc["coverage"]
                     out["decisions"] = cov["considered"] * cov["candidate_actions"] * cov["candidate_resources"]
@@ -146,14 +158,14 @@ def run_size(binary, n, rounds):
 
 def report(path):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    print("| identities | policy decisions | findings | JSON: median (slowest) | JSON size | "
-          "HTML: median (slowest) | HTML size |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| identities | policy decisions | findings | JSON: broker CPU | JSON: wall, median (slowest) | JSON size | "
+          "HTML: broker CPU | HTML: wall, median (slowest) | HTML size | load average |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         j, h = r["json"], r["html"]
-        print(f"| {r['identities']:,} | {r['decisions']:,} | {r['findings']:,} | "
-              f"{j['median_s']:.2f} s ({j['max_s']:.2f} s) | {j['bytes'] / 1048576:.1f} MiB | "
-              f"{h['median_s']:.2f} s ({h['max_s']:.2f} s) | {h['bytes'] / 1048576:.1f} MiB |")
+        print(f"| {r['identities']:,} | {r['decisions']:,} | {r['findings']:,} | {j['cpu_s']:.2f} s | "
+              f"{j['median_s']:.2f} s ({j['max_s']:.2f} s) | {j['bytes'] / 1048576:.1f} MiB | {h['cpu_s']:.2f} s | "
+              f"{h['median_s']:.2f} s ({h['max_s']:.2f} s) | {h['bytes'] / 1048576:.1f} MiB | {r['load']:.1f} |")
 
 
 def main():

@@ -873,7 +873,9 @@ doc_posture() {
 \`bench/posture_bench.py\` on $(machine): the time of one
 \`GET /v1/reports/posture\` (the NHI hygiene report, docs/report.md) as JSON
 and as HTML, from request to the last byte, on one keep-alive connection,
-${POSTURE_ROUNDS} runs per fleet (median and slowest). The fleet: 10 zones of
+${POSTURE_ROUNDS} runs per fleet (median and slowest wall time; the broker's
+CPU time for the request, utime + stime, median: on this shared machine the
+wall time mostly says how busy it was, see the load average). The fleet: 10 zones of
 9 devices, 4 actions, one role per zone permitting read and write on its
 zone, a grant-only permit and one with a long \`@max_ttl\`; N identities
 written into the stopped broker's store (a tenth without an owner, a tenth
