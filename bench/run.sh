@@ -195,7 +195,7 @@ issuance_peer() {
 	port=$(free_port)
 	node bench/oidc_peer.mjs "$WORK/clients.json" "$port" >"$WORK/peer.log" 2>&1 &
 	BROKER_PID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do # node takes seconds to load oidc-provider on a busy machine
 		grep -q '^ready$' "$WORK/peer.log" && break
 		kill -0 "$BROKER_PID" 2>/dev/null || break
 		sleep 0.1
