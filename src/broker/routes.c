@@ -4,6 +4,7 @@
 #include "broker/broker.h"
 #include "broker/feed.h"
 #include "broker/handlers.h"
+#include "broker/secret_leases.h"
 #include "broker/monitor.h"
 #include "broker/posture.h"
 #include "core/limits.h"
@@ -78,6 +79,12 @@ const route_t broker_routes[] = {
 	 "secret_rotation", 0},
 	{"GET", "/v1/secrets/", "/rotation", handle_secret_rotation_get, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_rotation", 0},
 	{"POST", "/v1/secrets/", "/rotate", handle_secret_rotate, ACCESS_ADMIN, "secret_rotate", 0},
+	{"PUT", "/v1/secrets/", "/dynamic", handle_secret_dynamic_put, ACCESS_ADMIN | ACCESS_FRESH_MFA, "secret_dynamic", 0},
+	{"GET", "/v1/secrets/", "/dynamic", handle_secret_dynamic_get, ACCESS_ADMIN | ACCESS_AUDITOR, "secret_dynamic", 0},
+	{"POST", "/v1/secrets/", "/lease", handle_secret_lease, ACCESS_WORKLOAD | ACCESS_EDGE, "secret_lease", 0},
+	{"GET", "/v1/leases", NULL, handle_lease_list, ACCESS_ADMIN | ACCESS_AUDITOR, "leases", 0},
+	{"GET", "/v1/leases/", "", handle_lease_show, ACCESS_ADMIN | ACCESS_AUDITOR, "lease", 0},
+	{"DELETE", "/v1/leases/", "", handle_lease_revoke, ACCESS_ADMIN, "lease", 0},
 	{"GET", "/v1/alerts", NULL, handle_alert_list, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "alerts", 0},
 	{"GET", "/v1/alerts/", "", handle_alert_show, ACCESS_ADMIN | ACCESS_APPROVER | ACCESS_AUDITOR, "alert", 0},
 	{"POST", "/v1/alerts/", "/ack", handle_alert_ack, ACCESS_ADMIN | ACCESS_APPROVER, "alert_ack", 0},

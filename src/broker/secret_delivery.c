@@ -29,6 +29,7 @@
 #include "broker/permissions.h"
 #include "broker/policy_state.h"
 #include "broker/secret_keys.h"
+#include "broker/secret_leases.h"
 #include "broker/token_state.h"
 #include "core/b64url.h"
 #include "core/policy/coverage.h"
@@ -176,6 +177,21 @@ static int authorize_read(req_t *r, read_t *x)
 		return -1;
 	}
 	return policy_permits(r, x);
+}
+
+/* For dynamic credentials (secret_leases.h): the same authorization. */
+int secret_read_authorize(req_t *r, const char *name, tok_claims_t *claims)
+{
+	read_t x = {.name = name};
+	snprintf(x.res, sizeof x.res, "Secret:%s", name);
+	snprintf(x.scope_tok, sizeof x.scope_tok, "secret.read@Secret:%s", name);
+	int rc = authorize_read(r, &x);
+	if (rc == 0) {
+		*claims = x.claims;
+		x.has_claims = false;
+	}
+	read_free(&x);
+	return rc;
 }
 
 /* ---- the value ---- */

@@ -17,6 +17,7 @@
 #include "broker/serve.h"
 #include "broker/rekey.h"
 #include "broker/secret_keys.h"
+#include "broker/secret_leases.h"
 #include "broker/secret_rotation.h"
 #include "broker/status_lists.h"
 #include "broker/feed.h"
@@ -515,6 +516,10 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		fprintf(stderr, "tollgate serve: cannot start the secret rotation engine\n");
 		goto out;
 	}
+	if (lease_revoker_start(b) != 0) { /* dynamic credential leases (secret_leases.h) */
+		fprintf(stderr, "tollgate serve: cannot start the lease revoker\n");
+		goto out;
+	}
 	struct MHD_Daemon *d = http_start(b, listen_fd, (int)b->cfg.threads, cert, key, ca, err, sizeof err);
 	listen_fd = -1; /* handed over: never closed here, even when the start failed (the process ends) */
 	if (d == NULL) {
@@ -566,6 +571,7 @@ out:
 	auth_failures_stop();
 	feed_stop();
 	rotation_engine_stop(); /* a step in flight finishes first */
+	lease_revoker_stop(); /* a batch in flight finishes first */
 	free(cert);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));

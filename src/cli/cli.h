@@ -109,6 +109,7 @@ int cmd_change_window(int argc, char **argv);
 int cmd_report(int argc, char **argv); /* cli/report.c */
 int cmd_secret(int argc, char **argv); /* cli/secret.c */
 int cmd_secret_rotation(int argc, char **argv); /* cli/secret_rotate.c: secret rotate|rotation */
+int cmd_secret_lease(int argc, char **argv); /* cli/secret_lease.c: secret dynamic|lease */
 int cmd_rekey(int argc, char **argv);  /* cli/rekey.c */
 int cmd_alerts(int argc, char **argv); /* cli/alerts.c */
 /* `tollgate edge` but `edge run` (the agent): list the edges, and help

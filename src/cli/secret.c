@@ -36,6 +36,10 @@ static const char secret_usage[] =
 	"      Rotates the value at its target and in the store (admin).\n"
 	"  rotation NAME [--target-file F]\n"
 	"      The rotation's state, or sets its target (a driver document).\n"
+	"  dynamic NAME [--target-file F]\n"
+	"      The dynamic role definition (PostgreSQL), or sets it (admin).\n"
+	"  lease create NAME [--ttl S] | lease list [--state S] | lease show|revoke ID\n"
+	"      A database role per lease (a workload's token); list, revoke (admin).\n"
 	"\n"
 	"Run `tollgate secret <command> --help` for a command's options.\n"
 	"Needs TOLLGATE_ADDR (default http://127.0.0.1:8420) and TOLLGATE_TOKEN: the\n"
@@ -671,6 +675,8 @@ int cmd_secret(int argc, char **argv)
 	int rc = 0;
 	if (argc >= 2 && (strcmp(argv[1], "rotate") == 0 || strcmp(argv[1], "rotation") == 0))
 		return cmd_secret_rotation(argc, argv); /* cli/secret_rotate.c */
+	if (argc >= 2 && (strcmp(argv[1], "dynamic") == 0 || strcmp(argv[1], "lease") == 0))
+		return cmd_secret_lease(argc, argv); /* cli/secret_lease.c */
 	const verb_t *v = cli_verb_lookup(argc, argv, verbs, NVERBS, sizeof verbs[0], secret_usage, &rc);
 	if (v == NULL)
 		return rc;

@@ -220,6 +220,21 @@ static const char *const sqlite_migrations[] = {
 	 "CREATE TABLE rotation_lease (one INTEGER PRIMARY KEY CHECK (one = 1), owner TEXT NOT NULL,"
 	 "  until INTEGER NOT NULL);"
 	 "INSERT INTO rotation_lease VALUES (1, '', 0);"),
+	/* leases: dynamic database credentials (docs/secrets.md, store_leases.h):
+	 * each dynamic role definition's document; and the leases, one row
+	 * per generated role, kept (revoked ones too) so that every role is
+	 * revoked after a restart and none is left behind silently. */
+	("CREATE TABLE secret_dynamic (name TEXT PRIMARY KEY, doc TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	 "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE secret_leases (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL UNIQUE,"
+	 "  identity TEXT NOT NULL, jti TEXT NOT NULL, grant_id TEXT NOT NULL DEFAULT '',"
+	 "  state TEXT NOT NULL CHECK (state IN ('active', 'revoking', 'revoked', 'failed')),"
+	 "  reason TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',"
+	 "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0,"
+	 "  not_before INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	 "CREATE INDEX secret_leases_active ON secret_leases(expires_at) WHERE state = 'active';"
+	 "CREATE INDEX secret_leases_pending ON secret_leases(name, not_before) WHERE state IN ('revoking', 'failed');"
+	 "CREATE INDEX secret_leases_state ON secret_leases(state, id);"),
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

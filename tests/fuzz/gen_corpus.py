@@ -565,6 +565,33 @@ def rotation_drivers():
     return out
 
 
+def sql_templates():
+    """Dynamic role templates (accepted and refused) and definition
+    documents for fuzz_sql_template."""
+    create = ("CREATE ROLE {{name}} LOGIN PASSWORD {{password}} VALID UNTIL {{expiry}};\n"
+              "GRANT SELECT ON ALL TABLES IN SCHEMA app TO {{name}};")
+    out = {
+        "create": create,
+        "revoke": "REASSIGN OWNED BY {{name}} TO CURRENT_USER; DROP OWNED BY {{name}}; DROP ROLE {{name}};",
+        "quotes-comments": "SELECT '{a,b}', E'it\\'s', \"x}\" -- {y\n/* { /* } */ */ DROP ROLE {{name}}",
+        "dollar": "DO $b$ BEGIN RAISE NOTICE '}'; END $b$; GRANT r TO {{name}}",
+        "quoted-placeholder": "CREATE ROLE '{{name}}' PASSWORD {{password}}",
+        "unknown": "CREATE ROLE {{user}}",
+        "lone-brace": "SELECT {",
+        "unterminated": "SELECT 'x",
+    }
+    base = {"driver": "postgres", "dsn": "host=/tmp user=admin dbname=app", "password_file": "/etc/tg/pg",
+            "creation": create, "max_ttl": 3600}
+    out["def"] = json.dumps(base)
+    out["def-full"] = json.dumps(dict(base, revocation=out["revoke"], default_ttl=60, timeout=5,
+                                      sslmode="disable"))
+    out["def-secret"] = json.dumps(dict({k: v for k, v in base.items() if k != "password_file"},
+                                        password_secret="pg-admin"))
+    out["def-role"] = json.dumps(dict(base, role="x"))
+    out["def-bad-revocation"] = json.dumps(dict(base, revocation="ALTER ROLE {{name}} PASSWORD {{password}}"))
+    return out
+
+
 def main():
     write_signature_targets()
     write("fuzz_claims", claims())
@@ -580,6 +607,7 @@ def main():
     write("fuzz_modbus", modbus_frames())
     write("fuzz_secret_meta", secret_metas())
     write("fuzz_rotation_driver", rotation_drivers())
+    write("fuzz_sql_template", sql_templates())
 
 
 if __name__ == "__main__":
