@@ -78,7 +78,7 @@ ISSUE_ROUNDS=${ISSUE_ROUNDS:-3}
 # passwords one at a time and all at once, against the driver's work alone.
 ROTATION_N=${ROTATION_N:-20}
 SECTIONS=${SECTIONS:-all}
-ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus posture monitor rotation monitor"
+ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus posture monitor rotation"
 BAR_TOKENS=6000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -1079,18 +1079,18 @@ main() {
 		run timeout 1800 /usr/bin/python3 bench/posture_bench.py run --bin "$BUILD/tollgate" \
 			--sizes "$POSTURE_SIZES" --rounds "$POSTURE_ROUNDS" --out "$WORK/posture.txt"
 	fi
-	if want rotation; then
-		say "secret rotation against PostgreSQL: $ROTATION_N secrets"
-		cmake --build "$BUILD" -j "$(nproc)" --target tollgate rotation_driver_probe >/dev/null
-		run timeout 1800 /usr/bin/python3 bench/rotation_bench.py run --bin "$BUILD/tollgate" --n "$ROTATION_N" \
-			--out "$WORK/rotation.txt"
-	fi
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"
 		cmake --build "$BUILD" -j "$(nproc)" --target monitor_bench >/dev/null
 		run timeout 900 "$BUILD/bench/monitor_bench" -n "${MONITOR_RECORDS:-1000000}" -i 1000 -r 3 >"$WORK/monitor.md"
 		say "behaviour monitor: from a deny burst to its containment, 30 identities"
 		run timeout 600 /usr/bin/python3 bench/monitor_contain_bench.py run --bin "$BUILD/tollgate" --n 30 --out "$WORK/monitor_contain.json"
+	fi
+	if want rotation; then
+		say "secret rotation against PostgreSQL: $ROTATION_N secrets"
+		cmake --build "$BUILD" -j "$(nproc)" --target tollgate rotation_driver_probe >/dev/null
+		run timeout 1800 /usr/bin/python3 bench/rotation_bench.py run --bin "$BUILD/tollgate" --n "$ROTATION_N" \
+			--out "$WORK/rotation.txt"
 	fi
 	write_doc
 	say "wrote docs/benchmarks.md"
