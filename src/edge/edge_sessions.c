@@ -25,6 +25,7 @@ struct edge_sessions {
 	size_t n;
 	bool dirty;           /* published since the last report */
 	int64_t sent_ms;      /* the last report's attempt; 0 none */
+	int64_t retry_ms;     /* after a failed report: the wait before the next, doubling to the heartbeat */
 	kill_t kills[KILL_QUEUE];
 	size_t n_kills;
 	edge_t *e;
@@ -158,7 +159,7 @@ static int64_t next_due(const edge_sessions_t *s)
 	if (s->sent_ms == 0)
 		return 0;
 	int64_t heartbeat = s->sent_ms + EDGE_SESSIONS_HEARTBEAT_S * 1000;
-	int64_t change = s->sent_ms + EDGE_SESSIONS_DEBOUNCE_MS;
+	int64_t change = s->sent_ms + (s->retry_ms > 0 ? s->retry_ms : EDGE_SESSIONS_DEBOUNCE_MS);
 	return s->dirty && change < heartbeat ? change : heartbeat;
 }
 
@@ -189,8 +190,14 @@ static void *reporter_main(void *arg)
 		bool ok = rows != NULL && report(s->e, rows, n);
 		free(rows);
 		pthread_mutex_lock(&s->mu);
-		if (!ok)
-			s->dirty = true; /* again after the debounce */
+		if (ok) {
+			s->retry_ms = 0;
+		} else { /* again after 1, 2, 4 ... s, at most a heartbeat */
+			s->dirty = true;
+			s->retry_ms = s->retry_ms == 0 ? EDGE_SESSIONS_DEBOUNCE_MS : 2 * s->retry_ms;
+			if (s->retry_ms > EDGE_SESSIONS_HEARTBEAT_S * 1000)
+				s->retry_ms = EDGE_SESSIONS_HEARTBEAT_S * 1000;
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;

@@ -507,6 +507,44 @@ def modbus_frames():
     return out
 
 
+def edge_session_reports():
+    """fuzz_edge_sessions: an edge's report of live Modbus sessions - none,
+    one, several, more than were sent, the widest strings, and each kind of
+    refusal (unknown members, wrong types, bad ids, an id twice, control
+    characters, total below the rows)."""
+    row = {"id": "ms-0123456789abcdef", "listener": "127.0.0.1:1502", "device": "Device:plc-7",
+           "src": "10.0.0.7", "identity": "hmi-1", "grant": "g-AAAAAAAAAAAAAAAAAAAAAA",
+           "since": 1700000000000, "last": 1700000001000, "allowed": 3, "denied": 1}
+
+    def rep(rows, total=None):
+        return json.dumps({"total": len(rows) if total is None else total, "sessions": rows})
+
+    def with_row(**kw):
+        return dict(row, **kw)
+    out = {
+        "empty": rep([]),
+        "one": rep([row]),
+        "three": rep([with_row(id="ms-%016d" % i, src="10.0.0.%d" % i, allowed=i) for i in range(3)]),
+        "truncated": rep([row], total=4000),
+        "ipv6": rep([with_row(listener="[::1]:1502", src="2001:db8::7")]),
+        "widest": rep([with_row(listener="l" * 64, device="T:" + "d" * 511, src="s" * 64, identity="i" * 128,
+                                grant="g" * 128)]),
+        "escapes": rep([with_row(identity="a\"b\\c", device="Device:caf\u00e9")]),
+        "bad-total-low": rep([row], total=0),
+        "bad-no-total": json.dumps({"sessions": []}),
+        "bad-unknown": json.dumps({"total": 0, "sessions": [], "x": 1}),
+        "bad-row-unknown": rep([with_row(x=1)]),
+        "bad-id": rep([with_row(id="ms-short")]),
+        "bad-id-twice": rep([row, row]),
+        "bad-control": rep([with_row(src="a\nb")]),
+        "bad-negative": rep([with_row(allowed=-1)]),
+        "bad-real": rep([with_row(since=1.5)]),
+        "bad-not-object": "[]",
+        "bad-json": "{",
+    }
+    return out
+
+
 def write_signature_targets():
     """Compact seeds and signed-form seeds of the four signature targets."""
     write("fuzz_jws", {**generic_jws(), **signed_jws()})
@@ -605,6 +643,7 @@ def main():
     write("fuzz_fwd_request", fwd_requests())
     write("fuzz_status_list", status_lists())
     write("fuzz_modbus", modbus_frames())
+    write("fuzz_edge_sessions", edge_session_reports())
     write("fuzz_secret_meta", secret_metas())
     write("fuzz_rotation_driver", rotation_drivers())
     write("fuzz_sql_template", sql_templates())

@@ -21,7 +21,7 @@ targets=(fuzz_jws fuzz_access_token fuzz_client_assertion fuzz_dpop fuzz_claims
          fuzz_status_list
          fuzz_audit fuzz_policy_parse fuzz_policy_lint fuzz_policy_ext fuzz_policy_eval
          fuzz_edge_config fuzz_edge_route fuzz_fwd_request
-         fuzz_spool
+         fuzz_spool fuzz_edge_sessions
          fuzz_entities_input fuzz_operator_input fuzz_grant_input fuzz_change_window fuzz_feed
          fuzz_modbus fuzz_monitor
          fuzz_rotation_driver)
