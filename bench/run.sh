@@ -926,14 +926,15 @@ doc_monitor() {
 
 \`bench/monitor_bench\` on $(machine): the records per second one thread of
 the monitor (docs/monitoring.md) gets through, in process: each record's
-stored JSON text (about 480 bytes, shaped like an edge's shipped
+stored JSON text (about 515 bytes, shaped like an edge's shipped
 \`authz.allow\`/\`authz.deny\` and the broker's \`token.issued\`) parsed, read
 into an event and judged by every detector against its identity's
 baseline, and the detectors alone on events already read. The traffic:
 1,000 identities, a token every 50 requests, 95 % allowed and 5 % denied
 requests over 4 actions and 20 resources, one record per millisecond of
-record time with a 300 s learning window, so that most records are
-judged; 1 % use an action outside the baseline (the findings column).
+record time and a learning window of a quarter of the run, so that most
+records are judged; 1 % use an action never used before (after learning,
+each is a finding: the findings column).
 The store read that precedes this in the broker (\`store_audit_list\`,
 batches of 500) is not included; the broker's own append rate (the audit
 section) bounds what there is to read.

@@ -298,3 +298,24 @@ def test_bad_containment_config_refused(broker_factory):
         with pytest.raises(AssertionError, match="exited"):
             br.start(timeout=10 * SLOW)
         assert "monitor" in br.log_text()
+
+
+def test_containment_reaches_the_edge(broker_factory, tmp_path):
+    """The denies an edge decides and ships raise the burst; the suspension
+    travels back through the feed, and the edge refuses the token."""
+    from edge_e2e import ORDER_ENTITIES, ORDER_POLICY, ORDER_SCOPE, Edge, allowed, edge_broker, reason, refused, until
+    b = edge_broker(broker_factory, "monitor-edge", ORDER_POLICY, args=monitor_args("enforce", learn=3600),
+                    entities=ORDER_ENTITIES)
+    e = Edge(b, tmp_path, ["GET /orders/{id} orders.read Order:{id}"]).start()
+    try:
+        w = b.create_identity()
+        tok = b.issue(w, ORDER_SCOPE)
+        until("the edge allowing the workload", lambda: e.auth("/orders/17", token=tok), allowed)
+        for _ in range(5):
+            assert e.auth("/orders/666", token=tok).status_code == 403  # forbidden by policy: a deny each
+        a = wait_alert(b, w.id, "deny_burst")
+        assert a["evidence"]["src"] == "127.0.0.1"
+        r = until("the edge refusing the contained identity's token", lambda: e.auth("/orders/17", token=tok), refused)
+        assert r.status_code == 401 and reason(r) == "revoked", (r.status_code, reason(r))
+    finally:
+        e.stop()
