@@ -66,6 +66,11 @@ V1_ROUTES = [
     ("DELETE", "/v1/secrets/x"),
     ("GET", "/v1/secrets/x/meta"),
     ("GET", "/v1/secrets/x/versions"),
+    ("PUT", "/v1/secrets/x/dynamic"),
+    ("GET", "/v1/secrets/x/dynamic"),
+    ("GET", "/v1/leases"),
+    ("GET", "/v1/leases/x"),
+    ("DELETE", "/v1/leases/x"),
     ("POST", "/v1/rekey"),
 ]
 # /v1 routes only edges may call (an administrator has no audit spool to
@@ -73,7 +78,7 @@ V1_ROUTES = [
 V1_EDGE_ONLY = [("POST", "/v1/edges/audit"), ("PUT", "/v1/edges/self/sessions")]
 # /v1 routes only workloads and edges may call with their own access token:
 # a secret's value (docs/secrets.md: no operator, admins neither, reads one).
-V1_WORKLOAD_ONLY = [("GET", "/v1/secrets/x")]
+V1_WORKLOAD_ONLY = [("GET", "/v1/secrets/x"), ("POST", "/v1/secrets/x/lease")]  # a lease holds a password
 # /v1 routes open to anyone: login authenticates its caller itself (password
 # + TOTP, test_operators.py); init works once, from loopback (test_init.py);
 # the Token Status Lists are public, as the JWKS (test_status_list.py).
@@ -129,6 +134,10 @@ V1_ACCESS = {
     ("DELETE", "/v1/secrets/x"): [FRESH],
     ("GET", "/v1/secrets/x/meta"): [AUDITOR],
     ("GET", "/v1/secrets/x/versions"): [AUDITOR],
+    ("PUT", "/v1/secrets/x/dynamic"): [FRESH],
+    ("GET", "/v1/secrets/x/dynamic"): [AUDITOR],
+    ("GET", "/v1/leases"): [AUDITOR],
+    ("GET", "/v1/leases/x"): [AUDITOR],
     ("POST", "/v1/rekey"): [FRESH],
 }
 
