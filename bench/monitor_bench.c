@@ -8,8 +8,8 @@
  * and, to show where the time goes, the JSON parse alone and parse + read.
  * The traffic: I identities, each issued a token every 50 requests, 95 %
  * allowed and 5 % denied requests over 4 actions and 20 resources from
- * its own address, one record per millisecond of record time, so that a
- * 300 s learning window ends early in the run and most records are judged;
+ * its own address, one record per millisecond of record time, and a
+ * learning window of a quarter of the run, so that most records are judged;
  * 1 % of the requests use an action never used before (after learning:
  * a finding). Prints
  * a Markdown table. Usage: monitor_bench [-n RECORDS] [-i IDENTITIES] [-r ROUNDS] */
@@ -56,11 +56,13 @@ static char *record_text(size_t i, size_t identities)
 	return out;
 }
 
+static int64_t learning_window = 300;
+
 static mon_engine_t *engine(void)
 {
 	mon_params_t p;
 	mon_params_default(&p);
-	p.learning_window = 300;
+	p.learning_window = learning_window;
 	p.max_identities = 1000000;
 	return mon_engine_new(&p);
 }
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
 	}
 	if (n == 0 || identities == 0 || rounds == 0 || rounds > 15)
 		return 2;
+	learning_window = n / 4000 > 0 ? (int64_t)(n / 4000) : 1;
 	char **texts = calloc(n, sizeof *texts);
 	size_t bytes = 0;
 	for (size_t i = 0; i < n; i++) {
