@@ -5,6 +5,8 @@
 #include "core/timefmt.h"
 #include <string.h>
 
+#define POSTURE_HISTORY_KEEP 1000 /* snapshots kept per source (report, daily) */
+
 typedef struct {
 	int64_t time;
 	const char *source, *shares;
@@ -19,6 +21,16 @@ static store_rc apply_snapshot(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 1, a->time);
 	sq_bind_text(st, 2, a->source);
 	sq_bind_text(st, 3, a->shares);
+	store_rc rc = sq_exec_stmt(st);
+	if (rc != STORE_OK)
+		return rc;
+	/* bounded: the newest POSTURE_HISTORY_KEEP snapshots of each source */
+	st = sq_prepare(c, "DELETE FROM posture_history WHERE source = ?1 AND id <= "
+			   "(SELECT id FROM posture_history WHERE source = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+	if (st == NULL)
+		return STORE_ERROR;
+	sq_bind_text(st, 1, a->source);
+	sqlite3_bind_int(st, 2, POSTURE_HISTORY_KEEP);
 	return sq_exec_stmt(st);
 }
 

@@ -588,22 +588,8 @@ store_rc store_prune(store_t *s, int64_t now, int64_t keep_s);
 /* ---- the posture report (sqlite_posture.c, docs/report.md) ---- */
 
 /* Appends a snapshot of the report's shares (shares_json: the object
- * {name: share or null} as JSON text); source "report" or "daily". */
-store_rc store_posture_snapshot_add(store_t *s, int64_t time, const char *source, const char *shares_json);
-/* The newest `limit` snapshots at or after since, oldest first, into a
- * new array of {"time" (RFC 3339), "source", "shares"}. */
-store_rc store_posture_history(store_t *s, int64_t since, int limit, json_t **out);
-/* The time of the newest snapshot of source ("report" or "daily"), 0 when none. */
-store_rc store_posture_last(store_t *s, const char *source, int64_t *time);
-/* The static secrets that are not deleted, [{"name", "owner", "next_due"}]
- * (next_due 0: no rotation scheduled); STORE_NOT_FOUND when this store has
- * no secret store. */
-store_rc store_posture_secrets(store_t *s, json_t **out);
-
-/* ---- the posture report (sqlite_posture.c, docs/report.md) ---- */
-
-/* Appends a snapshot of the report's shares (shares_json: the object
- * {name: share or null} as JSON text); source "report" or "daily". */
+ * {name: share or null} as JSON text); source "report" or "daily". The
+ * newest 1,000 snapshots of each source are kept. */
 store_rc store_posture_snapshot_add(store_t *s, int64_t time, const char *source, const char *shares_json);
 /* The newest `limit` snapshots at or after since, oldest first, into a
  * new array of {"time" (RFC 3339), "source", "shares"}. */
