@@ -71,7 +71,7 @@ static const cfg_key_t keys[] = {
 	I(monitor_hours_min_events, 100, 1, 1000000000, "off_hours: requests learned before use outside the usual hours is judged"),
 	I(monitor_grant_min_use, 50, 0, 100, "unused_grant: percent of a grant's actions that must be used for it to count as used"),
 	I(monitor_cooldown, 300, 0, 86400, "least time between two alerts of one detector for one identity (s)"),
-	I(monitor_max_identities, 10000, 1, 10000000, "identities the monitor keeps a baseline of (about 40 KiB each at most)"),
+	I(monitor_max_identities, 10000, 1, 10000000, "identities the monitor keeps a baseline of (a few KiB each; at most about 300 KiB)"),
 	S(monitor_operator_ranges, "", "interactive_use: operator workstation ranges, comma-separated CIDRs"),
 	S(monitor_containment, "off", "off, dry_run (record what would be contained) or enforce"),
 	S(monitor_contain, "", "containment rules DETECTOR[:SEVERITY]=ACTION[+ACTION] ... (suspend, end_grants, revoke_tokens)"),

@@ -15,7 +15,8 @@
  * MON_MAX_RESOURCES resources, MON_MAX_SOURCES addresses, MON_MAX_NETS
  * networks, MON_RATE_SAMPLES minute counts, the last MON_MAX_TOKENS
  * tokens issued to it (jti and address), the last MON_DENY_RING denies
- * and MON_MAX_GRANTS open grants: about 40 KiB at most. A set that filled
+ * and MON_MAX_GRANTS open grants: a few KiB in practice, at most about
+ * 300 KiB (every resource 1 KiB long). A set that filled
  * up while learning is marked overflowing and its first-use check is off
  * (the identity is too varied to baseline that way). The engine follows
  * at most max_identities identities; events of further ones are counted
