@@ -54,6 +54,10 @@ void oauth_issue(req_t *r, const client_t *c, issue_req_t *g);
  * issuance (left zeroed, so releasing them is a no-op), the connection is
  * suspended until the write is durable, and answered when it resumes. */
 void oauth_issue_held(req_t *r, client_t *c, issue_req_t *g);
+/* Before the HTTP server stops (it cannot with a suspended connection):
+ * no issuance is held from now on, and this returns once every held one
+ * was answered (each within its commit group's time). */
+void oauth_issue_release(void);
 void oauth_issue_req_free(issue_req_t *g);
 
 /* grant_type=urn:ietf:params:oauth:grant-type:token-exchange (oauth_exchange.c). */

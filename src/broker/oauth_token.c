@@ -325,6 +325,40 @@ typedef struct {
 
 enum { ISSUING_PENDING, ISSUING_RECORDED, ISSUING_ABANDONED };
 
+/* Held issuances (suspended connections) not yet answered or abandoned,
+ * and whether the server is stopping: libmicrohttpd cannot stop while a
+ * connection is suspended, so then no new issuance is held. */
+static atomic_long holds;
+static atomic_bool stopping;
+
+/* Counts a hold unless the server is stopping (the count comes first, so
+ * that oauth_issue_release either waits for it or this sees stopping). */
+static bool hold_begin(void)
+{
+	atomic_fetch_add(&holds, 1);
+	if (!atomic_load(&stopping))
+		return true;
+	atomic_fetch_sub(&holds, 1);
+	return false;
+}
+
+static void hold_end(void)
+{
+	atomic_fetch_sub(&holds, 1);
+}
+
+void oauth_issue_release(void)
+{
+	atomic_store(&stopping, true);
+	/* Each held issuance is answered once its commit group is durable. */
+	for (int i = 0; i < 3000 && atomic_load(&holds) > 0; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&holds) > 0)
+		log_event(LOG_ERROR, "token requests still wait for the store at shutdown", NULL);
+}
+
 /* Signs the token (answers 500 and returns -1 when it cannot). */
 static int sign_token(req_t *r, issuing_t *it)
 {
@@ -447,6 +481,7 @@ static void issuing_free(void *arg)
 static void issuing_abandon(void *arg)
 {
 	issuing_t *it = arg;
+	hold_end();
 	if (atomic_exchange(&it->stage, ISSUING_ABANDONED) == ISSUING_RECORDED)
 		issuing_free(it);
 }
@@ -470,6 +505,7 @@ static void issuing_resumed(req_t *r)
 	r->held_state = NULL;
 	answer_recorded(r, it);
 	issuing_free(it);
+	hold_end();
 }
 
 void oauth_issue_held(req_t *r, client_t *c, issue_req_t *g)
@@ -490,6 +526,12 @@ void oauth_issue_held(req_t *r, client_t *c, issue_req_t *g)
 		return;
 	}
 	prepare_record(r, it);
+	if (!hold_begin()) { /* the server is stopping: this thread waits instead */
+		it->rc = store_issue(r->b->store, &it->is);
+		answer_recorded(r, it);
+		issuing_free(it);
+		return;
+	}
 	it->conn = r->conn;
 	atomic_init(&it->stage, ISSUING_PENDING);
 	r->held_state = it;

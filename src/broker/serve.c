@@ -21,6 +21,7 @@
 #include "broker/secret_rotation.h"
 #include "broker/status_lists.h"
 #include "broker/feed.h"
+#include "broker/oauth_issue.h"
 #include "broker/syslog_forwarder.h"
 #include "core/b64url.h"
 #include "core/listen_addr.h"
@@ -532,6 +533,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		fprintf(stderr, "tollgate serve: %s\n", err);
 		auth_failures_release();
 		feed_release();
+		oauth_issue_release();
 		http_stop(d);
 		goto out;
 	}
@@ -540,6 +542,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 		forwarder_stop(fwd);
 		auth_failures_release();
 		feed_release();
+		oauth_issue_release();
 		http_stop(d);
 		goto out;
 	}
@@ -558,6 +561,7 @@ static int run(broker_t *b, const serve_opts_t *o, int listen_fd)
 	log_event(LOG_INFO, "shutting down: finishing in-flight requests", NULL);
 	auth_failures_release(); /* answer held requests: the daemon cannot stop with them */
 	feed_release();
+	oauth_issue_release(); /* held token requests: answered once durable */
 	http_stop(d);
 	auth_failures_stop(); /* record pending failures before the final checkpoint */
 	monitor_stop();
