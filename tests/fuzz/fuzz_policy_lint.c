@@ -112,8 +112,9 @@ static void check_unreachable(const pol_engine_t *eng, const pol_findings_t *f, 
 		const pol_policy_t *p = f->item[i].policy ? named(set, f->item[i].policy) : NULL;
 		if (p == NULL || !unreachable(f->item[i].code))
 			continue;
-		pol_request_t req = {admitted(&p->principal, "Workload"), admitted(&p->action, "Action"),
-				     admitted(&p->resource, "Api"), NULL};
+		pol_request_t req = {.principal = admitted(&p->principal, "Workload"),
+				     .action = admitted(&p->action, "Action"),
+				     .resource = admitted(&p->resource, "Api")};
 		pol_decision_t d;
 		if (pol_authorize(eng, NULL, &req, NULL, scratch, &d) != 0)
 			continue;

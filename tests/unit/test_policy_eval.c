@@ -226,8 +226,8 @@ static pol_euid_t euid(const char *type, const char *id)
 
 static pol_request_t alice_views_d1(const world_t *w)
 {
-	return (pol_request_t){euid("User", "alice"), euid("Action", "view"), euid("Doc", "d1"),
-			       &w->context};
+	return (pol_request_t){.principal = euid("User", "alice"), .action = euid("Action", "view"),
+			       .resource = euid("Doc", "d1"), .context = &w->context};
 }
 
 /* "policy0,policy2" from a list of policy numbers. */

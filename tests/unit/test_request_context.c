@@ -219,8 +219,9 @@ static bool decide_unit(const pol_engine_t *eng, pol_scratch_t *s, uint8_t unit,
 	r.unit = unit;
 	pol_ctx_input_t in = {.now = TU_NOW, .token_age_s = -1, .modbus = &r};
 	const char *action = mb_request_action(&r);
-	pol_request_t req = {{{"Workload", 8}, {"hmi-1", 5}}, {{"Action", 6}, {action, strlen(action)}},
-			     {{"Device", 6}, {"plc-7", 5}}, pol_ctx_build(&c, &in)};
+	pol_request_t req = {.principal = {{"Workload", 8}, {"hmi-1", 5}},
+			     .action = {{"Action", 6}, {action, strlen(action)}},
+			     .resource = {{"Device", 6}, {"plc-7", 5}}, .context = pol_ctx_build(&c, &in)};
 	pol_decision_t d;
 	assert_int_equal(pol_authorize(eng, NULL, &req, NULL, s, &d), 0);
 	assert_int_equal(d.nerrors, 0);
