@@ -96,37 +96,31 @@ done:
 	return out;
 }
 
-/* Re-wraps every data key not wrapped under the current key yet. */
+/* Re-wraps every data key not wrapped under the current key yet, a batch
+ * at a time; a batch in which nothing could be re-wrapped ends it (the log
+ * names each secret: its data key opens under no key held). */
 static int rewrap_secrets(broker_t *b, const char *actor, rekey_report_t *rep, char *err, size_t err_len)
 {
-	char **names = NULL;
-	size_t n = 0, skipped = 0;
-	for (int round = 0; round < 1000000; round++) {
+	for (;;) {
+		char **names = NULL;
+		size_t n = 0, done = 0;
 		if (store_secret_not_wrapped_by(b->store, rep->to, REWRAP_BATCH, &names, &n) != STORE_OK) {
 			snprintf(err, err_len, "the store is unavailable");
 			return -1;
 		}
-		size_t done = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (rewrap_one(b, names[i], actor, rep) == 0)
+			if (done == i && rewrap_one(b, names[i], actor, rep) == 0)
 				done++;
 			free(names[i]);
 		}
 		free(names);
-		if (n <= skipped || done == 0)
-			break;
-		skipped = n - done;
-		if (n < REWRAP_BATCH && skipped == 0)
-			break;
+		if (n == 0)
+			return 0;
+		if (done < n) {
+			snprintf(err, err_len, "a secret's data key could not be re-wrapped (see the log)");
+			return -1;
+		}
 	}
-	if (store_secret_not_wrapped_by(b->store, rep->to, 1, &names, &n) == STORE_OK && n > 0) {
-		snprintf(err, err_len, "secret %s could not be re-wrapped (see the log)", names[0]);
-		free(names[0]);
-		free(names);
-		return -1;
-	}
-	free(names);
-	return 0;
 }
 
 /* ---- step 4: signing keys and TOTP secrets ---- */

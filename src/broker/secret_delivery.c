@@ -163,6 +163,8 @@ static int authorize_read(req_t *r, read_t *x)
 	const char *why = NULL, *tok = bearer_token(r);
 	token_state_t st = tok ? token_state(r->b, tok, r->now, &x->claims, &why) : TOKEN_INVALID;
 	x->has_claims = st == TOKEN_ACTIVE || st == TOKEN_INACTIVE;
+	if (st == TOKEN_ERROR)
+		tok_claims_free(&x->claims);
 	if (st != TOKEN_ACTIVE) { /* it was active at dispatch: revoked since */
 		http_problem(r, st == TOKEN_ERROR ? 503 : 401, NULL, "the access token is not active");
 		return -1;
