@@ -275,6 +275,20 @@ static entry_t *find(struct window_set *ws, const char *name)
 	return NULL;
 }
 
+void change_window_named(broker_t *b, const char *name, int64_t now, window_state_t *out)
+{
+	struct window_set *ws = b->windows;
+	memset(out, 0, sizeof *out);
+	out->next_open = -1;
+	if (ws == NULL)
+		return;
+	pthread_rwlock_rdlock(&ws->lock);
+	const entry_t *e = find(ws, name);
+	if (e != NULL)
+		consider(e, now, out);
+	pthread_rwlock_unlock(&ws->lock);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp((*(const entry_t *const *)a)->w->name, (*(const entry_t *const *)b)->w->name);

@@ -27,6 +27,9 @@ typedef struct {
 /* The change-control state of resource at now, with the entity hierarchy es. */
 void change_window_state(broker_t *b, const pol_entities_t *es, const pol_euid_t *resource, int64_t now,
 			 window_state_t *out);
+/* The state at now of the window called name (controlled: it exists), for
+ * the secret rotation engine's windows (docs/secrets.md, Rotation). */
+void change_window_named(broker_t *b, const char *name, int64_t now, window_state_t *out);
 
 /* The windows the scope tokens of one token request are under. */
 typedef struct {

@@ -7,6 +7,7 @@
  * needs them and zeroed after it. */
 #include "broker/secret_rotation.h"
 #include "broker/alerts.h"
+#include "broker/change_windows.h"
 #include "broker/secret_driver.h"
 #include "broker/secret_keys.h"
 #include "core/rotation.h"
@@ -31,7 +32,8 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started, stop, wake, leased;
-	char owner[33]; /* this process's lease id */
+	int64_t lease_until; /* while leased: when the lease runs out */
+	char owner[33];      /* this process's lease id */
 } E = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* One secret's rotation while a pass works on it. */
@@ -374,7 +376,34 @@ static bool renew_lease(int64_t step_s)
 {
 	int64_t now = broker_now();
 	E.leased = store_rotation_lease(E.b->store, E.owner, now, now + LEASE_S + step_s) == STORE_OK;
+	if (E.leased)
+		E.lease_until = now + LEASE_S + step_s;
 	return E.leased;
+}
+
+/* A rotation starts only while the secret's rotation window (the change
+ * window its metadata names, docs/change_windows.md) is open, unless it
+ * was asked for with now. Why it waits is shown as the last error. */
+static bool window_allows(work_t *w, int64_t now)
+{
+	json_t *meta = json_loads(w->rec.metadata, 0, NULL);
+	const char *name = json_string_value(json_object_get(json_object_get(meta, "rotation"), "window"));
+	window_state_t st;
+	char why[sizeof w->rr.last_error] = "";
+	if (name != NULL && !w->rr.requested_now) {
+		change_window_named(E.b, name, now, &st);
+		if (!st.controlled)
+			snprintf(why, sizeof why, "the rotation window, change window %.128s, does not exist: waiting", name);
+		else if (!st.open)
+			snprintf(why, sizeof why, "waiting for the rotation window, change window %.128s", name);
+	}
+	json_decref(meta);
+	if (why[0] != '\0' && strcmp(why, w->rr.last_error) != 0) {
+		memcpy(w->rr.last_error, why, sizeof why);
+		if (store_rotation_save(E.b->store, &w->rr, now, NULL) != STORE_OK)
+			broker_store_failed(E.b, "rotation state");
+	}
+	return why[0] == '\0';
 }
 
 static void rotate_one(const char *name)
@@ -387,12 +416,13 @@ static void rotate_one(const char *name)
 		int64_t now = broker_now();
 		rot_action_t a = rotation_next(&w.state, now, due);
 		outcome_t o = {0};
-		if (a == ROT_ACT_NONE || a == ROT_ACT_WAIT || !renew_lease(w.target.timeout))
+		if (a == ROT_ACT_NONE || a == ROT_ACT_WAIT || (a == ROT_ACT_GENERATE && !window_allows(&w, now)) ||
+		    !renew_lease(w.target.timeout))
 			break;
 		perform(&w, a, now, &o);
 		rotation_apply(&w.state, a, o.ok, now, &w.policy);
 		if (a == ROT_ACT_PROMOTE && o.ok)
-			w.rr.requested = due = false; /* done: the next one is next_due's */
+			w.rr.requested = w.rr.requested_now = due = false; /* done: the next one is next_due's */
 		if (!o.ok) /* kept through the rollback, until a rotation succeeds */
 			snprintf(w.rr.last_error, sizeof w.rr.last_error, "%.*s", (int)sizeof w.rr.last_error - 1, o.err);
 		else if (a == ROT_ACT_PROMOTE)
@@ -455,16 +485,19 @@ static void for_each_active(void (*fn)(const char *name))
 	free(names);
 }
 
+/* Takes or keeps the lease (written only when half of it has run out, or
+ * when it was not held): true while this broker rotates. Taking it
+ * reconciles every rotation in progress first. */
 static bool hold_lease(void)
 {
-	int64_t now = broker_now();
-	bool held = store_rotation_lease(E.b->store, E.owner, now, now + LEASE_S) == STORE_OK;
-	if (held && !E.leased) {
+	bool was = E.leased;
+	if (E.leased && broker_now() < E.lease_until - LEASE_S / 2)
+		return true;
+	if (renew_lease(0) && !was) {
 		log_event(LOG_INFO, "rotation lease taken: this broker rotates secrets", NULL);
 		for_each_active(reconcile_one);
 	}
-	E.leased = held;
-	return held;
+	return E.leased;
 }
 
 static void *engine(void *arg)

@@ -22,7 +22,8 @@ static const char rotate_help[] =
 	"the old one and verify it is refused (docs/secrets.md). A failed step rolls\n"
 	"back to the working credential and is retried with back-off.\n"
 	"\n"
-	"  --now         also end a failed attempt's back-off: try at once\n"
+	"  --now         at once: end a failed attempt's back-off and do not wait for\n"
+	"                the rotation window (the change window the policy names)\n"
 	"  --wait [SECS] wait (default 120 s) until the new value is current, or the\n"
 	"                attempt rolled back (exit 1, with the step's error)\n"
 	"  --json        print the rotation state as JSON\n";

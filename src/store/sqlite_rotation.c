@@ -63,6 +63,7 @@ store_rc store_rotation_get(store_t *s, const char *name, rotation_record_t *out
 			out->new_version = sqlite3_column_int64(st, 6);
 			out->old_version = sqlite3_column_int64(st, 7);
 			out->requested = sqlite3_column_int64(st, 8) != 0;
+			out->requested_now = sqlite3_column_int64(st, 8) == 2;
 			sq_copy_text(out->last_error, sizeof out->last_error, st, 9);
 			out->updated_at = sqlite3_column_int64(st, 10);
 			rc = out->target != NULL ? STORE_OK : STORE_ERROR;
@@ -95,7 +96,7 @@ static store_rc apply_save(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 5, a->r->retire_after);
 	sqlite3_bind_int64(st, 6, a->r->new_version);
 	sqlite3_bind_int64(st, 7, a->r->old_version);
-	sqlite3_bind_int64(st, 8, a->r->requested ? 1 : 0);
+	sqlite3_bind_int64(st, 8, a->r->requested ? (a->r->requested_now ? 2 : 1) : 0);
 	sq_bind_text(st, 9, a->r->last_error);
 	sqlite3_bind_int64(st, 10, a->now);
 	store_rc rc = sq_exec_stmt(st);
@@ -117,7 +118,8 @@ typedef struct {
 static store_rc apply_request(sq_conn_t *c, const void *arg)
 {
 	const request_arg_t *a = arg;
-	sqlite3_stmt *st = sq_prepare(c, "UPDATE secret_rotations SET requested = 1, updated_at = ?2,"
+	sqlite3_stmt *st = sq_prepare(c, "UPDATE secret_rotations SET updated_at = ?2,"
+					 " requested = CASE WHEN ?3 THEN 2 ELSE MAX(requested, 1) END,"
 					 " not_before = CASE WHEN ?3 THEN 0 ELSE not_before END WHERE name = ?1");
 	if (st == NULL)
 		return STORE_ERROR;
@@ -143,7 +145,7 @@ store_rc store_rotation_active(store_t *s, int64_t now, int max, char ***names, 
 	size_t cap = 0;
 	int r = SQLITE_DONE;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT r.name FROM secret_rotations r JOIN secrets s ON s.name = r.name "
-					 "WHERE s.deleted = 0 AND (r.phase != 'idle' OR r.requested = 1 OR "
+					 "WHERE s.deleted = 0 AND (r.phase != 'idle' OR r.requested != 0 OR "
 					 "(s.next_due > 0 AND s.next_due <= ?1)) ORDER BY r.name LIMIT ?2");
 	*names = NULL;
 	*n = 0;

@@ -552,6 +552,7 @@ typedef struct {
 	int64_t new_version;     /* the pending (then current) version of this rotation, 0 none */
 	int64_t old_version;     /* the version it replaces, 0 none */
 	bool requested;          /* an operator asked for a rotation (POST .../rotate) */
+	bool requested_now;      /* ... with now: no waiting for a back-off or the rotation window */
 	char last_error[512];    /* the last failed step's reason, "" none */
 	int64_t updated_at;
 } rotation_record_t;
@@ -566,9 +567,10 @@ store_rc store_rotation_get(store_t *s, const char *name, rotation_record_t *out
 /* Writes r's state (phase .. last_error; not the target) with ev (may be
  * NULL). STORE_NOT_FOUND when the row is gone. */
 store_rc store_rotation_save(store_t *s, const rotation_record_t *r, int64_t now, const audit_event_t *ev);
-/* Asks for a rotation (requested = 1), with ev; skip_backoff also ends a
- * failed step's back-off (not_before = 0). STORE_NOT_FOUND when the secret
- * has no rotation target. */
+/* Asks for a rotation (requested), with ev; skip_backoff (requested_now)
+ * also ends a failed step's back-off (not_before = 0) and does not wait for
+ * the rotation window. STORE_NOT_FOUND when the secret has no rotation
+ * target. */
 store_rc store_rotation_request(store_t *s, const char *name, int64_t now, bool skip_backoff,
 				const audit_event_t *ev);
 /* Names of the live secrets with a rotation target whose rotation is in

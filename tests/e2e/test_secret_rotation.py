@@ -9,7 +9,8 @@
 # credential still works, and the back-off holds the retry; a broker
 # SIGKILLed at each driver step (the exec driver blocks on a FIFO at the
 # chosen step) resumes after a restart with store and target agreeing on a
-# working current credential; bad input to the API.
+# working current credential; a rotation waits for the change window its
+# policy names unless asked for with now; the CLI; bad input to the API.
 import json
 import os
 import signal
@@ -274,6 +275,42 @@ def test_api_bad_input(rb):
         assert_problem(rb.api("POST", f"/v1/secrets/{name}/rotate", body), 400)
     assert rotation(rb, name)["requested"] is False
     assert_problem(rb.api("POST", f"/v1/secrets/{name}/rotate", token=""), 401)
+
+
+# ---- the rotation window ----------------------------------------------------------
+
+
+def test_rotation_waits_for_its_window(rb, tmp_path):
+    """A secret whose rotation policy names a change window starts rotating
+    only while that window is open; asked for with now, it does not wait."""
+    name, window = unique("win-key"), unique("rot-window")
+    year = time.gmtime().tm_year + 1
+    r = rb.api("PUT", f"/v1/change-windows/{window}", {
+        "resources": [f"Secret:{name}"], "timezone": "UTC",
+        "schedule": {"start": f"{year}-01-01T00:00", "end": f"{year}-01-01T01:00"}})
+    assert r.status_code in (200, 201), r.text
+    r = rb.api("PUT", f"/v1/secrets/{name}", {"value": "win-one", "metadata": {
+        "rotation": {"rotate_every": "30d", "grace": 0, "window": window}}})
+    assert r.status_code == 201, r.text
+    target, state = fake_target(tmp_path, "win-one", single=True)
+    set_target(rb, name, target)
+    rotate(rb, name)
+    s = wait_phase(rb, name, lambda s: "waiting for the rotation window" in (s["last_error"] or ""),
+                   "the rotation to wait for its window")
+    assert s["phase"] == "idle" and s["requested"] and versions(rb, name) == {1: "current"}
+    rotate(rb, name, now=True)
+    s = wait_phase(rb, name, lambda s: s["phase"] == "idle" and not s["requested"], "the rotation asked with now")
+    assert s["last_error"] is None and versions(rb, name) == {1: "retired", 2: "current"}
+    # A window that does not exist holds scheduled rotations, and says so.
+    other = unique("nowin-key")
+    r = rb.api("PUT", f"/v1/secrets/{other}", {"value": "x", "metadata": {
+        "rotation": {"rotate_every": "30d", "window": "no-such-window"}}})
+    assert r.status_code == 201, r.text
+    (tmp_path / "other").mkdir()
+    set_target(rb, other, fake_target(tmp_path / "other", "x")[0])
+    rotate(rb, other)
+    wait_phase(rb, other, lambda s: "no-such-window, does not exist" in (s["last_error"] or ""),
+               "the missing window to be reported")
 
 
 # ---- the CLI -------------------------------------------------------------------
