@@ -83,8 +83,15 @@ ROTATION_N=${ROTATION_N:-20}
 # DURATION s at each of SECRETS_CONNS (default "16,64") connections.
 SECRETS_ROUNDS=${SECRETS_ROUNDS:-3}
 SECRETS_CONNS=${SECRETS_CONNS:-16,64}
+# Dynamic database credentials (SECTIONS=leases; bench/leases_bench.py, the
+# same python3, and the postgresql package): LEASES_N (default 200) leases
+# created by 1 and by 8 clients and revoked through the API, and
+# LEASES_REVOKE_N (default 10,000) revoked at once, against PostgreSQL's own
+# DROP ROLE of as many roles.
+LEASES_N=${LEASES_N:-200}
+LEASES_REVOKE_N=${LEASES_REVOKE_N:-10000}
 SECTIONS=${SECTIONS:-all}
-ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus posture monitor rotation secrets"
+ALL_SECTIONS="verify issuance audit policy connflood authflood grants login edge modbus posture monitor rotation secrets leases"
 BAR_TOKENS=6000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -900,6 +907,28 @@ EOF
 	python3 bench/posture_bench.py report "$WORK/posture.txt"
 }
 
+doc_leases() {
+	cat <<EOF
+## Dynamic database credentials
+
+\`bench/leases_bench.py\` on $(machine): leases of PostgreSQL roles
+(docs/secrets.md, "Dynamic database credentials") against a real PostgreSQL
+15 cluster on the same machine. Creation is timed by the client per
+\`POST /v1/secrets/{name}/lease\` (scope and policy check, the lease row
+with its audit record, an admin login, a client-side SCRAM hash, \`CREATE
+ROLE\` and two \`GRANT\`s); revocation through the API from the first
+\`DELETE /v1/leases/{id}\` until \`GET /v1/leases\` shows none left. For
+the ${LEASES_REVOKE_N} leases, as many roles were created in the cluster and
+as many lease rows put into the stopped broker's store in state revoking;
+the time runs from the broker's start until the last was revoked (sessions
+terminated, roles dropped 100 per transaction, verified gone, one audit
+record per batch), and every role was checked gone. The peer is the
+database's own work: \`DROP ROLE\` of as many roles in one DO block.
+
+EOF
+	python3 bench/leases_bench.py report "$WORK/leases.json"
+}
+
 doc_rotation() {
 	cat <<EOF
 ## Secret rotation
@@ -1122,6 +1151,11 @@ main() {
 		say "secret reads: GET /v1/secrets/{name} and POST /v1/authorize at $SECRETS_CONNS connections ($SECRETS_ROUNDS rounds)"
 		run timeout 1800 /usr/bin/python3 bench/secrets_bench.py run --bin "$BUILD/tollgate" --duration "$DURATION" \
 			--warmup "$WARMUP" --rounds "$SECRETS_ROUNDS" --conns "$SECRETS_CONNS" --out "$WORK/secrets.json"
+	fi
+	if want leases; then
+		say "dynamic credentials against PostgreSQL: $LEASES_N leases, and $LEASES_REVOKE_N revoked at once"
+		run timeout 1800 /usr/bin/python3 bench/leases_bench.py run --bin "$BUILD/tollgate" --n "$LEASES_N" \
+			--revoke-n "$LEASES_REVOKE_N" --out "$WORK/leases.json"
 	fi
 	if want monitor; then
 		say "behaviour monitor: records/s through the detectors (bench/monitor_bench)"

@@ -19,6 +19,7 @@
 #include "shell/log.h"
 #include "store/store_leases.h"
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,32 @@ static struct {
 	pthread_cond_t cv;
 	bool started, stop, wake;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+#define TARGET_LOCKS 16
+static pthread_mutex_t target_locks[TARGET_LOCKS] = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+};
+
+static pthread_mutex_t *target_lock_of(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return &target_locks[h % TARGET_LOCKS];
+}
+
+void lease_target_lock(const char *name)
+{
+	pthread_mutex_lock(target_lock_of(name));
+}
+
+void lease_target_unlock(const char *name)
+{
+	pthread_mutex_unlock(target_lock_of(name));
+}
 
 char *lease_admin_password(broker_t *b, const rot_target_t *t, char *err, size_t err_len)
 {
@@ -187,8 +214,11 @@ static void revoke_group(lease_record_t *leases, size_t n)
 		for (size_t i = 0; i < n; i++)
 			record_failed(&leases[i], err);
 	} else {
-		for (size_t i = 0; i < n; i += LEASE_BATCH)
+		for (size_t i = 0; i < n; i += LEASE_BATCH) {
+			lease_target_lock(leases[0].name); /* batch by batch: creations go on between */
 			revoke_batch(c, &d, leases + i, n - i < LEASE_BATCH ? n - i : LEASE_BATCH);
+			lease_target_unlock(leases[0].name);
+		}
 	}
 	PQfinish(c);
 	if (def == 0)

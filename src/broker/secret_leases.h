@@ -32,6 +32,13 @@ void lease_revoker_stop(void);
 /* Runs a pass now (a lease was ended by an operator). */
 void lease_revoker_wake(void);
 
+/* Serializes the work at the target of one dynamic secret in this broker:
+ * concurrent GRANTs and DROP OWNEDs on the same objects update the same
+ * catalog rows, and PostgreSQL fails one of them ("tuple concurrently
+ * updated"). Striped by the name's hash. */
+void lease_target_lock(const char *name);
+void lease_target_unlock(const char *name);
+
 /* The admin password of a definition's connection: its password_file, or
  * the current value of its password_secret. malloc'd (wipe it with
  * secret_driver_wipe), or NULL with why in err. */

@@ -160,7 +160,12 @@ static int create_at_target(req_t *r, const dyn_role_t *d, const lease_record_t 
 	char *admin = lease_admin_password(r->b, &d->conn, err, err_len);
 	PGconn *c = admin != NULL ? lease_pg_connect(d, admin, err, err_len) : NULL;
 	secret_driver_wipe(admin);
-	int rc = c != NULL ? lease_pg_create(c, d, l->role, password, l->expires_at, err, err_len) : -1;
+	int rc = -1;
+	if (c != NULL) {
+		lease_target_lock(l->name);
+		rc = lease_pg_create(c, d, l->role, password, l->expires_at, err, err_len);
+		lease_target_unlock(l->name);
+	}
 	PQfinish(c);
 	return rc;
 }

@@ -15,6 +15,7 @@ import json
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -136,6 +137,18 @@ def test_lease_works_during_ttl_and_is_revoked_after(lb, pg_cluster, tmp_path):
     assert "secret.lease.created" in kinds and "secret.lease.revoked" in kinds
     assert pw not in json.dumps(audit_records(lb)) and pw not in lb.log_text()
     assert pw not in pg.log_text() and "SCRAM-SHA-256$" in pg.log_text()
+
+
+def test_concurrent_leases(lb, pg_cluster, tmp_path):
+    """Concurrent GRANTs on one table collide in PostgreSQL ("tuple
+    concurrently updated"): the broker serializes a secret's creations."""
+    name = define(lb, pg_cluster, tmp_path)
+    _, tok = workload(lb, name)
+    with ThreadPoolExecutor(8) as ex:
+        got = list(ex.map(lambda _: lease(lb, name, tok, ttl=600), range(16)))
+    assert len({g["username"] for g in got}) == 16 and len({g["password"] for g in got}) == 16
+    for g in got[:3]:
+        assert select_as(pg_cluster, g["username"], g["password"]).stdout.strip() == "42"
 
 
 def test_lease_ttl_is_capped_by_the_token(lb, pg_cluster, tmp_path):
