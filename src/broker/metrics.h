@@ -8,7 +8,7 @@
 
 /* Route names are the label values of tollgate_http_requests_total; the
  * router registers them at start-up. */
-#define METRICS_MAX_ROUTES 64
+#define METRICS_MAX_ROUTES 128
 
 int metrics_route(const char *name); /* returns an index, or -1 */
 void metrics_request(int route, int status, double seconds);
