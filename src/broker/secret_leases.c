@@ -40,29 +40,92 @@ static struct {
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 #define TARGET_LOCKS 16
-static pthread_mutex_t target_locks[TARGET_LOCKS] = {
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-};
 
-static pthread_mutex_t *target_lock_of(const char *name)
+/* A lock stripe: its mutex, and one idle admin connection kept between
+ * creations (a login costs a SCRAM exchange), used under the mutex only,
+ * for the secret and dsn of its key. */
+static struct {
+	pthread_mutex_t mu;
+	PGconn *conn;
+	char key[SECRET_MAX_NAME + ROT_MAX_DSN + 2];
+} stripes[TARGET_LOCKS];
+static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
+
+static void stripes_init(void)
+{
+	for (size_t i = 0; i < TARGET_LOCKS; i++)
+		pthread_mutex_init(&stripes[i].mu, NULL);
+}
+
+static size_t stripe_of(const char *name)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
+	pthread_once(&stripes_once, stripes_init);
 	for (; *name; name++)
 		h = (h ^ (uint8_t)*name) * 16777619u;
-	return &target_locks[h % TARGET_LOCKS];
+	return h % TARGET_LOCKS;
 }
 
 void lease_target_lock(const char *name)
 {
-	pthread_mutex_lock(target_lock_of(name));
+	pthread_mutex_lock(&stripes[stripe_of(name)].mu);
 }
 
 void lease_target_unlock(const char *name)
 {
-	pthread_mutex_unlock(target_lock_of(name));
+	pthread_mutex_unlock(&stripes[stripe_of(name)].mu);
+}
+
+/* The stripe's connection when it is for this secret and dsn and alive
+ * (under the stripe's lock); else NULL, the stale one closed. */
+static PGconn *cached_conn(size_t i, const char *key)
+{
+	if (stripes[i].conn != NULL && (strcmp(stripes[i].key, key) != 0 || PQstatus(stripes[i].conn) != CONNECTION_OK)) {
+		PQfinish(stripes[i].conn);
+		stripes[i].conn = NULL;
+	}
+	return stripes[i].conn;
+}
+
+static PGconn *fresh_conn(broker_t *b, const dyn_role_t *d, char *err, size_t err_len)
+{
+	char *password = lease_admin_password(b, &d->conn, err, err_len);
+	PGconn *c = password != NULL ? lease_pg_connect(d, password, err, err_len) : NULL;
+	secret_driver_wipe(password);
+	return c;
+}
+
+int lease_create_role(broker_t *b, const char *name, const dyn_role_t *d, const char *role, const char *password,
+		      int64_t expires_at, char *err, size_t err_len)
+{
+	char key[sizeof stripes[0].key];
+	size_t i = stripe_of(name);
+	int rc = -1;
+	snprintf(key, sizeof key, "%s\n%s", name, d->conn.dsn);
+	pthread_mutex_lock(&stripes[i].mu);
+	PGconn *c = cached_conn(i, key);
+	if (c != NULL && (rc = lease_pg_create(c, d, role, password, expires_at, err, err_len)) != 0 &&
+	    PQstatus(c) != CONNECTION_OK) { /* the server closed it: once more on a new one */
+		PQfinish(c);
+		c = stripes[i].conn = NULL;
+	}
+	if (c == NULL && (c = fresh_conn(b, d, err, err_len)) != NULL) {
+		rc = lease_pg_create(c, d, role, password, expires_at, err, err_len);
+		stripes[i].conn = c;
+		snprintf(stripes[i].key, sizeof stripes[i].key, "%s", key);
+	}
+	pthread_mutex_unlock(&stripes[i].mu);
+	return rc;
+}
+
+static void close_cached(void)
+{
+	for (size_t i = 0; i < TARGET_LOCKS; i++) {
+		pthread_mutex_lock(&stripes[i].mu);
+		PQfinish(stripes[i].conn);
+		stripes[i].conn = NULL;
+		pthread_mutex_unlock(&stripes[i].mu);
+	}
 }
 
 char *lease_admin_password(broker_t *b, const rot_target_t *t, char *err, size_t err_len)
@@ -283,6 +346,7 @@ void lease_revoker_stop(void)
 	pthread_mutex_unlock(&R.mu);
 	pthread_join(R.thread, NULL);
 	R.started = false;
+	close_cached();
 }
 
 void lease_revoker_wake(void)

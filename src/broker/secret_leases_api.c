@@ -19,7 +19,6 @@
  * zeroed once sent. */
 #include "broker/audit_trail.h"
 #include "broker/handlers.h"
-#include "broker/secret_driver.h"
 #include "broker/secret_leases.h"
 #include "core/b64url.h"
 #include "core/secret.h"
@@ -153,23 +152,6 @@ static char *lease_body(const lease_record_t *l, const char *password, size_t *l
 	return out;
 }
 
-/* Creates the role at the target: 0, or -1 with why. */
-static int create_at_target(req_t *r, const dyn_role_t *d, const lease_record_t *l, const char *password,
-			    char *err, size_t err_len)
-{
-	char *admin = lease_admin_password(r->b, &d->conn, err, err_len);
-	PGconn *c = admin != NULL ? lease_pg_connect(d, admin, err, err_len) : NULL;
-	secret_driver_wipe(admin);
-	int rc = -1;
-	if (c != NULL) {
-		lease_target_lock(l->name);
-		rc = lease_pg_create(c, d, l->role, password, l->expires_at, err, err_len);
-		lease_target_unlock(l->name);
-	}
-	PQfinish(c);
-	return rc;
-}
-
 static void new_lease(lease_record_t *l, const char *name, const tok_claims_t *c, int64_t now, int64_t ttl)
 {
 	uint8_t rnd[16];
@@ -216,7 +198,7 @@ static void issue(req_t *r, const char *name, const dyn_role_t *d, const tok_cla
 	json_decref(details);
 	if (rc != STORE_OK) {
 		store_failed(r);
-	} else if (create_at_target(r, d, &l, password, err, sizeof err) != 0) {
+	} else if (lease_create_role(r->b, name, d, l.role, password, l.expires_at, err, sizeof err) != 0) {
 		/* whatever the template did is undone; the revoker makes sure */
 		audit_event_t end = audit_event(r, "secret.lease.create_failed", c->sub);
 		json_t *why = json_pack("{s:s, s:s}", "lease", l.id, "error", err);
