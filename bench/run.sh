@@ -1002,7 +1002,10 @@ baseline, and the detectors alone on events already read. The traffic:
 requests over 4 actions and 20 resources, one record per millisecond of
 record time and a learning window of a quarter of the run, so that most
 records are judged; 1 % use an action never used before (after learning,
-each is a finding: the findings column).
+each is a finding: the findings column). The line under the table counts
+the full run's findings by detector against the ones the traffic
+injects: anything else reported on this normal traffic is a false
+positive.
 The store read that precedes this in the broker (\`store_audit_list\`,
 batches of 500) is not included; the broker's own append rate (the audit
 section) bounds what there is to read.
