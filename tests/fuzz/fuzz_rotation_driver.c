@@ -3,7 +3,7 @@
  * webhook answer (rotation_answer_parse), and, when they are JSON, as a
  * rotation target document (rotation_target_parse) whose accepted form
  * must lie within its bounds (no password in a dsn, a valid role, an
- * absolute command, an http(s) URL, the timeout's range) and whose config
+ * absolute command, an http(s) URL, the timeout's and back-off's ranges) and whose config
  * must round-trip through the driver request (rotation_request_json). */
 #include "core/rotation_driver.h"
 #include "fuzz_util.h"
@@ -63,6 +63,8 @@ static void check_target(const uint8_t *data, size_t size)
 		return;
 	if (rotation_target_parse(doc, &t, err, sizeof err) == 0) {
 		fz_require(t.timeout >= 1 && t.timeout <= ROT_MAX_DRIVER_TIMEOUT, "timeout bounded");
+		fz_require(t.retry_base >= 1 && t.retry_base <= t.retry_max && t.retry_max <= ROT_MAX_RETRY,
+			   "back-off bounded");
 		switch (t.kind) {
 		case ROT_DRIVER_POSTGRES:
 			fz_require(rotation_role_valid(t.role), "role valid");
