@@ -77,7 +77,8 @@ void edge_sessions_publish(edge_sessions_t *s, const edge_session_t *rows, size_
 	edge_session_t *copy = malloc((n ? n : 1) * sizeof *copy);
 	if (copy == NULL)
 		return; /* the next change publishes again */
-	memcpy(copy, rows, n * sizeof *copy);
+	if (n > 0)
+		memcpy(copy, rows, n * sizeof *copy);
 	pthread_mutex_lock(&s->mu);
 	free(s->rows);
 	s->rows = copy;
@@ -182,7 +183,7 @@ static void *reporter_main(void *arg)
 		}
 		size_t n = s->n;
 		edge_session_t *rows = malloc((n ? n : 1) * sizeof *rows);
-		if (rows != NULL)
+		if (rows != NULL && n > 0)
 			memcpy(rows, s->rows, n * sizeof *rows);
 		s->dirty = false;
 		s->sent_ms = mono_ms();
