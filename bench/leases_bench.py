@@ -8,8 +8,9 @@ scram-sha-256).
 Timed, from the client:
   * creation: N leases (default 200) by POST /v1/secrets/{name}/lease, one
     client and then 8 clients at once - each a scope and policy check, the
-    lease row with its audit record, an admin login, a client-side SCRAM
-    hash and CREATE ROLE + GRANT at the target;
+    lease row with its audit record, a client-side SCRAM hash and CREATE
+    ROLE + GRANTs at the target over the admin connection the previous
+    creation kept;
   * revocation through the API: the same N leases ended by DELETE
     /v1/leases/{id}, until GET /v1/leases shows none left to revoke -
     terminate sessions, REASSIGN/DROP OWNED, DROP ROLE, verify, 100 roles
@@ -19,8 +20,9 @@ Timed, from the client:
     store in state revoking (creating them through the API would time the
     creation again); the broker is started and timed until every one is
     revoked, and every role checked gone;
-  * the peer: the same 10,000 roles dropped by one DO block in psql (the
-    database's own work, no sessions to terminate, no verification).
+  * the peers: the same 10,000 roles dropped by one DO block in psql (the
+    database's own work, no sessions to terminate, no verification), with
+    DROP ROLE alone and with REASSIGN OWNED + DROP OWNED + DROP ROLE.
 
     leases_bench.py run --bin BUILD/tollgate [--n 200] [--revoke-n 10000] [--out RESULTS]
     leases_bench.py report RESULTS     prints RESULTS as a Markdown table"""
@@ -134,6 +136,13 @@ def run(args):
             pg.sql(f"DO $$ BEGIN FOR i IN 0..{n - 1} LOOP EXECUTE format('DROP ROLE %I', "
                    f"'tg_peer_' || lpad(i::text, 6, '0')); END LOOP; END $$")
             res["peer_drop_s"] = time.perf_counter() - t0
+            pg.sql(f"DO $$ BEGIN FOR i IN 0..{n - 1} LOOP EXECUTE format('CREATE ROLE %I LOGIN', "
+                   f"'tg_peer_' || lpad(i::text, 6, '0')); END LOOP; END $$")
+            t0 = time.perf_counter()
+            pg.sql(f"DO $$ DECLARE r text; BEGIN FOR i IN 0..{n - 1} LOOP r := 'tg_peer_' || lpad(i::text, 6, '0'); "
+                   "EXECUTE format('REASSIGN OWNED BY %I TO CURRENT_USER; DROP OWNED BY %I; DROP ROLE %I', r, r, r);"
+                   " END LOOP; END $$")
+            res["peer_full_s"] = time.perf_counter() - t0
         finally:
             b.stop()
             pg.stop()
@@ -145,7 +154,7 @@ def report_table(res):
     n, rn = res["n"], res["revoke_n"]
     print("| what | leases | time | rate |")
     print("|---|---:|---:|---:|")
-    print(f"| lease creation, 1 client (POST .../lease: check, row + audit, admin login, CREATE ROLE) | {n} | "
+    print(f"| lease creation, 1 client (POST .../lease: check, row + audit, SCRAM hash, CREATE ROLE + GRANTs) | {n} | "
           f"{res['create_1_s']:.2f} s | {n / res['create_1_s']:.0f} /s |")
     print(f"| lease creation, 8 clients | {n} | {res['create_8_s']:.2f} s | {n / res['create_8_s']:.0f} /s |")
     print(f"| revocation through the API (DELETE /v1/leases/{{id}} each, until all revoked) | "
@@ -154,6 +163,9 @@ def report_table(res):
           f"{rn / res['revoke_bulk_s']:.0f} /s |")
     print(f"| the peer: DROP ROLE of {rn:,} roles in one DO block (psql) | {rn} | {res['peer_drop_s']:.2f} s | "
           f"{rn / res['peer_drop_s']:.0f} /s |")
+    if "peer_full_s" in res:
+        print(f"| the peer: REASSIGN OWNED, DROP OWNED, DROP ROLE of {rn:,} roles, one by one in one DO block | {rn} | "
+              f"{res['peer_full_s']:.2f} s | {rn / res['peer_full_s']:.0f} /s |")
 
 
 def main():

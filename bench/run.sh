@@ -915,15 +915,16 @@ doc_leases() {
 (docs/secrets.md, "Dynamic database credentials") against a real PostgreSQL
 15 cluster on the same machine. Creation is timed by the client per
 \`POST /v1/secrets/{name}/lease\` (scope and policy check, the lease row
-with its audit record, an admin login, a client-side SCRAM hash, \`CREATE
-ROLE\` and two \`GRANT\`s); revocation through the API from the first
+with its audit record, a client-side SCRAM hash, \`CREATE ROLE\` and two
+\`GRANT\`s over the admin connection the previous creation kept); revocation through the API from the first
 \`DELETE /v1/leases/{id}\` until \`GET /v1/leases\` shows none left. For
 the ${LEASES_REVOKE_N} leases, as many roles were created in the cluster and
 as many lease rows put into the stopped broker's store in state revoking;
 the time runs from the broker's start until the last was revoked (sessions
 terminated, roles dropped 100 per transaction, verified gone, one audit
-record per batch), and every role was checked gone. The peer is the
-database's own work: \`DROP ROLE\` of as many roles in one DO block.
+record per batch), and every role was checked gone. The peers are the
+database's own work in one DO block: \`DROP ROLE\` of as many roles, and
+\`REASSIGN OWNED\`, \`DROP OWNED\` and \`DROP ROLE\` of each, one by one.
 
 EOF
 	python3 bench/leases_bench.py report "$WORK/leases.json"

@@ -63,8 +63,8 @@ PGconn *lease_pg_connect(const dyn_role_t *d, const char *admin_password, char *
 int lease_pg_create(PGconn *c, const dyn_role_t *d, const char *role, const char *password, int64_t expires_at,
 		    char *err, size_t err_len);
 /* Revokes the n roles: terminates their sessions, runs the revocation
- * template (or REASSIGN OWNED, DROP OWNED and DROP ROLE) for each role that
- * still exists, all in one transaction, terminates what logged in
+ * template once per role that still exists (or REASSIGN OWNED, DROP OWNED
+ * and DROP ROLE naming all of them), in one transaction, terminates what logged in
  * meanwhile, then verifies that no role remains (a role that does not
  * exist cannot log in) and no session of theirs is left. 0, or -1 with
  * why (nothing of the transaction applied). */

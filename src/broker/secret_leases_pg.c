@@ -131,34 +131,76 @@ static int terminate_sessions(PGconn *c, const char *array, char *err, size_t er
 	return r != NULL ? 0 : -1;
 }
 
-/* The statements that drop one role: the revocation template, or the
- * built-in ones. malloc'd, or NULL with why. */
-static char *drop_sql(const dyn_role_t *d, const char *role, char *err, size_t err_len)
+/* Appends text to the growing buffer *out (len, cap): 0, or -1 out of memory. */
+static int append(char **out, size_t *len, size_t *cap, const char *text)
 {
-	static const char builtin[] = "REASSIGN OWNED BY {{name}} TO CURRENT_USER; DROP OWNED BY {{name}}; "
-				      "DROP ROLE {{name}}";
-	return sql_template_render(d->revocation != NULL ? d->revocation : builtin, &(sql_values_t){role, NULL, NULL},
-				   err, err_len);
+	size_t n = strlen(text);
+	if (*len + n + 1 > *cap) {
+		size_t want = (*len + n + 1) * 2;
+		char *more = realloc(*out, want);
+		if (more == NULL)
+			return -1;
+		*out = more;
+		*cap = want;
+	}
+	memcpy(*out + *len, text, n + 1);
+	*len += n;
+	return 0;
 }
 
-/* Drops, in one transaction, each role of the result that still exists. */
+/* The statements that revoke the roles of the result: the revocation
+ * template once per role, or the built-in ones naming all the roles at
+ * once (REASSIGN OWNED, DROP OWNED and DROP ROLE take lists). malloc'd, or
+ * NULL with why. */
+static char *drop_sql(const dyn_role_t *d, PGresult *existing, char *err, size_t err_len)
+{
+	char *out = NULL, *one = NULL, quoted[SQL_ROLE_MAX + 4];
+	size_t len = 0, cap = 0;
+	int ok = 0, n = PQntuples(existing);
+	if (d->revocation != NULL) {
+		for (int i = 0; i < n && ok == 0; i++) {
+			one = sql_template_render(d->revocation, &(sql_values_t){PQgetvalue(existing, i, 0), NULL, NULL},
+						  err, err_len);
+			ok = one == NULL || append(&out, &len, &cap, one) != 0 || append(&out, &len, &cap, ";\n") != 0
+				     ? -1
+				     : 0;
+			free(one);
+		}
+		return ok == 0 ? out : (free(out), NULL);
+	}
+	char *list = NULL;
+	size_t llen = 0, lcap = 0;
+	for (int i = 0; i < n && ok == 0; i++) {
+		const char *role = PQgetvalue(existing, i, 0);
+		if (!sql_role_name_valid(role)) {
+			tg_errf(err, err_len, "a lease's role name is not one Tollgate generates");
+			ok = -1;
+			break;
+		}
+		snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? ", " : "", role);
+		ok = append(&list, &llen, &lcap, quoted);
+	}
+	const char *const parts[] = {"REASSIGN OWNED BY ", list, " TO CURRENT_USER; DROP OWNED BY ", list,
+				     "; DROP ROLE ", list};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0] && ok == 0; i++)
+		ok = append(&out, &len, &cap, parts[i]);
+	free(list);
+	if (ok != 0 && err[0] == '\0')
+		tg_errf(err, err_len, "out of memory");
+	return ok == 0 ? out : (free(out), NULL);
+}
+
+/* Revokes, in one transaction (one simple query), each role of the result
+ * that still exists. */
 static int drop_existing(PGconn *c, const dyn_role_t *d, PGresult *existing, char *err, size_t err_len)
 {
 	if (PQntuples(existing) == 0)
 		return 0;
-	if (run(c, "BEGIN", "BEGIN failed", err, err_len) != 0)
-		return -1;
-	for (int i = 0; i < PQntuples(existing); i++) {
-		char *sql = drop_sql(d, PQgetvalue(existing, i, 0), err, err_len);
-		int rc = sql != NULL ? run(c, sql, "the revocation failed", err, err_len) : -1;
-		free(sql);
-		if (rc != 0) {
-			char ignored[100];
-			run(c, "ROLLBACK", "ROLLBACK failed", ignored, sizeof ignored);
-			return -1;
-		}
-	}
-	return run(c, "COMMIT", "COMMIT failed", err, err_len);
+	err[0] = '\0';
+	char *sql = drop_sql(d, existing, err, err_len);
+	int rc = sql != NULL ? run(c, sql, "the revocation failed", err, err_len) : -1;
+	free(sql);
+	return rc;
 }
 
 /* Neither role nor session of the roles is left (sessions that were told

@@ -218,6 +218,20 @@ def test_revoke_with_the_cli(lb, pg_cluster, tmp_path):
     assert p.returncode == 0 and "max_ttl" in p.stdout, p.stderr
 
 
+def test_revocation_template(lb, pg_cluster, tmp_path):
+    pg = pg_cluster
+    name = define(lb, pg, tmp_path, revocation="ALTER ROLE {{name}} NOLOGIN; DROP OWNED BY {{name}}; "
+                  "DROP ROLE {{name}};")
+    _, tok = workload(lb, name)
+    got = [lease(lb, name, tok, ttl=600) for _ in range(3)]
+    for g in got:
+        assert lb.api("DELETE", f"/v1/leases/{g['lease_id']}").status_code == 202
+    for g in got:
+        wait_state(lb, g["lease_id"], "revoked")
+        assert not role_exists(pg, g["username"])
+        assert f'ALTER ROLE "{g["username"]}" NOLOGIN' in pg.log_text()  # the statement log
+
+
 def test_restart_keeps_leases_and_revokes_them(lb, pg_cluster, tmp_path):
     pg = pg_cluster
     name = define(lb, pg, tmp_path)
