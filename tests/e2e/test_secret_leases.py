@@ -191,6 +191,16 @@ def test_lease_ends_when_its_token_is_revoked(lb, pg_cluster, tmp_path):
     assert not pg_cluster.can_login(got["username"], got["password"])
 
 
+def test_lease_ends_when_its_identity_is_suspended(lb, pg_cluster, tmp_path):
+    name = define(lb, pg_cluster, tmp_path)
+    ident, tok = workload(lb, name)
+    got = lease(lb, name, tok, ttl=600)
+    r = lb.api("PATCH", f"/v1/identities/{ident.id}", {"status": "suspended"})
+    assert r.status_code == 200, r.text
+    assert wait_state(lb, got["lease_id"], "revoked")["reason"] == "identity"
+    assert not pg_cluster.can_login(got["username"], got["password"])
+
+
 def test_revoke_with_the_cli(lb, pg_cluster, tmp_path):
     pg = pg_cluster
     name = define(lb, pg, tmp_path)
