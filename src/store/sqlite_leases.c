@@ -300,30 +300,3 @@ store_rc store_lease_failed(store_t *s, const char *id, int64_t now, int64_t not
 	end_arg_t a = {id, NULL, why, now, not_before};
 	return sq_write(s, apply_failed, &a, ev);
 }
-
-store_rc store_lease_counts(store_t *s, int64_t *active, int64_t *revoking, int64_t *failed)
-{
-	reader_t *slot;
-	sq_conn_t *c = sq_reader_get(s, &slot);
-	store_rc rc = STORE_ERROR;
-	sqlite3_stmt *st = sq_prepare(c, "SELECT state, count(*) FROM secret_leases WHERE state != 'revoked'"
-					 " GROUP BY state");
-	*active = *revoking = *failed = 0;
-	if (st != NULL) {
-		int r;
-		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *state = (const char *)sqlite3_column_text(st, 0);
-			int64_t k = sqlite3_column_int64(st, 1);
-			if (strcmp(state, "active") == 0)
-				*active = k;
-			else if (strcmp(state, "revoking") == 0)
-				*revoking = k;
-			else
-				*failed = k;
-		}
-		rc = r == SQLITE_DONE ? STORE_OK : STORE_ERROR;
-	}
-	sq_release(st);
-	sq_reader_put(slot);
-	return rc;
-}

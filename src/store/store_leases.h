@@ -59,7 +59,5 @@ store_rc store_lease_revoked(store_t *s, const char *const *ids, size_t n, int64
  * not_before, with why (no credential in it) and ev. */
 store_rc store_lease_failed(store_t *s, const char *id, int64_t now, int64_t not_before, const char *why,
 			    const audit_event_t *ev);
-/* How many leases are in each state: active, revoking, failed. */
-store_rc store_lease_counts(store_t *s, int64_t *active, int64_t *revoking, int64_t *failed);
 
 #endif
