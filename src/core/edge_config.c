@@ -290,6 +290,47 @@ static const char *check_values(const tg_edge_config_t *c)
 	return "log_level must be debug, info, warn or error";
 }
 
+/* Is secret.read@Secret:name already in buf[0..n)? */
+static bool scope_has(const char *buf, size_t n, const char *tok)
+{
+	size_t tl = strlen(tok);
+	for (const char *p = buf; (p = memmem(p, n - (size_t)(p - buf), tok, tl)) != NULL; p += tl)
+		if ((p == buf || p[-1] == ' ') && (p[tl] == ' ' || p + tl == buf + n))
+			return true;
+	return false;
+}
+
+int edge_config_token_scope(const tg_edge_config_t *c, char *buf, size_t len, char *err, size_t err_len)
+{
+	scope_set_t set;
+	const char *why = NULL;
+	int n = snprintf(buf, len, "%s", c->scope);
+	for (size_t i = 0; i < c->n_routes && n >= 0 && (size_t)n < len; i++)
+		for (size_t j = 0; j < c->routes[i].n_inject; j++) {
+			char tok[TG_MAX_SCOPE_TOKEN_LEN + 1];
+			if (c->routes[i].inject[j].source != EDGE_INJECT_SECRET)
+				continue;
+			snprintf(tok, sizeof tok, "secret.read@Secret:%s", c->routes[i].inject[j].path);
+			if (scope_has(buf, (size_t)n, tok))
+				continue;
+			int k = snprintf(buf + n, len - (size_t)n, " %s", tok);
+			n = k < 0 || (size_t)k >= len - (size_t)n ? -1 : n + k;
+			if (n < 0)
+				break;
+		}
+	if (n < 0 || (size_t)n >= len) {
+		tg_errf(err, err_len, "scope with the injected secrets' secret.read tokens is longer than %zu bytes",
+			len - 1);
+		return -1;
+	}
+	if (scope_parse(buf, &set, &why) != 0) {
+		tg_errf(err, err_len, "scope with the injected secrets' secret.read tokens: %s", why);
+		return -1;
+	}
+	scope_free(&set);
+	return n;
+}
+
 int edge_config_validate(const tg_edge_config_t *c, char *err, size_t err_len)
 {
 	struct sockaddr_storage ss;
@@ -316,6 +357,9 @@ int edge_config_validate(const tg_edge_config_t *c, char *err, size_t err_len)
 		return -1;
 	}
 	scope_free(&set);
+	char full[TG_MAX_SCOPE_LEN + 1];
+	if (edge_config_token_scope(c, full, sizeof full, err, err_len) < 0)
+		return -1;
 	if (c->poll_wait >= c->max_stale) {
 		tg_errf(err, err_len, "poll_wait (%lld) must be less than max_stale (%lld): a quiet feed must not look stale",
 			(long long)c->poll_wait, (long long)c->max_stale);

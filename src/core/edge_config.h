@@ -75,9 +75,18 @@ int edge_config_parse(tg_edge_config_t *c, const char *text, size_t len, char *e
 int edge_config_set(tg_edge_config_t *c, const char *key, const char *value, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 /* What the file alone cannot check: required keys present, listen and
- * trusted_proxies parse, URLs are http(s), poll_wait < max_stale, scope and
- * log_level valid, at least one route or modbus line. */
+ * trusted_proxies parse, URLs are http(s), poll_wait < max_stale, scope
+ * (with the injected secrets' tokens) and log_level valid, at least one
+ * route or modbus line. */
 int edge_config_validate(const tg_edge_config_t *c, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* The scope the edge asks the broker for: `scope`, then
+ * secret.read@Secret:NAME once for each secret an inject= names
+ * (docs/edge.md, Injecting secrets). Returns its length, or -1 (err says
+ * why) when it does not fit len or has more than TG_MAX_SCOPE_TOKENS
+ * tokens. */
+int edge_config_token_scope(const tg_edge_config_t *c, char *buf, size_t len, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 /* The keys of the table (not route and modbus: print those with

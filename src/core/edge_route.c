@@ -6,11 +6,12 @@
 #include "core/errbuf.h"
 #include "core/media_type.h"
 #include "core/scope.h"
+#include "core/secret.h"
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#define USAGE "METHOD PATTERN ACTION RESOURCE [stale=open] [inject=HEADER:file:PATH]..."
+#define USAGE "METHOD PATTERN ACTION RESOURCE [stale=open] [inject=HEADER:file:PATH|HEADER:secret:NAME]..."
 #define SHOWN(n) (int)((n) < 64 ? (n) : 64) /* bytes of a bad word quoted in a message */
 
 /* ---- parsing a route line ----------------------------------------------- */
@@ -231,15 +232,10 @@ static int parse_resource(word_t w, edge_route_t *r, char *err, size_t err_len)
 	return 0;
 }
 
-static int parse_inject(const char *v, size_t n, edge_route_t *r, char *err, size_t err_len)
+#define INJECT_FORMS "inject=HEADER:file:PATH or inject=HEADER:secret:NAME"
+
+static int parse_inject_header(const char *v, size_t hl, const edge_route_t *r, char *err, size_t err_len)
 {
-	const char *c1 = memchr(v, ':', n);
-	const char *c2 = c1 == NULL ? NULL : memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - v));
-	if (c2 == NULL) {
-		tg_errf(err, err_len, "inject=%.*s is not inject=HEADER:file:PATH", SHOWN(n), v);
-		return -1;
-	}
-	size_t hl = (size_t)(c1 - v), sl = (size_t)(c2 - c1 - 1), pl = n - (size_t)(c2 + 1 - v);
 	if (hl > TG_EDGE_MAX_HEADER_NAME || !http_token_valid(v, hl)) {
 		tg_errf(err, err_len, "inject header '%.*s' is not a header name token of at most %d bytes",
 			SHOWN(hl), v, TG_EDGE_MAX_HEADER_NAME);
@@ -247,16 +243,6 @@ static int parse_inject(const char *v, size_t n, edge_route_t *r, char *err, siz
 	}
 	if (hl >= 11 && strncasecmp(v, "X-Tollgate-", 11) == 0) {
 		tg_errf(err, err_len, "inject header '%.*s': X-Tollgate-* headers are the edge's own", SHOWN(hl), v);
-		return -1;
-	}
-	if (sl != 4 || memcmp(c1 + 1, "file", 4) != 0) {
-		tg_errf(err, err_len, "inject source '%.*s' is not supported: expected inject=HEADER:file:PATH "
-				      "(file is the only source so far)", SHOWN(sl), c1 + 1);
-		return -1;
-	}
-	if (pl == 0 || c2[1] != '/' || pl >= TG_CFG_STR) {
-		tg_errf(err, err_len, "inject file '%.*s' is not an absolute path of at most %d bytes", SHOWN(pl), c2 + 1,
-			TG_CFG_STR - 1);
 		return -1;
 	}
 	for (size_t i = 0; i < r->n_inject; i++)
@@ -268,12 +254,56 @@ static int parse_inject(const char *v, size_t n, edge_route_t *r, char *err, siz
 		tg_errf(err, err_len, "more than %d inject= options", TG_EDGE_MAX_INJECTS);
 		return -1;
 	}
-	edge_inject_t *in = &r->inject[r->n_inject++];
-	memcpy(in->header, v, hl);
-	in->header[hl] = '\0';
-	in->source = EDGE_INJECT_FILE;
-	memcpy(in->path, c2 + 1, pl);
-	in->path[pl] = '\0';
+	return 0;
+}
+
+/* The source word s[0..sl) and what follows it, w[0..wl): the file's path
+ * or the secret's name. */
+static int parse_inject_source(const char *s, size_t sl, const char *w, size_t wl, edge_inject_t *in, char *err,
+			       size_t err_len)
+{
+	if (sl == 4 && memcmp(s, "file", 4) == 0) {
+		if (wl == 0 || w[0] != '/' || wl >= TG_CFG_STR) {
+			tg_errf(err, err_len, "inject file '%.*s' is not an absolute path of at most %d bytes", SHOWN(wl),
+				w, TG_CFG_STR - 1);
+			return -1;
+		}
+		in->source = EDGE_INJECT_FILE;
+	} else if (sl == 6 && memcmp(s, "secret", 6) == 0) {
+		char name[SECRET_MAX_NAME + 1];
+		snprintf(name, sizeof name, "%.*s", (int)(wl < sizeof name ? wl : sizeof name - 1), w);
+		if (wl > SECRET_MAX_NAME || !secret_name_valid(name)) {
+			tg_errf(err, err_len, "inject secret '%.*s' is not a secret name (1-%d of A-Z a-z 0-9 . _ -, "
+					      "not . or ..)", SHOWN(wl), w, SECRET_MAX_NAME);
+			return -1;
+		}
+		in->source = EDGE_INJECT_SECRET;
+	} else {
+		tg_errf(err, err_len, "inject source '%.*s' is not supported: expected " INJECT_FORMS, SHOWN(sl), s);
+		return -1;
+	}
+	memcpy(in->path, w, wl);
+	in->path[wl] = '\0';
+	return 0;
+}
+
+static int parse_inject(const char *v, size_t n, edge_route_t *r, char *err, size_t err_len)
+{
+	const char *c1 = memchr(v, ':', n);
+	const char *c2 = c1 == NULL ? NULL : memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - v));
+	edge_inject_t in;
+	if (c2 == NULL) {
+		tg_errf(err, err_len, "inject=%.*s is not " INJECT_FORMS, SHOWN(n), v);
+		return -1;
+	}
+	size_t hl = (size_t)(c1 - v), sl = (size_t)(c2 - c1 - 1), wl = n - (size_t)(c2 + 1 - v);
+	memset(&in, 0, sizeof in);
+	if (parse_inject_header(v, hl, r, err, err_len) != 0 ||
+	    parse_inject_source(c1 + 1, sl, c2 + 1, wl, &in, err, err_len) != 0)
+		return -1;
+	memcpy(in.header, v, hl);
+	in.header[hl] = '\0';
+	r->inject[r->n_inject++] = in;
 	return 0;
 }
 
@@ -294,7 +324,7 @@ static int parse_option(word_t w, edge_route_t *r, char *err, size_t err_len)
 	}
 	if (w.n >= 7 && memcmp(w.s, "inject=", 7) == 0)
 		return parse_inject(w.s + 7, w.n - 7, r, err, err_len);
-	tg_errf(err, err_len, "unknown option '%.*s': expected stale=open or inject=HEADER:file:PATH", SHOWN(w.n), w.s);
+	tg_errf(err, err_len, "unknown option '%.*s': expected stale=open or " INJECT_FORMS, SHOWN(w.n), w.s);
 	return -1;
 }
 
@@ -346,7 +376,8 @@ size_t edge_route_render(const edge_route_t *r, char *buf, size_t len)
 	if (r->stale_open)
 		put(&o, " stale=open", "", "");
 	for (size_t i = 0; i < r->n_inject; i++) {
-		put(&o, " inject=", r->inject[i].header, ":file:");
+		put(&o, " inject=", r->inject[i].header,
+		    r->inject[i].source == EDGE_INJECT_SECRET ? ":secret:" : ":file:");
 		put(&o, r->inject[i].path, "", "");
 	}
 	return o.n;

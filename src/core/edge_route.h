@@ -5,7 +5,7 @@
  * allocates nothing.
  *
  * ROUTE LINE (the value of a `route = ...` line):
- *   METHOD PATTERN ACTION RESOURCE [stale=open] [inject=HEADER:file:PATH]...
+ *   METHOD PATTERN ACTION RESOURCE [stale=open] [inject=HEADER:SOURCE:WHAT]...
  * separated by spaces or tabs; '#' and '"' appear nowhere in it.
  * - METHOD: an HTTP method token (RFC 9110 tchar, no lower-case letters:
  *   methods are case-sensitive and nginx sends GET, not get), or `*` for any.
@@ -26,11 +26,13 @@
  *   TG_MAX_SCOPE_TOKEN_LEN bytes.
  * - stale=open: the route keeps deciding on the last good state when the
  *   edge is stale; every other route fails closed then.
- * - inject=HEADER:file:PATH (at most TG_EDGE_MAX_INJECTS, one per header):
- *   on allow, the edge adds HEADER with the contents of the file PATH
- *   (absolute, read at start). HEADER is a token of at most
- *   TG_EDGE_MAX_HEADER_NAME bytes, not X-Tollgate-* (the edge's own). `file`
- *   is the only source so far.
+ * - inject=HEADER:file:PATH or inject=HEADER:secret:NAME (at most
+ *   TG_EDGE_MAX_INJECTS, one per header): on allow, the edge adds HEADER
+ *   with the contents of the file PATH (absolute, read at start) or the
+ *   current value of the broker's secret NAME (core/secret.h names; fetched
+ *   and kept current by the edge, edge/edge_secrets.h). HEADER is a token
+ *   of at most TG_EDGE_MAX_HEADER_NAME bytes, not X-Tollgate-* (the edge's
+ *   own).
  *
  * REQUEST PATHS are taken strictly; anything doubtful does not match (the
  * edge denies a request that matches no route). The path ends at the first
@@ -57,12 +59,12 @@ typedef struct {
 	uint16_t off, len; /* the literal, or the parameter's name, in pattern */
 } edge_seg_t;
 
-typedef enum { EDGE_INJECT_FILE = 1 } edge_inject_source_t;
+typedef enum { EDGE_INJECT_FILE = 1, EDGE_INJECT_SECRET = 2 } edge_inject_source_t;
 
 typedef struct {
 	char header[TG_EDGE_MAX_HEADER_NAME + 1];
 	uint8_t source; /* edge_inject_source_t */
-	char path[TG_CFG_STR];
+	char path[TG_CFG_STR]; /* file: the absolute path; secret: the secret's name */
 } edge_inject_t;
 
 typedef struct {

@@ -364,7 +364,10 @@ def edge_configs():
                     "scope = \"edge.sync@Api:tollgate feed.read@Api:tollgate\"\nlog_level = debug\n" + EDGE_ROUTES,
         "modbus": EDGE_REQUIRED + "modbus = 0.0.0.0:502 10.1.2.3:502 Device:plc-7 unit=1 timeout_ms=500\n"
                   "modbus = [::1]:1502 [fd00::7]:502 Device:plc-8\n",
-        "bad-route": EDGE_REQUIRED + "route = GET /x a.b T:x inject=Authorization:secret:erp\n",
+        "bad-route": EDGE_REQUIRED + "route = GET /x a.b T:x inject=Authorization:vault:erp\n",
+        "inject-secret": EDGE_REQUIRED + "route = POST /v1/* vendor.call Api:vendor "
+                         "inject=Authorization:secret:prod.vendor-key inject=X-Trace:file:/etc/t\n"
+                         "route = GET /b b.read Api:b inject=X-Key:secret:prod.vendor-key\n",
         "dup-param": "route = GET /{a}/{a} a.b T:{a}\n",
         "stale-poll": EDGE_REQUIRED + "poll_wait = 30\nmax_stale = 30\n" + EDGE_ROUTES,
         "no-routes": EDGE_REQUIRED,
@@ -391,6 +394,8 @@ def edge_routes():
         "bad-id": req(b"GET", b"/orders/a%20b"),
         "no-route": req(b"PATCH", b"/orders/1"),
         "catch-all": req(b"PUT", b"/anything/x", "route = * /* any.any Api:all\n"),
+        "inject-secret": req(b"POST", b"/v1/charges", "route = POST /v1/* vendor.call Api:vendor "
+                             "inject=Authorization:secret:prod.vendor-key\n"),
     }
 
 

@@ -168,7 +168,7 @@ static void test_route_errors_have_line_numbers(void **state)
 {
 	cfg_bad("identity = a\nroute = GET /x\n", "line 2: route: expected METHOD PATTERN ACTION RESOURCE");
 	cfg_bad("route = GET /x a.b T:x nope\n", "line 1: route: unknown option 'nope': expected stale=open or inject=");
-	cfg_bad("route = GET /x a.b T:x inject=A:secret:s\n", "line 1: route: inject source 'secret' is not supported");
+	cfg_bad("route = GET /x a.b T:x inject=A:secret:s/t\n", "line 1: route: inject secret 's/t' is not a secret name");
 	cfg_bad("route = GET /{a}/{a} a.b T:x\n", "line 1: route: parameter {a} appears twice");
 	cfg_bad("route = GET /a a.b T:{b}\n", "line 1: route: resource placeholder {b} is not a parameter");
 	cfg_bad("route = GET /x a.b T:x\n\nroute = GET /x c.d T:y\n",
@@ -355,6 +355,37 @@ static void test_print_config_round_trip(void **state)
 	edge_config_free(&c);
 }
 
+/* The token's scope: the configured one, then each injected secret's
+ * secret.read token once; too many tokens is refused by validate. */
+static void test_token_scope(void **state)
+{
+	tg_edge_config_t c;
+	char err[256] = "", buf[TG_MAX_SCOPE_LEN + 1], text[4096];
+	cfg_ok(&c, REQUIRED ONE_ROUTE);
+	assert_int_equal(edge_config_token_scope(&c, buf, sizeof buf, err, sizeof err), 22);
+	assert_string_equal(buf, "edge.sync@Api:tollgate");
+	edge_config_free(&c);
+	cfg_ok(&c, REQUIRED "scope = edge.sync@Api:tollgate secret.read@Secret:b\n"
+			    "route = GET /a a.read Api:a inject=Authorization:secret:a inject=X-F:file:/f\n"
+			    "route = GET /b b.read Api:b inject=Authorization:secret:a inject=X-B:secret:b "
+			    "inject=X-C:secret:b.c\n");
+	assert_int_equal(edge_config_validate(&c, err, sizeof err), 0);
+	assert_true(edge_config_token_scope(&c, buf, sizeof buf, err, sizeof err) > 0);
+	assert_string_equal(buf, "edge.sync@Api:tollgate secret.read@Secret:b secret.read@Secret:a "
+				 "secret.read@Secret:b.c");
+	assert_int_equal(edge_config_token_scope(&c, buf, 30, err, sizeof err), -1);
+	tu_assert_why(err, "longer than 29 bytes");
+	edge_config_free(&c);
+	size_t n = (size_t)snprintf(text, sizeof text, "%s", REQUIRED);
+	for (int i = 0; i < 32; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "route = GET /r%d r.read Api:r inject=K:secret:s%d\n", i,
+				      i);
+	cfg_ok(&c, text);
+	assert_int_equal(edge_config_validate(&c, err, sizeof err), -1);
+	tu_assert_why(err, "scope with the injected secrets' secret.read tokens");
+	edge_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_modbus_lines),
 		cmocka_unit_test(test_modbus_errors),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_token_scope),
 		cmocka_unit_test(test_set_appends_routes),
 		cmocka_unit_test(test_print_config_round_trip),
 	};

@@ -106,6 +106,29 @@ static void test_parse_fields(void **state)
 	assert_int_equal(r.line, 0);
 }
 
+static void test_parse_inject_secret(void **state)
+{
+	edge_route_t r;
+	char buf[512];
+	route_ok(&r, "POST /v1/* vendor.call Api:vendor inject=Authorization:secret:prod.vendor-api_key "
+		     "inject=X-Trace:file:/etc/t");
+	assert_int_equal(r.n_inject, 2);
+	assert_int_equal(r.inject[0].source, EDGE_INJECT_SECRET);
+	assert_string_equal(r.inject[0].header, "Authorization");
+	assert_string_equal(r.inject[0].path, "prod.vendor-api_key");
+	assert_int_equal(r.inject[1].source, EDGE_INJECT_FILE);
+	edge_route_render(&r, buf, sizeof buf);
+	assert_string_equal(buf, "POST /v1/* vendor.call Api:vendor inject=Authorization:secret:prod.vendor-api_key "
+				 "inject=X-Trace:file:/etc/t");
+	char longest[200];
+	memset(longest, 'a', 128);
+	snprintf(longest + 128, sizeof longest - 128, "%s", "");
+	snprintf(buf, sizeof buf, "GET /x a.b T:x inject=K:secret:%s", longest);
+	route_ok(&r, buf);
+	snprintf(buf, sizeof buf, "GET /x a.b T:x inject=K:secret:%sa", longest);
+	route_bad(buf, "is not a secret name");
+}
+
 static void test_parse_patterns(void **state)
 {
 	edge_route_t r;
@@ -157,8 +180,12 @@ static void test_parse_refusals(void **state)
 	route_bad("GET /x a.b T:x stale=open stale=open", "stale=open is given twice");
 	route_bad("GET /x a.b T:x fresh=1", "unknown option 'fresh=1': expected stale=open or inject=");
 	route_bad("GET /x a.b T:x extra", "unknown option 'extra'");
-	route_bad("GET /x a.b T:x inject=Authorization:secret:erp-admin",
-		  "inject source 'secret' is not supported");
+	route_bad("GET /x a.b T:x inject=Authorization:vault:erp-admin", "inject source 'vault' is not supported");
+	route_bad("GET /x a.b T:x inject=A:secret:", "inject secret '' is not a secret name");
+	route_bad("GET /x a.b T:x inject=A:secret:..", "is not a secret name");
+	route_bad("GET /x a.b T:x inject=A:secret:a/b", "is not a secret name");
+	route_bad("GET /x a.b T:x inject=A:secret:a:b", "is not a secret name");
+	route_bad("GET /x a.b T:x inject=A:file:/p inject=a:secret:q", "inject header 'a' is given twice");
 	route_bad("GET /x a.b T:x inject=Authorization", "is not inject=HEADER:file:PATH");
 	route_bad("GET /x a.b T:x inject=Bad Header:file:/p", "inject=Bad is not inject=HEADER:file:PATH");
 	route_bad("GET /x a.b T:x inject=Bad(:file:/p", "is not a header name token");
@@ -434,6 +461,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_fields),
+		cmocka_unit_test(test_parse_inject_secret),
 		cmocka_unit_test(test_parse_patterns),
 		cmocka_unit_test(test_parse_refusals),
 		cmocka_unit_test(test_parse_bounds),
