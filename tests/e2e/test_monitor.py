@@ -8,7 +8,15 @@
 # revokes its tokens (refused at /v1/authorize and introspection) until an
 # operator releases it. Alerts are acknowledged, reach a webhook (a small
 # local HTTP server), are counted in /metrics, and the API answers bad
-# input with problem+json. Every wait polls for its event.
+# input with problem+json. A second replay (its own broker) reaches the
+# other detectors: a new resource, a rate spike, use from an operator
+# workstation range and by a browser (an edge's shipped record with its
+# user agent), a grant ended unused and one used below
+# monitor_grant_min_use; its normal identities raise nothing. off_hours is
+# not here: it judges the chain's own record time (the broker's clock),
+# so an end-to-end case would need hours of traffic or a fake clock; the
+# unit test (tests/unit/test_monitor.c) covers it. Every wait polls for
+# its event.
 import json
 import threading
 import time
@@ -16,7 +24,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tollgate_e2e import SLOW, assert_problem, audit_records, cli_env, free_port, parse_metrics, run_cli, wait_for
+import test_operators as ops
+from test_edge_audit import Caller, record
+from test_grants import Op, act, active_grant
+from tollgate_e2e import (E2E_POLICY, SLOW, assert_problem, audit_records, cli_env, free_port, parse_metrics,
+                          run_cli, wait_for)
 
 LEARN = 3  # s: monitor_learning_window of these brokers
 TWO_SCOPES = "orders.read@Api:orders orders.write@Api:orders"
@@ -319,3 +331,152 @@ def test_containment_reaches_the_edge(broker_factory, tmp_path):
         assert r.status_code == 401 and reason(r) == "revoked", (r.status_code, reason(r))
     finally:
         e.stop()
+
+
+# ---- the other detectors: a replay of its own ----
+
+GRANT_POLICY = """
+@id("deploy")
+@requires_grant("1")
+permit(principal in Role::"deployer", action == Action::"deploy.run", resource == Api::"prod");
+
+@id("rollback")
+@requires_grant("1")
+permit(principal in Role::"deployer", action == Action::"deploy.rollback", resource == Api::"prod");
+
+@id("approvers")
+permit(principal, action == Action::"grant.approve", resource);
+"""
+DEPLOY = "deploy.run@Api:prod"
+ROLLBACK = "deploy.rollback@Api:prod"
+ARCHIVE_SCOPES = "orders.read@Api:orders orders.read@Api:archive"
+OPERATOR_NET = "10.99.0.0/16"
+RATE_FLOOR = 20  # monitor_rate_floor; with monitor_rate_factor=1 the learned minutes (<= 10 requests) stay below it
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def deploy(b, token, action="deploy.run"):
+    assert b.authorize(token=token, action=action, resource='Api::"prod"')["decision"] == "allow"
+
+
+def last_allow(b, identity):
+    return [r for r in audit_records(b, type="authz.allow") if r["actor"] == identity][-1]
+
+
+def browser_replay(b, edge, identity):
+    """The identity's last allowed request again, as an edge ships it,
+    with a browser's User-Agent: the same action, resource, token and
+    address, so nothing but the user agent is new."""
+    rec = last_allow(b, identity)
+    sent = record(1, allow=True, actor=identity, action=rec["action"], resource=rec["resource"], jti=rec["jti"],
+                  src=rec["src"], details={"reason": "policy", "user_agent": BROWSER})
+    assert edge.ship([sent]) == 1
+    return [r for r in audit_records(b, type="authz.allow") if r["edge"] == edge.id][-1]
+
+
+@pytest.fixture(scope="module")
+def replay(broker_factory):
+    b = broker_factory(args=ops.FAST_HASH + monitor_args(
+        "dry_run", monitor_rate_floor=RATE_FLOOR, monitor_rate_factor=1, monitor_operator_ranges=OPERATOR_NET,
+        monitor_grant_min_use=60), name="replay", policy=E2E_POLICY + GRANT_POLICY)
+    approver = Op(b)  # logged in first, so that each grant below is active at once
+    edge = Caller(b)
+    ids = {name: b.create_identity() for name in ("normal", "rate", "ops", "browser")}
+    ids["resource"] = b.create_identity(permit=ARCHIVE_SCOPES.split())
+    tokens = {name: b.issue(ident, ARCHIVE_SCOPES if name == "resource" else TWO_SCOPES)
+              for name, ident in ids.items()}
+    for t in tokens.values():
+        normal_traffic(b, t)
+    # grants, each used (or not) while its identity learns: the first use of
+    # a granted action is not what this replay is about
+    grants = {}
+    for name, scope in (("used", DEPLOY), ("unused", DEPLOY), ("partial", f"{DEPLOY} {ROLLBACK}")):
+        ids[name] = b.create_identity(permit=[], roles=["deployer"])
+        grants[name] = active_grant(b, ids[name], scope=scope, approvers=[approver])
+        if name != "unused":
+            tokens[name] = b.issue(ids[name], scope)
+            deploy(b, tokens[name])
+    deploy(b, tokens["used"])
+    time.sleep(LEARN + 0.5)  # let the learning window pass (not an assertion: the baseline needs the time)
+    # the normal replay after learning: the same requests, and a grant fully used that ends
+    for name in ("normal", "rate", "ops", "browser", "resource"):
+        normal_traffic(b, tokens[name])
+    deploy(b, tokens["used"])
+    assert act(b, grants["used"]["id"], "end").status_code == 200
+    # misbehaviour
+    for _ in range(3 * RATE_FLOOR):  # split by a minute's end, one side still holds more than RATE_FLOOR
+        authorize(b, tokens["rate"])
+    assert authorize(b, tokens["ops"], src="10.99.3.7")["decision"] == "allow"
+    shipped = browser_replay(b, edge, ids["browser"].id)
+    assert authorize(b, tokens["resource"], resource='Api::"archive"')["decision"] == "allow"
+    for name in ("unused", "partial"):
+        assert act(b, grants[name]["id"], "end").status_code == 200
+    return b, ids, grants, edge, shipped
+
+
+def test_replay_new_resource(replay):
+    b, ids, _, _, _ = replay
+    a = wait_alert(b, ids["resource"].id, "new_resource")
+    assert a["severity"] == "low" and a["evidence"]["resource"] == "Api:archive", a
+    assert a["evidence"]["action"] == "orders.read" and a["evidence"]["baseline_size"] == 1
+
+
+def test_replay_rate_spike(replay):
+    b, ids, _, _, _ = replay
+    a = wait_alert(b, ids["rate"].id, "rate_spike")
+    ev = a["evidence"]
+    # the threshold is the floor, or one more when a minute's end put part of the burst in a learned minute
+    assert a["severity"] == "medium" and RATE_FLOOR <= ev["threshold"] <= RATE_FLOOR + 1, a
+    assert ev["count"] == ev["threshold"] + 1
+    rec = audit_records(b, after=ev["seq"] - 1, limit=1)[0]
+    assert rec["type"] == "authz.allow" and rec["actor"] == ids["rate"].id
+    assert len([x for x in alerts(b, identity=ids["rate"].id) if x["detector"] == "rate_spike"]) <= 2  # once a minute
+
+
+def test_replay_interactive_use_from_an_operator_range(replay):
+    b, ids, _, _, _ = replay
+    a = wait_alert(b, ids["ops"].id, "interactive_use")
+    assert a["severity"] == "high" and a["evidence"]["src"] == "10.99.3.7", a
+    assert a["evidence"]["why"] == "operator workstation range"
+
+
+def test_replay_interactive_use_by_a_browser(replay):
+    b, ids, _, edge, shipped = replay
+    a = wait_alert(b, ids["browser"].id, "interactive_use")
+    assert a["severity"] == "high" and a["evidence"]["why"] == "browser user agent", a
+    assert a["evidence"]["user_agent"] == BROWSER and a["evidence"]["seq"] == shipped["seq"]
+    assert shipped["edge"] == edge.id and shipped["details"]["user_agent"] == BROWSER
+
+
+def test_replay_unused_grants(replay):
+    b, ids, grants, _, _ = replay
+    a = wait_alert(b, ids["unused"].id, "unused_grant")
+    ev = a["evidence"]
+    assert a["severity"] == "low" and ev["grant"] == grants["unused"]["id"] and ev["uses"] == 0, a
+    a = wait_alert(b, ids["partial"].id, "unused_grant")
+    ev = a["evidence"]
+    assert a["severity"] == "info" and ev["grant"] == grants["partial"]["id"], a
+    assert (ev["uses"], ev["actions_allowed"], ev["actions_used"]) == (1, 2, 1)
+    rec = audit_records(b, after=ev["seq"] - 1, limit=1)[0]
+    assert rec["type"] == "grant.ended" and rec["grant"] == grants["partial"]["id"]
+
+
+def test_replay_normal_traffic_raises_nothing(replay):
+    """False positives on the normal replay: none. Each misbehaviour earns
+    its alert and nothing else, except that the token used from an operator
+    range is also a token used away from the address it was issued to
+    (foreign_source, high)."""
+    b, ids, _, edge, _ = replay
+    for identity, detector in ((ids["partial"].id, "unused_grant"), (ids["browser"].id, "interactive_use"),
+                               (ids["resource"].id, "new_resource"), (ids["rate"].id, "rate_spike")):
+        wait_alert(b, identity, detector)
+    caught_up(b)
+    for quiet in (ids["normal"].id, ids["used"].id, edge.id):
+        assert alerts(b, identity=quiet) == []
+    found = sorted({(a["identity"], a["detector"]) for a in alerts(b)})
+    assert found == sorted([(ids["resource"].id, "new_resource"), (ids["rate"].id, "rate_spike"),
+                            (ids["ops"].id, "interactive_use"), (ids["ops"].id, "foreign_source"),
+                            (ids["browser"].id, "interactive_use"), (ids["unused"].id, "unused_grant"),
+                            (ids["partial"].id, "unused_grant")])
+    a = wait_alert(b, ids["ops"].id, "foreign_source")
+    assert a["severity"] == "high" and a["evidence"]["issued_to"] == "127.0.0.1"
