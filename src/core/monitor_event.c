@@ -1,6 +1,7 @@
 /* monitor_event.c - audit records into the monitor's events
  * (monitor_event.h): strict on types and lengths, so that whatever the
- * detectors see is bounded. */
+ * detectors see is bounded; the members a requester chooses are cut to fit
+ * instead. */
 #include "core/monitor_event.h"
 #include "core/timefmt.h"
 #include <stdbool.h>
@@ -30,6 +31,30 @@ static int copy_member(const json_t *o, const char *name, char *dst, size_t cap)
 	if (!json_is_string(v) || json_string_length(v) >= cap || strlen(json_string_value(v)) != json_string_length(v))
 		return -1;
 	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+/* Copies member `name` of o (absent or null: "") into dst, cut at a
+ * character boundary to fit: for what the requester chooses (the
+ * User-Agent, a resource named from the request path), where a long value
+ * must not make the record unreadable and so hide it from every detector.
+ * -1 when it is not a string or holds a NUL. */
+static int copy_member_cut(const json_t *o, const char *name, char *dst, size_t cap)
+{
+	const json_t *v = json_object_get(o, name);
+	dst[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return -1;
+	size_t n = json_string_length(v);
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)json_string_value(v)[n] & 0xC0) == 0x80)
+			n--; /* not inside a UTF-8 sequence: the cut value stays valid JSON text */
+	}
+	memcpy(dst, json_string_value(v), n);
+	dst[n] = '\0';
 	return 0;
 }
 
@@ -108,10 +133,10 @@ static int read_authz(const json_t *rec, const json_t *details, mon_event_t *out
 	if (rc != 0)
 		return rc;
 	if (copy_member(rec, "action", out->action, sizeof out->action) != 0 ||
-	    copy_member(rec, "resource", out->resource, sizeof out->resource) != 0 ||
+	    copy_member_cut(rec, "resource", out->resource, sizeof out->resource) != 0 ||
 	    copy_member(rec, "jti", out->jti, sizeof out->jti) != 0 ||
 	    copy_member(rec, "grant", out->grant, sizeof out->grant) != 0 ||
-	    copy_member(details, "user_agent", out->user_agent, sizeof out->user_agent) != 0)
+	    copy_member_cut(details, "user_agent", out->user_agent, sizeof out->user_agent) != 0)
 		return -1;
 	if (copy_member(details, "reason", out->reason, sizeof out->reason) != 0)
 		out->reason[0] = '\0'; /* a long sentence: not one of the reasons the detectors know */

@@ -14,7 +14,11 @@
  *             (the workload's address, as policy saw it), else src
  *   reason    authz.deny: details.reason (edge: revoked, expired,
  *             invalid, binding, ...; /v1/authorize: a sentence)
- *   user_agent details.user_agent, when an enforcement point sends it */
+ *   user_agent details.user_agent, when an enforcement point sends it
+ *
+ * resource and user_agent are what a requester chooses (a path, a header):
+ * longer than their fields, they are cut at a character boundary rather
+ * than make the record unreadable (which would hide it from the detectors). */
 #ifndef TG_MONITOR_EVENT_H
 #define TG_MONITOR_EVENT_H
 #include "core/limits.h"
@@ -62,7 +66,8 @@ uint64_t mon_hash_n(const char *s, size_t n);
 /* Reads one audit record (as stored and exported, docs/audit.md). 0 with
  * *out filled; 1 when the record is not one the monitor follows (another
  * type, no identity); -1 when it is one of those types but malformed (no
- * seq or time, a member of the wrong type or too long). */
+ * seq or time, a member of the wrong type, a member other than resource and
+ * user_agent too long). */
 int mon_event_from_record(const json_t *rec, mon_event_t *out) __attribute__((warn_unused_result));
 
 #endif

@@ -11,7 +11,7 @@
 # input with problem+json. A second replay (its own broker) reaches the
 # other detectors: a new resource, a rate spike, use from an operator
 # workstation range and by a browser (an edge's shipped record with its
-# user agent), a grant ended unused and one used below
+# user agent, also one longer than the monitor keeps), a grant ended unused and one used below
 # monitor_grant_min_use; its normal identities raise nothing. off_hours is
 # not here: it judges the chain's own record time (the broker's clock),
 # so an end-to-end case would need hours of traffic or a fake clock; the
@@ -353,6 +353,7 @@ ARCHIVE_SCOPES = "orders.read@Api:orders orders.read@Api:archive"
 OPERATOR_NET = "10.99.0.0/16"
 RATE_FLOOR = 20  # monitor_rate_floor; with monitor_rate_factor=1 the learned minutes (<= 10 requests) stay below it
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+PADDED = BROWSER + " " + "x" * 400  # longer than the monitor keeps: cut, still a browser
 
 
 def deploy(b, token, action="deploy.run"):
@@ -363,14 +364,14 @@ def last_allow(b, identity):
     return [r for r in audit_records(b, type="authz.allow") if r["actor"] == identity][-1]
 
 
-def browser_replay(b, edge, identity):
+def browser_replay(b, edge, identity, edge_seq, user_agent):
     """The identity's last allowed request again, as an edge ships it,
     with a browser's User-Agent: the same action, resource, token and
     address, so nothing but the user agent is new."""
     rec = last_allow(b, identity)
-    sent = record(1, allow=True, actor=identity, action=rec["action"], resource=rec["resource"], jti=rec["jti"],
-                  src=rec["src"], details={"reason": "policy", "user_agent": BROWSER})
-    assert edge.ship([sent]) == 1
+    sent = record(edge_seq, allow=True, actor=identity, action=rec["action"], resource=rec["resource"],
+                  jti=rec["jti"], src=rec["src"], details={"reason": "policy", "user_agent": user_agent})
+    assert edge.ship([sent]) == edge_seq
     return [r for r in audit_records(b, type="authz.allow") if r["edge"] == edge.id][-1]
 
 
@@ -381,7 +382,7 @@ def replay(broker_factory):
         monitor_grant_min_use=60), name="replay", policy=E2E_POLICY + GRANT_POLICY)
     approver = Op(b)  # logged in first, so that each grant below is active at once
     edge = Caller(b)
-    ids = {name: b.create_identity() for name in ("normal", "rate", "ops", "browser")}
+    ids = {name: b.create_identity() for name in ("normal", "rate", "ops", "browser", "padded")}
     ids["resource"] = b.create_identity(permit=ARCHIVE_SCOPES.split())
     tokens = {name: b.issue(ident, ARCHIVE_SCOPES if name == "resource" else TWO_SCOPES)
               for name, ident in ids.items()}
@@ -399,7 +400,7 @@ def replay(broker_factory):
     deploy(b, tokens["used"])
     time.sleep(LEARN + 0.5)  # let the learning window pass (not an assertion: the baseline needs the time)
     # the normal replay after learning: the same requests, and a grant fully used that ends
-    for name in ("normal", "rate", "ops", "browser", "resource"):
+    for name in ("normal", "rate", "ops", "browser", "padded", "resource"):
         normal_traffic(b, tokens[name])
     deploy(b, tokens["used"])
     assert act(b, grants["used"]["id"], "end").status_code == 200
@@ -407,7 +408,8 @@ def replay(broker_factory):
     for _ in range(3 * RATE_FLOOR):  # split by a minute's end, one side still holds more than RATE_FLOOR
         authorize(b, tokens["rate"])
     assert authorize(b, tokens["ops"], src="10.99.3.7")["decision"] == "allow"
-    shipped = browser_replay(b, edge, ids["browser"].id)
+    shipped = {"browser": browser_replay(b, edge, ids["browser"].id, 1, BROWSER),
+               "padded": browser_replay(b, edge, ids["padded"].id, 2, PADDED)}
     assert authorize(b, tokens["resource"], resource='Api::"archive"')["decision"] == "allow"
     for name in ("unused", "partial"):
         assert act(b, grants[name]["id"], "end").status_code == 200
@@ -440,12 +442,14 @@ def test_replay_interactive_use_from_an_operator_range(replay):
     assert a["evidence"]["why"] == "operator workstation range"
 
 
-def test_replay_interactive_use_by_a_browser(replay):
+@pytest.mark.parametrize("name, user_agent", [("browser", BROWSER), ("padded", PADDED)])
+def test_replay_interactive_use_by_a_browser(replay, name, user_agent):
     b, ids, _, edge, shipped = replay
-    a = wait_alert(b, ids["browser"].id, "interactive_use")
+    a = wait_alert(b, ids[name].id, "interactive_use")
     assert a["severity"] == "high" and a["evidence"]["why"] == "browser user agent", a
-    assert a["evidence"]["user_agent"] == BROWSER and a["evidence"]["seq"] == shipped["seq"]
-    assert shipped["edge"] == edge.id and shipped["details"]["user_agent"] == BROWSER
+    assert a["evidence"]["seq"] == shipped[name]["seq"]
+    assert user_agent.startswith(a["evidence"]["user_agent"]) and a["evidence"]["user_agent"].startswith(BROWSER)
+    assert shipped[name]["edge"] == edge.id and shipped[name]["details"]["user_agent"] == user_agent
 
 
 def test_replay_unused_grants(replay):
@@ -467,7 +471,7 @@ def test_replay_normal_traffic_raises_nothing(replay):
     range is also a token used away from the address it was issued to
     (foreign_source, high)."""
     b, ids, _, edge, _ = replay
-    for identity, detector in ((ids["partial"].id, "unused_grant"), (ids["browser"].id, "interactive_use"),
+    for identity, detector in ((ids["partial"].id, "unused_grant"), (ids["padded"].id, "interactive_use"),
                                (ids["resource"].id, "new_resource"), (ids["rate"].id, "rate_spike")):
         wait_alert(b, identity, detector)
     caught_up(b)
@@ -476,7 +480,8 @@ def test_replay_normal_traffic_raises_nothing(replay):
     found = sorted({(a["identity"], a["detector"]) for a in alerts(b)})
     assert found == sorted([(ids["resource"].id, "new_resource"), (ids["rate"].id, "rate_spike"),
                             (ids["ops"].id, "interactive_use"), (ids["ops"].id, "foreign_source"),
-                            (ids["browser"].id, "interactive_use"), (ids["unused"].id, "unused_grant"),
+                            (ids["browser"].id, "interactive_use"), (ids["padded"].id, "interactive_use"),
+                            (ids["unused"].id, "unused_grant"),
                             (ids["partial"].id, "unused_grant")])
     a = wait_alert(b, ids["ops"].id, "foreign_source")
     assert a["severity"] == "high" and a["evidence"]["issued_to"] == "127.0.0.1"

@@ -151,6 +151,52 @@ static void test_event_authz(void **state)
 	json_decref(r);
 }
 
+/* A long User-Agent or resource (the requester's choice) is cut to fit, at
+ * a character boundary, instead of hiding the record from the detectors. */
+static void test_event_long_requester_members(void **state)
+{
+	(void)state;
+	mon_event_t ev;
+	char ua[MON_UA_LEN + 40], res[MON_RESOURCE_LEN + 40];
+	memset(ua, 'a', sizeof ua - 1);
+	ua[sizeof ua - 1] = '\0';
+	memcpy(ua, "Mozilla/5.0 ", 12);
+	memcpy(ua + MON_UA_LEN - 2, "\xc3\xa9", 2); /* an e-acute across the cut */
+	memset(res, 'x', sizeof res - 1);
+	res[sizeof res - 1] = '\0';
+	memcpy(res, "Order:", 6);
+	json_t *r = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "seq", 9, "time", "2027-01-15T08:00:01.0Z",
+			      "type", "authz.deny", "actor", "wl", "action", "orders.read", "resource", res, "details",
+			      "user_agent", ua);
+	assert_int_equal(mon_event_from_record(r, &ev), 0);
+	assert_int_equal(strlen(ev.user_agent), MON_UA_LEN - 2);
+	assert_memory_equal(ev.user_agent, ua, MON_UA_LEN - 2);
+	assert_int_equal(strlen(ev.resource), MON_RESOURCE_LEN);
+	assert_memory_equal(ev.resource, res, MON_RESOURCE_LEN);
+	json_decref(r);
+	r = json_pack("{s:i, s:s, s:s, s:s, s:{s:i}}", "seq", 9, "time", "2027-01-15T08:00:01.0Z", "type", "authz.deny",
+		      "actor", "wl", "details", "user_agent", 5);
+	assert_int_equal(mon_event_from_record(r, &ev), -1); /* the wrong type stays malformed */
+	json_decref(r);
+}
+
+/* ... and the browser behind such a User-Agent is still reported. */
+static void test_interactive_use_long_user_agent(void **state)
+{
+	(void)state;
+	fx_t x;
+	char ua[2048];
+	memset(ua, 'a', sizeof ua - 1);
+	ua[sizeof ua - 1] = '\0';
+	memcpy(ua, "Mozilla/5.0 ", 12);
+	fx_init(&x);
+	assert_int_equal(feed(&x, record(&x, "authz.allow", T0, "wl", "orders.read", "Api:orders", NULL, "10.0.0.5",
+					json_pack("{s:s}", "user_agent", ua))),
+			 1);
+	assert_true(found(&x, DET_INTERACTIVE_USE, SEV_HIGH));
+	fx_free(&x);
+}
+
 static void test_event_grant(void **state)
 {
 	(void)state;
@@ -521,6 +567,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_authz),
+		cmocka_unit_test(test_event_long_requester_members),
 		cmocka_unit_test(test_event_grant),
 		cmocka_unit_test(test_normal_traffic_is_quiet),
 		cmocka_unit_test(test_first_use),
@@ -531,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_off_hours),
 		cmocka_unit_test(test_revoked_token),
 		cmocka_unit_test(test_interactive_use),
+		cmocka_unit_test(test_interactive_use_long_user_agent),
 		cmocka_unit_test(test_unused_grant),
 		cmocka_unit_test(test_identity_cap),
 		cmocka_unit_test(test_set_cap_overflow),
