@@ -4,7 +4,8 @@
 #   scripts/deps.sh          build + run deps
 #   scripts/deps.sh --test   also the test peers (pytest, PyJWT, pymodbus, oathtool, npm jose, clang for fuzzing,
 #                            nginx (with its stream module), Caddy and wrk for the edge's tests and benchmarks,
-#                            PostgreSQL: tests/e2e/pg_cluster.py starts throw-away clusters of its own)
+#                            PostgreSQL: tests/e2e/pg_cluster.py starts throw-away clusters of its own,
+#                            Chromium: renders the HTML posture report headless)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libsodium-dev
             libjansson-dev libsqlite3-dev libcurl4-openssl-dev liboath-dev zlib1g-dev libqrencode-dev libuv1-dev libpq-dev curl ca-certificates oathtool tzdata)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography
-           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata nginx libnginx-mod-stream caddy wrk python3-pymodbus python3-serial-asyncio postgresql)
+           python3-requests oathtool clang libclang-rt-14-dev sqlite3 curl openssl jq tzdata nginx libnginx-mod-stream caddy wrk python3-pymodbus python3-serial-asyncio postgresql
+           chromium)
 # Daemons the tests start themselves, on loopback ports of their own; their
 # packages must leave no system service running (nor bound to port 80).
 daemon_pkgs=(nginx caddy postgresql)
