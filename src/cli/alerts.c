@@ -258,31 +258,26 @@ static int check_args(const verb_t *v, int argc, char **argv, opts_t *o)
 	return 0;
 }
 
+/* One option the verb takes into the opts_t ctx. */
+static int take(int ch, void *ctx)
+{
+	opts_t *o = ctx;
+	o->json = o->json || ch == O_JSON;
+	if (ch == O_STATE)
+		o->state = optarg;
+	else if (ch == O_IDENTITY)
+		o->identity = optarg;
+	else if (ch == O_COMMENT)
+		o->comment = optarg;
+	return 0;
+}
+
 static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 {
-	int ch;
-	optind = 2;
-	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (ch == 'h' || ch == O_HELP) {
-			fputs(v->help, stdout);
-			return 1;
-		}
-		if (ch <= 0 || ch >= O_COUNT || !(v->takes & BIT(ch))) {
-			if (ch > 0 && ch < O_COUNT)
-				fprintf(stderr, "%s %s: option --%s does not apply here\n", cli_prefix(), v->name,
-					longs[ch - 1].name);
-			return cli_bad_option(v->name);
-		}
-		o->json = o->json || ch == O_JSON;
-		if (ch == O_STATE)
-			o->state = optarg;
-		else if (ch == O_IDENTITY)
-			o->identity = optarg;
-		else if (ch == O_COMMENT)
-			o->comment = optarg;
-	}
-	return check_args(v, argc, argv, o);
+	static const int short_codes[] = {O_HELP};
+	const cli_verb_opts_t spec = {v->name, v->help, longs, "h", short_codes, O_COUNT, O_HELP, v->takes};
+	int rc = cli_verb_options(argc, argv, &spec, take, o);
+	return rc != 0 ? rc : check_args(v, argc, argv, o);
 }
 
 int cmd_alerts(int argc, char **argv)

@@ -355,25 +355,19 @@ static int check_arg(const verb_t *v, int argc, char **argv, opts_t *o)
 
 /* The options and the argument after the verb into o; 0, 1 after --help
  * (printed), or 2 after a usage error (said). */
+static int take(int ch, void *ctx)
+{
+	opts_t *o = ctx;
+	o->json = o->json || ch == O_JSON;
+	return 0;
+}
+
 static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 {
-	int ch;
-	optind = 2;
-	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (ch == 'h' || ch == O_HELP) {
-			fputs(v->help, stdout);
-			return 1;
-		}
-		if (ch <= 0 || ch >= O_COUNT || !(v->takes & BIT(ch))) {
-			if (ch > 0 && ch < O_COUNT)
-				fprintf(stderr, "%s %s: option --%s does not apply here\n", cli_prefix(), v->name,
-					longs[ch - 1].name);
-			return cli_bad_option(v->name);
-		}
-		o->json = o->json || ch == O_JSON;
-	}
-	return check_arg(v, argc, argv, o);
+	static const int short_codes[] = {O_HELP};
+	const cli_verb_opts_t spec = {v->name, v->help, longs, "h", short_codes, O_COUNT, O_HELP, v->takes};
+	int rc = cli_verb_options(argc, argv, &spec, take, o);
+	return rc != 0 ? rc : check_arg(v, argc, argv, o);
 }
 
 int cmd_change_window(int argc, char **argv)

@@ -96,6 +96,25 @@ char *cli_with_commands(const char *text);
 const void *cli_verb_lookup(int argc, char **argv, const void *table, size_t n, size_t size, const char *usage,
 			    int *rc);
 
+/* The options a verb takes: codes 1..count-1 (longs' val; shorts' letters
+ * by short_codes, "h" -> help_code e.g.), BIT(code) in takes. */
+struct option;
+typedef struct {
+	const char *verb, *help; /* the verb's name and its --help text */
+	const struct option *longs;
+	const char *shorts;
+	const int *short_codes; /* the code of each letter of shorts */
+	int count, help_code;
+	unsigned takes;
+} cli_verb_opts_t;
+/* getopt_long over argv from argv[2] (cli/verbs.c): help_code prints help
+ * on stdout and returns 1; an option the verb does not take (said, with
+ * cli_bad_option) returns 2; each other is handed to take(code, ctx) with
+ * optarg set, which returns 0 or 2 after saying why. Returns 0 when all
+ * were taken, optind at the first argument. */
+int cli_verb_options(int argc, char **argv, const cli_verb_opts_t *spec, int (*take)(int code, void *ctx),
+		     void *ctx);
+
 int cmd_keys(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_token(int argc, char **argv);

@@ -544,29 +544,32 @@ static bool good_id(const char *id)
 	return id[0] != '\0' && strpbrk(id, "/?#") == NULL;
 }
 
+/* The options being parsed into o (cli_wait_arg may take the next word). */
+typedef struct {
+	opts_t *o;
+	int argc;
+	char **argv;
+} parsing_t;
+
+static int take(int ch, void *ctx)
+{
+	parsing_t *p = ctx;
+	p->o->val[ch] = ch == O_WAIT ? cli_wait_arg(p->argc, p->argv) : optarg;
+	p->o->set[ch] = true;
+	return 0;
+}
+
 /* The options and the ID after the verb into o; 0, 1 after --help (printed),
  * or 2 after a usage error (said). */
 static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 {
 	const char *pre = cli_prefix();
-	int ch;
-	optind = 2;
-	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
-		if (ch == 'q' || ch == 'h')
-			ch = ch == 'q' ? O_QUIET : O_HELP;
-		if (ch == O_HELP) {
-			fputs(v->help, stdout);
-			return 1;
-		}
-		if (ch <= 0 || ch >= O_COUNT || !(v->takes & BIT(ch))) {
-			if (ch > 0 && ch < O_COUNT)
-				fprintf(stderr, "%s %s: option --%s does not apply here\n", pre, v->name, long_name(ch));
-			return cli_bad_option(v->name);
-		}
-		o->val[ch] = ch == O_WAIT ? cli_wait_arg(argc, argv) : optarg;
-		o->set[ch] = true;
-	}
+	static const int short_codes[] = {O_HELP, O_QUIET};
+	const cli_verb_opts_t spec = {v->name, v->help, longs, "hq", short_codes, O_COUNT, O_HELP, v->takes};
+	parsing_t p = {o, argc, argv};
+	int rc = cli_verb_options(argc, argv, &spec, take, &p);
+	if (rc != 0)
+		return rc;
 	bool missing = false;
 	for (int i = 1; i < O_COUNT; i++)
 		if ((v->needs & BIT(i)) && !o->set[i]) {

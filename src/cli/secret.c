@@ -641,33 +641,36 @@ static int check_arg(const verb_t *v, int argc, char **argv, opts_t *o)
 	return 2;
 }
 
+/* The options being parsed for verb. */
+typedef struct {
+	const verb_t *v;
+	opts_t *o;
+} parsing_t;
+
+/* One option the verb takes; 2 after one --consumer too many. */
+static int take(int ch, void *ctx)
+{
+	parsing_t *p = ctx;
+	opts_t *o = p->o;
+	if (ch == O_CONSUMER) {
+		if (o->n_consumers == MAX_CONSUMERS) {
+			fprintf(stderr, "%s %s: at most %d consumers\n", cli_prefix(), p->v->name, MAX_CONSUMERS);
+			return 2;
+		}
+		o->consumers[o->n_consumers++] = optarg;
+	}
+	o->given |= BIT(ch);
+	o->opt[ch] = optarg;
+	return 0;
+}
+
 static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 {
-	int ch;
-	optind = 2;
-	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (ch == 'h' || ch == O_HELP) {
-			fputs(v->help, stdout);
-			return 1;
-		}
-		if (ch <= 0 || ch >= O_COUNT || !(v->takes & BIT(ch))) {
-			if (ch > 0 && ch < O_COUNT)
-				fprintf(stderr, "%s %s: option --%s does not apply here\n", cli_prefix(), v->name,
-					longs[ch - 1].name);
-			return cli_bad_option(v->name);
-		}
-		if (ch == O_CONSUMER) {
-			if (o->n_consumers == MAX_CONSUMERS) {
-				fprintf(stderr, "%s %s: at most %d consumers\n", cli_prefix(), v->name, MAX_CONSUMERS);
-				return 2;
-			}
-			o->consumers[o->n_consumers++] = optarg;
-		}
-		o->given |= BIT(ch);
-		o->opt[ch] = optarg;
-	}
-	return check_arg(v, argc, argv, o);
+	static const int short_codes[] = {O_HELP};
+	const cli_verb_opts_t spec = {v->name, v->help, longs, "h", short_codes, O_COUNT, O_HELP, v->takes};
+	parsing_t p = {v, o};
+	int rc = cli_verb_options(argc, argv, &spec, take, &p);
+	return rc != 0 ? rc : check_arg(v, argc, argv, o);
 }
 
 int cmd_secret(int argc, char **argv)

@@ -1,7 +1,9 @@
 /* verbs.c - the front of a noun's dispatch over its table of verbs (each
  * entry starting with `const char *name, *help`): help for the noun or a
- * verb, a mistyped verb answered with the nearest one, else the entry. */
+ * verb, a mistyped verb answered with the nearest one, else the entry; and
+ * the loop over a verb's options (help, options the verb does not take). */
 #include "cli/cli.h"
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,4 +53,45 @@ const void *cli_verb_lookup(int argc, char **argv, const void *table, size_t n, 
 	if (v == NULL)
 		*rc = unknown(table, n, size, sub);
 	return v;
+}
+
+/* The long name of option code ("json"), "" when none has it. */
+static const char *long_name(const struct option *longs, int code)
+{
+	for (const struct option *l = longs; l->name != NULL; l++)
+		if (l->val == code)
+			return l->name;
+	return "";
+}
+
+/* getopt's answer ch as an option code: a short letter by its code. */
+static int option_code(const cli_verb_opts_t *spec, int ch)
+{
+	const char *s = ch > 0 && ch != ':' ? strchr(spec->shorts, ch) : NULL;
+	return s != NULL ? spec->short_codes[s - spec->shorts] : ch;
+}
+
+int cli_verb_options(int argc, char **argv, const cli_verb_opts_t *spec, int (*take)(int code, void *ctx),
+		     void *ctx)
+{
+	int ch;
+	optind = 2;
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv, spec->shorts, spec->longs, NULL)) != -1) {
+		int code = option_code(spec, ch);
+		if (code == spec->help_code) {
+			fputs(spec->help, stdout);
+			return 1;
+		}
+		if (code <= 0 || code >= spec->count || !(spec->takes & (1u << code))) {
+			if (code > 0 && code < spec->count)
+				fprintf(stderr, "%s %s: option --%s does not apply here\n", cli_prefix(), spec->verb,
+					long_name(spec->longs, code));
+			return cli_bad_option(spec->verb);
+		}
+		int rc = take(code, ctx);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
