@@ -13,61 +13,22 @@
  *           one died when the new one was set, and a grace period cannot
  *           keep it (docs/secrets.md). The engine still verifies it is
  *           refused. */
+#include "broker/pg_conn.h"
 #include "broker/secret_driver.h"
 #include "core/errbuf.h"
-#include <libpq-fe.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-/* libpq's error text on one line, without a trailing newline. */
-static void conn_error(PGconn *c, const char *what, char *err, size_t err_len)
-{
-	char msg[400];
-	snprintf(msg, sizeof msg, "%s", c != NULL ? PQerrorMessage(c) : "out of memory");
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	size_t n = strlen(msg);
-	while (n > 0 && msg[n - 1] == ' ')
-		msg[--n] = '\0';
-	tg_errf(err, err_len, "%s: %s", what, msg);
-}
-
-/* A connection with the target's dsn as user (NULL: the dsn's own) and
- * password. Keywords after the expanded dsn override it. */
-static PGconn *connect_as(const rot_target_t *t, const char *user, const char *password)
-{
-	char timeout[24];
-	const char *keys[8], *vals[8];
-	int n = 0;
-	snprintf(timeout, sizeof timeout, "%lld", (long long)t->timeout);
-	keys[n] = "dbname", vals[n++] = t->dsn;
-	keys[n] = "password", vals[n++] = password;
-	keys[n] = "connect_timeout", vals[n++] = timeout;
-	keys[n] = "application_name", vals[n++] = "tollgate-rotation";
-	if (user != NULL)
-		keys[n] = "user", vals[n++] = user;
-	if (t->sslmode[0] != '\0')
-		keys[n] = "sslmode", vals[n++] = t->sslmode;
-	keys[n] = NULL, vals[n] = NULL;
-	return PQconnectdbParams(keys, vals, 1);
-}
+#define APP_NAME "tollgate-rotation"
 
 static PGconn *admin_connect(const drv_ctx_t *c, char *err, size_t err_len)
 {
-	PGconn *conn;
 	if (c->admin_password == NULL) {
 		tg_errf(err, err_len, "no admin password for the postgres target");
 		return NULL;
 	}
-	conn = connect_as(c->target, NULL, c->admin_password);
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		conn_error(conn, "admin connection failed", err, err_len);
-		PQfinish(conn);
-		return NULL;
-	}
-	return conn;
+	return pg_conn_admin(c->target, &(pg_login_t){APP_NAME, NULL, c->admin_password, NULL}, err, err_len);
 }
 
 static drv_rc_t pg_set(const drv_ctx_t *c, const char *new_value, const char *old_value, char *err,
@@ -81,25 +42,21 @@ static drv_rc_t pg_set(const drv_ctx_t *c, const char *new_value, const char *ol
 		return DRV_ERROR;
 	hash = PQencryptPasswordConn(conn, new_value, c->target->role, NULL);
 	if (hash == NULL) {
-		conn_error(conn, "cannot hash the password", err, err_len);
+		pg_conn_error(conn, "cannot hash the password", err, err_len);
 		goto out;
 	}
 	ident = PQescapeIdentifier(conn, c->target->role, strlen(c->target->role));
 	lit = PQescapeLiteral(conn, hash, strlen(hash));
 	if (ident == NULL || lit == NULL) {
-		conn_error(conn, "cannot quote the statement", err, err_len);
+		pg_conn_error(conn, "cannot quote the statement", err, err_len);
 		goto out;
 	}
 	if ((size_t)snprintf(stmt, sizeof stmt, "ALTER ROLE %s PASSWORD %s", ident, lit) >= sizeof stmt) {
 		tg_errf(err, err_len, "the statement is too long");
 		goto out;
 	}
-	PGresult *r = PQexec(conn, stmt);
-	if (PQresultStatus(r) == PGRES_COMMAND_OK)
+	if (pg_conn_exec(conn, stmt, "ALTER ROLE failed", err, err_len) == 0)
 		rc = DRV_OK;
-	else
-		conn_error(conn, "ALTER ROLE failed", err, err_len);
-	PQclear(r);
 out:
 	sodium_memzero(stmt, sizeof stmt);
 	if (hash != NULL)
@@ -132,12 +89,12 @@ static bool login_refused(const drv_ctx_t *c, const char *msg)
 
 static drv_rc_t pg_verify(const drv_ctx_t *c, const char *value, char *err, size_t err_len)
 {
-	PGconn *conn = connect_as(c->target, c->target->role, value);
+	PGconn *conn = pg_conn_open(c->target, &(pg_login_t){APP_NAME, c->target->role, value, NULL});
 	drv_rc_t rc;
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
 		rc = DRV_OK;
 	} else {
-		conn_error(conn, "login as the role failed", err, err_len);
+		pg_conn_error(conn, "login as the role failed", err, err_len);
 		rc = conn != NULL && login_refused(c, PQerrorMessage(conn)) ? DRV_REFUSED : DRV_ERROR;
 	}
 	PQfinish(conn);

@@ -4,6 +4,7 @@
  * verifier), and revoking roles in batches with the check that they are
  * gone. Role names are generated ([a-z0-9_], core/sql_template.h), so the
  * array literals below need no escaping; they are checked anyway. */
+#include "broker/pg_conn.h"
 #include "broker/secret_leases.h"
 #include "core/errbuf.h"
 #include <sodium.h>
@@ -15,54 +16,12 @@
 #define VERIFY_POLLS 50       /* 50 x 100 ms for terminated sessions to go */
 #define LOCK_TIMEOUT_MS 5000  /* a DROP that waits on a lock fails instead */
 
-/* libpq's (or the server's) error text on one line. */
-static void pg_error(PGconn *c, const char *what, char *err, size_t err_len)
-{
-	char msg[400];
-	snprintf(msg, sizeof msg, "%s", c != NULL ? PQerrorMessage(c) : "out of memory");
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	size_t n = strlen(msg);
-	while (n > 0 && msg[n - 1] == ' ')
-		msg[--n] = '\0';
-	tg_errf(err, err_len, "%s: %s", what, msg);
-}
-
-/* Runs sql (no rows expected): 0, or -1 with why. */
-static int run(PGconn *c, const char *sql, const char *what, char *err, size_t err_len)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok)
-		pg_error(c, what, err, err_len);
-	PQclear(r);
-	return ok ? 0 : -1;
-}
-
 PGconn *lease_pg_connect(const dyn_role_t *d, const char *admin_password, char *err, size_t err_len)
 {
-	char timeout[24], opts[96];
-	const char *keys[8], *vals[8];
-	int n = 0;
-	snprintf(timeout, sizeof timeout, "%lld", (long long)d->conn.timeout);
+	char opts[96];
 	snprintf(opts, sizeof opts, "-c lock_timeout=%d -c statement_timeout=%lld", LOCK_TIMEOUT_MS,
 		 (long long)d->conn.timeout * 1000);
-	keys[n] = "dbname", vals[n++] = d->conn.dsn;
-	keys[n] = "password", vals[n++] = admin_password;
-	keys[n] = "connect_timeout", vals[n++] = timeout;
-	keys[n] = "application_name", vals[n++] = "tollgate-leases";
-	keys[n] = "options", vals[n++] = opts;
-	if (d->conn.sslmode[0] != '\0')
-		keys[n] = "sslmode", vals[n++] = d->conn.sslmode;
-	keys[n] = NULL, vals[n] = NULL;
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		pg_error(c, "admin connection failed", err, err_len);
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
+	return pg_conn_admin(&d->conn, &(pg_login_t){"tollgate-leases", NULL, admin_password, opts}, err, err_len);
 }
 
 int lease_pg_create(PGconn *c, const dyn_role_t *d, const char *role, const char *password, int64_t expires_at,
@@ -72,14 +31,14 @@ int lease_pg_create(PGconn *c, const dyn_role_t *d, const char *role, const char
 	int rc = -1;
 	char *sql = NULL, *hash = PQencryptPasswordConn(c, password, role, NULL);
 	if (hash == NULL) {
-		pg_error(c, "cannot hash the password", err, err_len);
+		pg_conn_error(c, "cannot hash the password", err, err_len);
 		return -1;
 	}
 	sql_expiry_text(expires_at, expiry);
 	sql = sql_template_render(d->creation, &(sql_values_t){role, hash, expiry}, err, err_len);
 	/* the simple query protocol runs the statements as one transaction */
 	if (sql != NULL)
-		rc = run(c, sql, "the creation template failed", err, err_len);
+		rc = pg_conn_exec(c, sql, "the creation template failed", err, err_len);
 	if (sql != NULL)
 		sodium_memzero(sql, strlen(sql));
 	sodium_memzero(hash, strlen(hash));
@@ -116,7 +75,7 @@ static PGresult *query_roles(PGconn *c, const char *sql, const char *array, cons
 {
 	PGresult *r = PQexecParams(c, sql, 1, NULL, &array, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pg_error(c, what, err, err_len);
+		pg_conn_error(c, what, err, err_len);
 		PQclear(r);
 		return NULL;
 	}
@@ -198,7 +157,7 @@ static int drop_existing(PGconn *c, const dyn_role_t *d, PGresult *existing, cha
 		return 0;
 	err[0] = '\0';
 	char *sql = drop_sql(d, existing, err, err_len);
-	int rc = sql != NULL ? run(c, sql, "the revocation failed", err, err_len) : -1;
+	int rc = sql != NULL ? pg_conn_exec(c, sql, "the revocation failed", err, err_len) : -1;
 	free(sql);
 	return rc;
 }
