@@ -17,8 +17,10 @@
 struct edge_spool;
 struct edge_metrics;
 struct edge_sessions;
+struct edge_secrets;
 
-/* An injected header's value, read from its file at start. */
+/* An injected header's value, read from its file at start (inject=...:file:...;
+ * secret sources live in edge_secrets.h). */
 typedef struct {
 	char *value;
 } edge_secret_t;
@@ -34,6 +36,7 @@ typedef struct edge {
 	edge_cache_t *cache;          /* verified tokens (edge_cache.h) */
 	edge_replay_t *replay;        /* DPoP proofs seen */
 	struct edge_spool *spool;     /* audit records waiting for the broker (edge_spool.h) */
+	struct edge_secrets *secrets;   /* the injected secrets' values (edge_secrets.h) */
 	struct edge_sessions *sessions; /* live Modbus sessions and kills (edge_sessions.h); NULL without modbus lines */
 	atomic_int_fast64_t last_sync_ms; /* last good answer from the broker; 0 never */
 	atomic_bool stopping;

@@ -30,7 +30,7 @@
 #include "edge/edge.h"
 
 typedef struct {
-	int status;              /* 200, 400, 401 or 403 */
+	int status;              /* 200, 400, 401 or 403 (edge_http.c: 503 inject_unavailable) */
 	const char *reason;      /* reason code (X-Tollgate-Reason); "allow" on 200 */
 	const char *error;       /* RFC 6750 / RFC 9449 error code for WWW-Authenticate, or NULL */
 	char why[200];           /* a sentence, for the log and the audit record */

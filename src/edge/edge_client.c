@@ -5,6 +5,7 @@
  * connection per feed poll or audit batch. */
 #include "edge/edge_client.h"
 #include "core/b64url.h"
+#include "shell/log.h"
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -205,8 +206,9 @@ static char *form_value(const char *v)
 	return curl_easy_escape(NULL, v, 0);
 }
 
-/* A new DPoP-bound access token for the edge; the caller holds mu. */
-static int fetch_token(edge_t *e, char *why, size_t why_len)
+/* A new DPoP-bound access token for scope; the caller holds mu. *status
+ * is the token endpoint's HTTP status (0: no answer). */
+static int fetch_token_for(edge_t *e, const char *scope, long *status, char *why, size_t why_len)
 {
 	/* the broker was not reachable when the edge started: discover it now */
 	if (C.token_endpoint[0] == '\0' && discover(e, why, why_len) != 0)
@@ -215,7 +217,7 @@ static int fetch_token(edge_t *e, char *why, size_t why_len)
 	char *assertion = client_assertion_sign(&e->key, e->cfg.identity, C.token_endpoint,
 						e->cfg.kid[0] ? e->cfg.kid : NULL, now, ASSERTION_LIFETIME);
 	char *proof = dpop_proof_sign(&e->key, "POST", C.token_endpoint, NULL, now);
-	char *a = assertion ? form_value(assertion) : NULL, *s = form_value(e->cfg.scope);
+	char *a = assertion ? form_value(assertion) : NULL, *s = form_value(scope);
 	char *form = NULL, hdr[TG_MAX_JWT_LEN + 16];
 	struct curl_slist *hl = NULL;
 	edge_resp_t r = {0};
@@ -233,6 +235,7 @@ static int fetch_token(edge_t *e, char *why, size_t why_len)
 	hl = curl_slist_append(hl, "Content-Type: application/x-www-form-urlencoded");
 	if (perform("POST", C.token_endpoint, hl, form, strlen(form), 10, &r, why, why_len) != 0)
 		goto out;
+	*status = r.status;
 	json_t *doc = json_loads(r.body, 0, NULL);
 	const char *tok = json_string_value(json_object_get(doc, "access_token"));
 	json_int_t ttl = json_integer_value(json_object_get(doc, "expires_in"));
@@ -256,6 +259,26 @@ out:
 	free(assertion);
 	free(proof);
 	return rc;
+}
+
+/* The edge's token: its scope with secret.read for each injected secret
+ * (edge_config_token_scope). When the broker refuses that scope (policy
+ * does not permit a secret.read), the edge still syncs with its own scope
+ * alone: its secret reads are then refused by the broker, recorded, and
+ * their routes fail closed. The caller holds mu. */
+static int fetch_token(edge_t *e, char *why, size_t why_len)
+{
+	char scope[TG_MAX_SCOPE_LEN + 1];
+	long status = 0;
+	if (edge_config_token_scope(&e->cfg, scope, sizeof scope, why, why_len) < 0)
+		snprintf(scope, sizeof scope, "%s", e->cfg.scope);
+	if (fetch_token_for(e, scope, &status, why, why_len) == 0)
+		return 0;
+	if (status != 400 || strcmp(scope, e->cfg.scope) == 0)
+		return -1;
+	log_event(LOG_WARN, "the broker refuses the edge secret.read for its injected secrets; syncing without them",
+		  "reason", why, NULL);
+	return fetch_token_for(e, e->cfg.scope, &status, why, why_len);
 }
 
 /* A copy of the current token, fetching one when needed. */

@@ -1,9 +1,11 @@
 /* edge_http.c - the edge's HTTP endpoint (edge_http.h): libmicrohttpd with
  * a thread per core; /auth answers the proxy's subrequest from
- * edge_decide, writes the audit record first, and sets the answer's
- * headers; /healthz and /metrics say how the edge is. */
+ * edge_decide, sets the answer's headers (an allow whose injected secret
+ * has no value turns into 503 inject_unavailable), writes the audit record
+ * before the answer leaves; /healthz and /metrics say how the edge is. */
 #include "edge/edge_http.h"
 #include "edge/edge_auth.h"
+#include "edge/edge_secrets.h"
 #include "edge/edge_spool.h"
 #include "shell/log.h"
 #include <microhttpd.h>
@@ -26,7 +28,8 @@
 
 /* Decisions by reason code, for /metrics. */
 static const char *const reasons[] = {"allow", "missing", "malformed", "invalid", "expired", "revoked", "binding",
-				      "no_route", "stale", "not_covered", "denied", "probe", "audit_unavailable"};
+				      "no_route", "stale", "not_covered", "denied", "probe", "audit_unavailable",
+				      "inject_unavailable"};
 #define N_REASONS (sizeof reasons / sizeof reasons[0])
 static atomic_uint_fast64_t decisions[N_REASONS];
 
@@ -128,17 +131,53 @@ static void challenge(struct MHD_Response *resp, const edge_decision_t *d)
 	MHD_add_response_header(resp, "WWW-Authenticate", v);
 }
 
-static void allow_headers(edge_t *e, struct MHD_Response *resp, const edge_decision_t *d)
+typedef struct {
+	struct MHD_Response *resp;
+	const char *header;
+	bool added;
+} inject_ctx_t;
+
+static void add_injected(const char *value, void *ctx)
+{
+	inject_ctx_t *c = ctx;
+	c->added = MHD_add_response_header(c->resp, c->header, value) == MHD_YES;
+}
+
+/* The headers of an allow; false when an injected value is not held or
+ * cannot be added (the answer must not go out without it). */
+static bool allow_headers(edge_t *e, struct MHD_Response *resp, const edge_decision_t *d)
 {
 	MHD_add_response_header(resp, "X-Tollgate-Subject", d->sub);
 	if (d->grant[0] != '\0')
 		MHD_add_response_header(resp, "X-Tollgate-Grant", d->grant);
 	const edge_route_t *rt = &e->cfg.routes[d->route];
 	for (size_t j = 0; j < rt->n_inject; j++) {
-		const char *v = e->inject[(size_t)d->route * TG_EDGE_MAX_INJECTS + j].value;
-		if (v != NULL)
-			MHD_add_response_header(resp, rt->inject[j].header, v);
+		inject_ctx_t c = {resp, rt->inject[j].header, false};
+		if (rt->inject[j].source == EDGE_INJECT_SECRET) {
+			if (!edge_secrets_use(e->secrets, rt->inject[j].path, add_injected, &c) || !c.added)
+				return false;
+		} else {
+			const char *v = e->inject[(size_t)d->route * TG_EDGE_MAX_INJECTS + j].value;
+			if (v != NULL)
+				add_injected(v, &c);
+		}
 	}
+	return true;
+}
+
+/* An allow the edge cannot complete: fail closed, and say so in the audit. */
+static void inject_unavailable(edge_decision_t *d)
+{
+	d->status = 503;
+	d->reason = "inject_unavailable";
+	d->record = true;
+	snprintf(d->why, sizeof d->why, "an injected secret of this route has no value at the edge (not fetched yet, "
+					"refused by the broker or deleted); refusing (fail closed)");
+}
+
+static struct MHD_Response *empty_response(void)
+{
+	return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 }
 
 /* The audit record of a decision; false when it cannot be written. */
@@ -180,19 +219,26 @@ static enum MHD_Result handle_auth(edge_t *e, struct MHD_Connection *conn)
 	if (c.xff_overflow)
 		c.in.x_forwarded_for = "not-an-address"; /* refused as unreadable, never truncated */
 	edge_decide(e, &c.in, c.probe, edge_now_ms(), &d);
+	struct MHD_Response *resp = empty_response();
+	if (resp == NULL)
+		return MHD_NO;
+	if (d.status == 200 && !allow_headers(e, resp, &d)) {
+		MHD_destroy_response(resp);
+		inject_unavailable(&d);
+		if ((resp = empty_response()) == NULL)
+			return MHD_NO;
+	}
 	if (d.record && !record(e, &d) && d.status == 200) {
 		d.status = 403;
 		d.reason = "audit_unavailable";
 		snprintf(d.why, sizeof d.why, "the audit spool is full or cannot be written; refusing (fail closed)");
+		MHD_destroy_response(resp); /* without the allow's headers */
+		if ((resp = empty_response()) == NULL)
+			return MHD_NO;
 	}
 	count(d.reason);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
 	MHD_add_response_header(resp, "X-Tollgate-Reason", d.reason);
-	if (d.status == 200)
-		allow_headers(e, resp, &d);
-	else if (d.status == 401 || (d.status == 403 && d.error != NULL))
+	if (d.status == 401 || (d.status == 403 && d.error != NULL))
 		challenge(resp, &d);
 	if (d.status != 200)
 		log_event(LOG_DEBUG, "refused", "reason", d.reason, "why", d.why, "sub", d.sub[0] ? d.sub : NULL,

@@ -8,6 +8,7 @@
 #include "edge/edge_http.h"
 #include "edge/edge_main.h"
 #include "edge/edge_modbus.h"
+#include "edge/edge_secrets.h"
 #include "edge/edge_sessions.h"
 #include "edge/edge_spool.h"
 #include "edge/edge_sync.h"
@@ -116,7 +117,8 @@ static int load_key(edge_t *e)
 	return rc;
 }
 
-/* The value of every inject=HEADER:file:PATH, trailing newlines cut. */
+/* The value of every inject=HEADER:file:PATH, trailing newlines cut (secret
+ * sources are fetched by edge_secrets). */
 static int load_injects(edge_t *e)
 {
 	e->inject = calloc(e->cfg.n_routes * TG_EDGE_MAX_INJECTS + 1, sizeof *e->inject);
@@ -126,6 +128,8 @@ static int load_injects(edge_t *e)
 		for (size_t j = 0; j < e->cfg.routes[i].n_inject; j++) {
 			const edge_inject_t *in = &e->cfg.routes[i].inject[j];
 			size_t len = 0;
+			if (in->source != EDGE_INJECT_FILE)
+				continue;
 			char *v = read_all(in->path, 8192, &len);
 			if (v == NULL) {
 				fprintf(stderr, "tollgate edge: route line %d: cannot read inject file %s: %s\n",
@@ -196,7 +200,8 @@ static int open_all(edge_t *e, struct sockaddr_storage *ss)
 	e->cache = edge_cache_new((size_t)e->cfg.token_cache);
 	e->replay = edge_replay_new(1u << 20);
 	e->spool = edge_spool_open(e->cfg.state_dir, e->cfg.spool_max, why, sizeof why);
-	if (e->cfg.n_modbus > 0 && (e->sessions = edge_sessions_new()) == NULL) {
+	if ((e->secrets = edge_secrets_new(&e->cfg)) == NULL ||
+	    (e->cfg.n_modbus > 0 && (e->sessions = edge_sessions_new()) == NULL)) {
 		fprintf(stderr, "tollgate edge: out of memory\n");
 		return -1;
 	}
@@ -215,6 +220,8 @@ static void close_all(edge_t *e)
 	/* the spool's last shipment before the sync's stop flag cancels calls */
 	edge_spool_close(e->spool);
 	edge_sync_stop(e);
+	edge_secrets_stop(e->secrets); /* after the sync: it passes feed changes on; its stop flag cancels a fetch */
+	edge_secrets_free(e->secrets);
 	edge_sessions_free(e->sessions); /* after the sync: it queues kills; its stop flag cancels a report */
 	edge_client_stop();
 	edge_cache_free(e->cache);
@@ -243,7 +250,7 @@ static int serve(edge_t *e)
 		fprintf(stderr, "tollgate edge: %s\n", why);
 		goto out;
 	}
-	if (edge_sync_start(e) != 0 || edge_spool_start(e->spool, e) != 0 ||
+	if (edge_sync_start(e) != 0 || edge_secrets_start(e->secrets, e) != 0 || edge_spool_start(e->spool, e) != 0 ||
 	    (e->sessions != NULL && edge_sessions_start(e->sessions, e) != 0)) {
 		edge_http_stop(d);
 		goto out;

@@ -4,6 +4,7 @@
  * each answer it could apply completely. */
 #include "edge/edge_sync.h"
 #include "edge/edge_client.h"
+#include "edge/edge_secrets.h"
 #include "edge/edge_sessions.h"
 #include "shell/log.h"
 #include <curl/curl.h>
@@ -84,6 +85,15 @@ static void pass_kills(edge_t *e, const feed_batch_t *b)
 	}
 }
 
+/* Changes of secrets go to the injected secrets' table (it ignores the
+ * names no route injects). */
+static void pass_secret_changes(edge_t *e, const feed_batch_t *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->entries[i].kind == FEED_SECRET)
+			edge_secrets_changed(e->secrets, b->entries[i].id, b->entries[i].state);
+}
+
 /* One poll: 0 when the answer was applied completely. *since is where the
  * next poll starts (0: a snapshot). */
 static int poll_once(edge_t *e, int64_t *since)
@@ -117,6 +127,7 @@ static int poll_once(edge_t *e, int64_t *since)
 				  NULL);
 		int64_t next = b.seq;
 		pass_kills(e, &b);
+		pass_secret_changes(e, &b);
 		feed_batch_free(&b);
 		/* the next poll acknowledges only what the edge has whole: a
 		 * document that could not be fetched is asked for again */
