@@ -155,9 +155,9 @@ static const char css[] =
 	("body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1b1f24;max-width:1100px}"
 	 "h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d7de}"
 	 "table{border-collapse:collapse;width:100%;margin:8px 0}"
-	 "th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}"
+	 "th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}"
 	 "th{background:#f6f8fa}.high{color:#b42318;font-weight:600}.medium{color:#b54708}.low{color:#475467}"
-	 "pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px;margin:4px 0}"
+	 "pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;margin:4px 0}"
 	 "code{font-size:12px}.note{color:#475467}svg{max-width:100%}");
 
 static const char *const colours[] = {"#d92d20", "#f79009", "#7a5af8", "#1570ef", "#12b76a", "#667085"};

@@ -8,6 +8,7 @@
 # the file:// page made). A control page with a script error and an external
 # image shows that these checks see what they look for.
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -165,6 +166,24 @@ def test_html_report_renders_in_headless_chromium(seeded, tmp_path):  # noqa: F8
     for f in rep["findings"]:
         assert f["kind"] in text and f["subject"]["id"] in text, f
     assert "script" not in dom.tags
+
+
+def test_html_report_fits_the_window_width(seeded, tmp_path):  # noqa: F811 (the fixture)
+    # Long evidence and suggested policies wrap inside their cells: the page
+    # needs no horizontal scrolling at 1200 px. A copy of the report with a
+    # one-line script that writes the overflow into the DOM measures it.
+    page = tmp_path / "posture.html"
+    p = run_cli(["report", "posture", "--format", "html", "--output", str(page)], cli_env(seeded))
+    assert p.returncode == 0, p.stderr
+    measured = tmp_path / "measured.html"
+    probe = ("<script>var e = document.documentElement;"
+             "document.body.setAttribute('data-overflow', e.scrollWidth - e.clientWidth);</script></body>")
+    measured.write_text(page.read_text().replace("</body>", probe))
+    r = render(measured, tmp_path)
+    assert_rendered(r)
+    overflow = re.search(r'data-overflow="(-?\d+)"', r.dom)
+    assert overflow is not None, r.dom[:2000]
+    assert int(overflow.group(1)) <= 0, f"the report is {overflow.group(1)} px wider than the window"
 
 
 def test_the_checks_see_console_errors_and_network_loads(tmp_path):
