@@ -3,10 +3,11 @@
 # and a per-module factory for brokers with their own configuration (TLS,
 # short lifetimes, crash/restart). Every broker is stopped with SIGTERM at the
 # end and must exit 0; with TOLLGATE_SANITIZED=1 its stderr must also be
-# free of AddressSanitizer / UBSan / LeakSanitizer reports.
+# free of AddressSanitizer / UBSan / LeakSanitizer reports. And a real
+# receiver for a module's brokers' alert webhook.
 import pytest
 
-from tollgate_e2e import BIN, E2E_POLICY, Broker
+from tollgate_e2e import BIN, E2E_POLICY, AlertWebhook, Broker
 
 
 def pytest_report_header(config):
@@ -46,3 +47,11 @@ def broker_factory(tmp_path_factory):
 
     yield make
     _stop_all(made)
+
+
+@pytest.fixture(scope="module")
+def alert_webhook():
+    """An AlertWebhook for this module's brokers (alert_webhook=its .url)."""
+    hook = AlertWebhook()
+    yield hook
+    hook.stop()

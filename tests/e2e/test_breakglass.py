@@ -8,10 +8,7 @@
 # operator session for step-up (RFC 9470). Operators are the entities
 # Operator::"name" with their roles as Role parents, and leave the entity
 # set when disabled.
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -27,31 +24,9 @@ when { context has grant && context.grant.break_glass };
 """
 
 
-class Hook(BaseHTTPRequestHandler):
-    received = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        Hook.received.append((self.path, self.headers.get("Content-Type"), json.loads(body)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
 @pytest.fixture(scope="module")
-def hook():
-    srv = HTTPServer(("127.0.0.1", 0), Hook)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-
-
-@pytest.fixture(scope="module")
-def bb(broker_factory, hook):
-    url = f"http://127.0.0.1:{hook.server_address[1]}/alerts"
+def bb(broker_factory, alert_webhook):
+    url = alert_webhook.url
     return broker_factory(args=ops.FAST_HASH + ["--set", f"alert_webhook={url}",
                                                 "--set", "breakglass_max_duration=1800"],
                           name="breakglass", policy=BG_POLICY)
@@ -66,7 +41,7 @@ def open_glass(b, op, ident, scope=DB, status=201, **body):
     return r.json()
 
 
-def test_break_glass_opens_alerts_and_waits_for_review(bb):
+def test_break_glass_opens_alerts_and_waits_for_review(bb, alert_webhook):
     wl = deployer(bb)
     admin, bob = Op(bb, roles=("admin",)), Op(bb)
     g = open_glass(bb, admin, wl)
@@ -81,7 +56,7 @@ def test_break_glass_opens_alerts_and_waits_for_review(bb):
     # the alert: an audit record, and the webhook
     [rec] = grant_records(bb, g["id"], "grant.break_glass")
     assert rec["actor"] == admin.name and rec["details"]["break_glass"] is True, rec
-    alert = wait_for("the webhook alert", lambda: next((a for a in Hook.received if a[2].get("grant") == g["id"]),
+    alert = wait_for("the webhook alert", lambda: next((a for a in alert_webhook.requests if a[2].get("grant") == g["id"]),
                                                       None), timeout=10 * SLOW)
     path, ctype, body = alert
     assert path == "/alerts" and ctype == "application/json", alert

@@ -13,10 +13,8 @@
 # reaches the server's statement log.
 import json
 import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -31,30 +29,9 @@ CREATE = ("CREATE ROLE {{name}} LOGIN PASSWORD {{password}} VALID UNTIL {{expiry
           "GRANT USAGE ON SCHEMA app TO {{name}}; GRANT SELECT ON ALL TABLES IN SCHEMA app TO {{name}};")
 
 
-class Hook(BaseHTTPRequestHandler):
-    received = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
 @pytest.fixture(scope="module")
-def hook():
-    srv = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-
-
-@pytest.fixture(scope="module")
-def lb(broker_factory, hook, pg_cluster):
-    url = f"http://127.0.0.1:{hook.server_address[1]}/alerts"
+def lb(broker_factory, alert_webhook, pg_cluster):
+    url = alert_webhook.url
     pg_cluster.sql("CREATE SCHEMA IF NOT EXISTS app; CREATE TABLE IF NOT EXISTS app.orders (id int);"
                    "INSERT INTO app.orders VALUES (42)")
     return broker_factory(args=ops.FAST_HASH + ["--set", f"alert_webhook={url}"], name="leases")
@@ -254,7 +231,7 @@ def test_restart_keeps_leases_and_revokes_them(lb, pg_cluster, tmp_path):
     assert not role_exists(pg, got["username"])
 
 
-def test_failed_revocation_is_retried_alerted_and_shown(lb, pg_cluster, tmp_path):
+def test_failed_revocation_is_retried_alerted_and_shown(lb, pg_cluster, tmp_path, alert_webhook):
     pg = pg_cluster
     pwfile = pg.admin_password_file(tmp_path)
     name = define(lb, pg, tmp_path)
@@ -266,7 +243,7 @@ def test_failed_revocation_is_retried_alerted_and_shown(lb, pg_cluster, tmp_path
     assert failed["attempts"] >= 1 and "admin connection failed" in failed["last_error"]
     assert failed["retry_at"] > int(time.time()) - 5
     assert role_exists(pg, got["username"])  # still there, and said so
-    wait_for("the revoke_failed alert", lambda: [a for a in Hook.received if a.get("alert") ==
+    wait_for("the revoke_failed alert", lambda: [a for a in alert_webhook.received if a.get("alert") ==
                                                   "secret.lease.revoke_failed" and a["lease"] == got["lease_id"]],
              timeout=WAIT)
     p = run_cli(["secret", "lease", "list", "--state", "failed"], cli_env(lb))

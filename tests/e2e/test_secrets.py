@@ -9,7 +9,6 @@ import json
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -18,30 +17,9 @@ from tollgate_e2e import SLOW, assert_problem, audit_records, cli_env, run_cli, 
 READ = "secret.read@Secret:{}"
 
 
-class Hook(BaseHTTPRequestHandler):
-    received = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
 @pytest.fixture(scope="module")
-def hook():
-    srv = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-
-
-@pytest.fixture(scope="module")
-def sb(broker_factory, hook):
-    url = f"http://127.0.0.1:{hook.server_address[1]}/alerts"
+def sb(broker_factory, alert_webhook):
+    url = alert_webhook.url
     return broker_factory(args=["--set", f"alert_webhook={url}"], name="secrets")
 
 
@@ -150,7 +128,7 @@ def test_bad_tokens_are_401(sb, broker_factory):
     assert_problem(read(sb, name, "garbage.garbage.garbage"), 401)
 
 
-def test_wrap_unwrap_once_then_refused_and_alerted(sb):
+def test_wrap_unwrap_once_then_refused_and_alerted(sb, alert_webhook):
     name = unique("wrapped")
     put(sb, name, "wrapped-value", status=201)
     _, tok = reader(sb, name)
@@ -167,7 +145,7 @@ def test_wrap_unwrap_once_then_refused_and_alerted(sb):
     assert_problem(sb.http.post(unwrap, json={"handle": handle[:-2] + "AA"}), 404)
     kinds = [x["type"] for x in audit_records(sb, resource=f"Secret:{name}")]
     assert "secret.wrapped" in kinds and "secret.unwrapped" in kinds and "secret.unwrap_refused" in kinds
-    alert = wait_for("the unwrap alert", lambda: [a for a in Hook.received if a.get("secret") == name],
+    alert = wait_for("the unwrap alert", lambda: [a for a in alert_webhook.received if a.get("secret") == name],
                      10 * SLOW)[0]
     assert alert["alert"] == "secret.unwrap_refused" and alert["severity"] == "high"
     for bad in [{}, {"handle": 5}, {"handle": ""}, {"handle": "x" * 500}, {"handle": "a", "b": 1}, []]:

@@ -2,9 +2,11 @@
 # `tollgate serve` process (start, wait for /healthz, SIGTERM/SIGKILL,
 # restart on the same data directory, sanitizer checks), Ed25519 keys made
 # with python3-cryptography, client assertions and DPoP proofs made with
-# PyJWT, and thin wrappers over the broker's HTTP API.
+# PyJWT, thin wrappers over the broker's HTTP API, and a real receiver for
+# its alert webhook.
 import base64
 import hashlib
+import http.server
 import json
 import os
 import re
@@ -12,6 +14,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -507,3 +510,34 @@ def wait_for(what, pred, timeout, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+class AlertWebhook:
+    """A real HTTP receiver for a broker's alert_webhook (set it to .url):
+    every POST answered 204 and kept in .requests as (path, Content-Type,
+    JSON body); .received is the bodies. stop() when done."""
+
+    def __init__(self):
+        hook = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                hook.requests.append((self.path, self.headers.get("Content-Type"), json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def received(self):
+        return [body for _, _, body in self.requests]
+
+    def stop(self):
+        self.server.shutdown()
