@@ -49,6 +49,39 @@ void sq_release(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+store_rc sq_read_rows(store_t *s, const char *sql, sq_bind_fn bind, const void *arg, sq_row_fn row, json_t **out)
+{
+	reader_t *slot;
+	sq_conn_t *c = sq_reader_get(s, &slot);
+	sqlite3_stmt *st = sq_prepare(c, sql);
+	store_rc rc = STORE_ERROR;
+	*out = json_array();
+	if (st != NULL && *out != NULL) {
+		int r;
+		if (bind != NULL)
+			bind(st, arg);
+		rc = STORE_OK;
+		while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+			rc = row(st, *out);
+		if (rc == STORE_OK && r != SQLITE_DONE)
+			rc = STORE_ERROR;
+	}
+	sq_release(st);
+	sq_reader_put(slot);
+	if (rc != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+store_rc sq_row_doc(sqlite3_stmt *st, json_t *out)
+{
+	const char *text = (const char *)sqlite3_column_text(st, 0);
+	json_t *doc = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	return doc != NULL && json_array_append_new(out, doc) == 0 ? STORE_OK : STORE_ERROR;
+}
+
 static void conn_close(sq_conn_t *c)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -94,6 +94,17 @@ store_rc sq_collect_records(sqlite3_stmt *st, json_t **out);
 sq_conn_t *sq_reader_get(store_t *s, reader_t **slot);
 void sq_reader_put(reader_t *slot);
 
+/* Binds a read statement's parameters from arg. */
+typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
+/* Appends one row of st to the array out: STORE_OK or STORE_ERROR. */
+typedef store_rc (*sq_row_fn)(sqlite3_stmt *st, json_t *out);
+/* Runs sql (a string literal, see sq_prepare) on a read connection, bound
+ * by bind(st, arg) unless bind is NULL, and hands each row to row, into a
+ * new array: all rows, or STORE_ERROR with *out NULL. */
+store_rc sq_read_rows(store_t *s, const char *sql, sq_bind_fn bind, const void *arg, sq_row_fn row, json_t **out);
+/* An sq_row_fn: column 0 as a JSON document (a NULL or unparsable one is an error). */
+store_rc sq_row_doc(sqlite3_stmt *st, json_t *out);
+
 /* The connection's prepared statement for sql (a string literal), ready to
  * bind; NULL on error. Give it back with sq_release(). */
 sqlite3_stmt *sq_prepare(sq_conn_t *c, const char *sql);

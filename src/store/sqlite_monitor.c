@@ -6,40 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs a read statement (bound by bind) and collects column 0 as JSON:
- * documents parsed, or (as_text) strings. */
-typedef void (*bind_fn)(sqlite3_stmt *st, const void *arg);
-
-static store_rc read_column(store_t *s, const char *sql, bind_fn bind, const void *arg, bool as_text, json_t **out)
-{
-	reader_t *slot;
-	sq_conn_t *c = sq_reader_get(s, &slot);
-	sqlite3_stmt *st = sq_prepare(c, sql);
-	store_rc rc = STORE_ERROR;
-	*out = json_array();
-	if (st != NULL && *out != NULL) {
-		int r;
-		if (bind != NULL)
-			bind(st, arg);
-		rc = STORE_OK;
-		while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *text = (const char *)sqlite3_column_text(st, 0);
-			json_t *v = text == NULL ? NULL : as_text ? json_string(text) : json_loads(text, 0, NULL);
-			rc = v != NULL ? STORE_OK : STORE_ERROR;
-			json_array_append_new(*out, v);
-		}
-		if (rc == STORE_OK && r != SQLITE_DONE)
-			rc = STORE_ERROR;
-	}
-	sq_release(st);
-	sq_reader_put(slot);
-	if (rc != STORE_OK) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 static store_rc read_cursor(store_t *s, int64_t *cursor)
 {
 	reader_t *slot;
@@ -57,7 +23,8 @@ static store_rc read_cursor(store_t *s, int64_t *cursor)
 
 store_rc store_monitor_load(store_t *s, json_t **baselines, int64_t *cursor)
 {
-	store_rc rc = read_column(s, "SELECT doc FROM monitor_baselines ORDER BY identity", NULL, NULL, false, baselines);
+	store_rc rc =
+		sq_read_rows(s, "SELECT doc FROM monitor_baselines ORDER BY identity", NULL, NULL, sq_row_doc, baselines);
 	if (rc == STORE_OK && (rc = read_cursor(s, cursor)) != STORE_OK) {
 		json_decref(*baselines);
 		*baselines = NULL;
@@ -156,7 +123,7 @@ static void bind_id(sqlite3_stmt *st, const void *arg)
 store_rc store_monitor_alert_get(store_t *s, const char *id, json_t **doc)
 {
 	json_t *rows = NULL;
-	store_rc rc = read_column(s, "SELECT doc FROM monitor_alerts WHERE id = ?1", bind_id, id, false, &rows);
+	store_rc rc = sq_read_rows(s, "SELECT doc FROM monitor_alerts WHERE id = ?1", bind_id, id, sq_row_doc, &rows);
 	*doc = NULL;
 	if (rc == STORE_OK && json_array_size(rows) == 0)
 		rc = STORE_NOT_FOUND;
@@ -184,11 +151,11 @@ store_rc store_monitor_alert_list(store_t *s, const char *state, const char *ide
 				  int limit, json_t **out)
 {
 	list_arg_t a = {state, identity, after, limit};
-	return read_column(s, "SELECT doc FROM monitor_alerts WHERE (?1 IS NULL OR state = ?1)"
-			      " AND (?2 IS NULL OR identity = ?2)"
-			      " AND (?3 IS NULL OR n < (SELECT n FROM monitor_alerts WHERE id = ?3))"
-			      " ORDER BY n DESC LIMIT ?4",
-			   bind_list, &a, false, out);
+	return sq_read_rows(s, "SELECT doc FROM monitor_alerts WHERE (?1 IS NULL OR state = ?1)"
+			       " AND (?2 IS NULL OR identity = ?2)"
+			       " AND (?3 IS NULL OR n < (SELECT n FROM monitor_alerts WHERE id = ?3))"
+			       " ORDER BY n DESC LIMIT ?4",
+			    bind_list, &a, sq_row_doc, out);
 }
 
 typedef struct {
@@ -208,7 +175,7 @@ static void bind_live(sqlite3_stmt *st, const void *arg)
 store_rc store_monitor_live_tokens(store_t *s, const char *identity, int64_t now, int limit, json_t **out)
 {
 	live_arg_t a = {identity, now, limit};
-	return read_column(s, "SELECT json_object('jti', jti, 'exp', exp) FROM tokens WHERE identity_id = ?1 AND exp > ?2 AND revoked_at = 0"
-			      " ORDER BY exp DESC LIMIT ?3",
-			   bind_live, &a, false, out);
+	return sq_read_rows(s, "SELECT json_object('jti', jti, 'exp', exp) FROM tokens WHERE identity_id = ?1 AND exp > ?2 AND revoked_at = 0"
+			       " ORDER BY exp DESC LIMIT ?3",
+			    bind_live, &a, sq_row_doc, out);
 }

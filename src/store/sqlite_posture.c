@@ -40,36 +40,16 @@ store_rc store_posture_snapshot_add(store_t *s, int64_t time, const char *source
 	return sq_write(s, apply_snapshot, &a, NULL);
 }
 
-/* Runs a read-only statement and hands each row to fn; STORE_ERROR when
- * the statement fails or fn does. */
-typedef store_rc (*row_fn)(sqlite3_stmt *st, json_t *out);
+typedef struct {
+	int64_t since;
+	int limit;
+} history_arg_t;
 
-static store_rc read_rows(store_t *s, const char *sql, int64_t bind1, int bind2, row_fn fn, json_t **out)
+static void bind_history(sqlite3_stmt *st, const void *arg)
 {
-	reader_t *slot;
-	sq_conn_t *c = sq_reader_get(s, &slot);
-	store_rc rc = STORE_ERROR;
-	sqlite3_stmt *st = sq_prepare(c, sql);
-	*out = json_array();
-	if (st != NULL && *out != NULL) {
-		int r;
-		if (bind2 > 0) {
-			sqlite3_bind_int64(st, 1, bind1);
-			sqlite3_bind_int(st, 2, bind2);
-		}
-		rc = STORE_OK;
-		while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
-			rc = fn(st, *out);
-		if (rc == STORE_OK && r != SQLITE_DONE)
-			rc = STORE_ERROR;
-	}
-	sq_release(st);
-	sq_reader_put(slot);
-	if (rc != STORE_OK) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
+	const history_arg_t *a = arg;
+	sqlite3_bind_int64(st, 1, a->since);
+	sqlite3_bind_int(st, 2, a->limit);
 }
 
 static store_rc snapshot_row(sqlite3_stmt *st, json_t *out)
@@ -86,10 +66,11 @@ static store_rc snapshot_row(sqlite3_stmt *st, json_t *out)
 
 store_rc store_posture_history(store_t *s, int64_t since, int limit, json_t **out)
 {
-	return read_rows(s,
-			 "SELECT time, source, shares FROM (SELECT id, time, source, shares FROM posture_history "
-			 "WHERE time >= ?1 ORDER BY time DESC, id DESC LIMIT ?2) ORDER BY time, id",
-			 since, limit, snapshot_row, out);
+	history_arg_t a = {since, limit};
+	return sq_read_rows(s,
+			    "SELECT time, source, shares FROM (SELECT id, time, source, shares FROM posture_history "
+			    "WHERE time >= ?1 ORDER BY time DESC, id DESC LIMIT ?2) ORDER BY time, id",
+			    bind_history, &a, snapshot_row, out);
 }
 
 static store_rc time_row(sqlite3_stmt *st, json_t *out)
@@ -105,7 +86,7 @@ store_rc store_posture_last(store_t *s, const char *source, int64_t *time)
 	if (strcmp(source, "daily") != 0 && strcmp(source, "report") != 0)
 		return STORE_ERROR;
 	snprintf(sql, sizeof sql, "SELECT coalesce(max(time), 0) FROM posture_history WHERE source = '%s'", source);
-	store_rc rc = read_rows(s, sql, 0, 0, time_row, &rows);
+	store_rc rc = sq_read_rows(s, sql, NULL, NULL, time_row, &rows);
 	if (rc == STORE_OK)
 		*time = json_integer_value(json_array_get(rows, 0));
 	json_decref(rows);
@@ -128,8 +109,8 @@ static store_rc secret_row(sqlite3_stmt *st, json_t *out)
 store_rc store_posture_secrets(store_t *s, json_t **out)
 {
 	json_t *exists;
-	store_rc rc = read_rows(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'secrets'", 0, 0,
-				time_row, &exists);
+	store_rc rc = sq_read_rows(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'secrets'",
+				   NULL, NULL, time_row, &exists);
 	bool present = rc == STORE_OK && json_integer_value(json_array_get(exists, 0)) > 0;
 	json_decref(exists);
 	*out = NULL;
@@ -137,6 +118,6 @@ store_rc store_posture_secrets(store_t *s, json_t **out)
 		return rc;
 	if (!present)
 		return STORE_NOT_FOUND;
-	return read_rows(s, "SELECT name, next_due, metadata FROM secrets WHERE deleted = 0 ORDER BY name", 0, 0,
-			 secret_row, out);
+	return sq_read_rows(s, "SELECT name, next_due, metadata FROM secrets WHERE deleted = 0 ORDER BY name", NULL,
+			    NULL, secret_row, out);
 }

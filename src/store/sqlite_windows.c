@@ -44,27 +44,5 @@ store_rc store_window_delete(store_t *s, const char *name, const audit_event_t *
 
 store_rc store_window_list(store_t *s, json_t **out)
 {
-	reader_t *slot;
-	sq_conn_t *c = sq_reader_get(s, &slot);
-	store_rc rc = STORE_ERROR;
-	sqlite3_stmt *st = sq_prepare(c, "SELECT doc FROM change_windows ORDER BY name");
-	*out = json_array();
-	if (st != NULL && *out != NULL) {
-		int r;
-		rc = STORE_OK;
-		while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-			rc = doc != NULL ? STORE_OK : STORE_ERROR;
-			json_array_append_new(*out, doc);
-		}
-		if (rc == STORE_OK && r != SQLITE_DONE)
-			rc = STORE_ERROR;
-	}
-	sq_release(st);
-	sq_reader_put(slot);
-	if (rc != STORE_OK) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
+	return sq_read_rows(s, "SELECT doc FROM change_windows ORDER BY name", NULL, NULL, sq_row_doc, out);
 }
