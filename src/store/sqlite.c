@@ -103,6 +103,12 @@ store_rc sq_exec_stmt(sqlite3_stmt *st)
 	return (ext & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERROR;
 }
 
+store_rc sq_exec_found(sq_conn_t *c, sqlite3_stmt *st)
+{
+	store_rc rc = sq_exec_stmt(st);
+	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+}
+
 store_rc sq_exec_text_int(sq_conn_t *c, const char *sql, const char *text, int64_t n, int *changes)
 {
 	sqlite3_stmt *st = sq_prepare(c, sql);

@@ -113,6 +113,9 @@ void sq_release(sqlite3_stmt *st);
 /* Runs a statement that returns no rows: STORE_OK, STORE_CONFLICT on a
  * constraint violation, STORE_ERROR otherwise. Releases it. */
 store_rc sq_exec_stmt(sqlite3_stmt *st);
+/* sq_exec_stmt of a statement of c that must change a row: STORE_NOT_FOUND
+ * when it changed none. */
+store_rc sq_exec_found(sq_conn_t *c, sqlite3_stmt *st);
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* The common write: sql with ?1 = text and ?2 = an integer (an id and a
  * time). Returns as sq_exec_stmt; *changes (may be NULL) gets the number of

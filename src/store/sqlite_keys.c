@@ -98,8 +98,7 @@ static store_rc apply_retire(sq_conn_t *c, const void *arg)
 	sq_bind_text(st, 1, a->kid);
 	sqlite3_bind_int64(st, 2, a->now);
 	sqlite3_bind_int64(st, 3, a->drop_after);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 typedef struct {
@@ -135,8 +134,7 @@ static store_rc apply_revoke(sq_conn_t *c, const void *arg)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, a->kid);
 	sqlite3_bind_int64(st, 2, a->now);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 store_rc store_signing_key_revoke(store_t *s, const char *kid, int64_t now, const audit_event_t *ev)

@@ -30,8 +30,7 @@ static store_rc apply_set_target(sq_conn_t *c, const void *arg)
 	sq_bind_text(st, 1, a->name);
 	sq_bind_text(st, 2, a->target);
 	sqlite3_bind_int64(st, 3, a->now);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 store_rc store_rotation_set_target(store_t *s, const char *name, const char *target, int64_t now,
@@ -99,8 +98,7 @@ static store_rc apply_save(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 8, a->r->requested ? (a->r->requested_now ? 2 : 1) : 0);
 	sq_bind_text(st, 9, a->r->last_error);
 	sqlite3_bind_int64(st, 10, a->now);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 store_rc store_rotation_save(store_t *s, const rotation_record_t *r, int64_t now, const audit_event_t *ev)
@@ -126,8 +124,7 @@ static store_rc apply_request(sq_conn_t *c, const void *arg)
 	sq_bind_text(st, 1, a->name);
 	sqlite3_bind_int64(st, 2, a->now);
 	sqlite3_bind_int(st, 3, a->skip_backoff ? 1 : 0);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 store_rc store_rotation_request(store_t *s, const char *name, int64_t now, bool skip_backoff,

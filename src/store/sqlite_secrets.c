@@ -316,8 +316,7 @@ static store_rc metadata_only(sq_conn_t *c, const secret_put_t *p)
 	sq_bind_text(st, 2, p->metadata);
 	sqlite3_bind_int64(st, 3, p->next_due);
 	sqlite3_bind_int64(st, 4, p->now);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 static store_rc apply_put(sq_conn_t *c, const void *arg)
@@ -438,8 +437,7 @@ static store_rc apply_promote(sq_conn_t *c, const void *arg)
 	sqlite3_bind_int64(st, 2, t->version);
 	sqlite3_bind_int64(st, 3, t->now);
 	sqlite3_bind_int64(st, 4, t->next_due);
-	rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 store_rc store_secret_promote(store_t *s, const char *name, int64_t version, int64_t now, int64_t retire_after,

@@ -33,8 +33,7 @@ static store_rc apply_delete(sq_conn_t *c, const void *arg)
 	if (st == NULL)
 		return STORE_ERROR;
 	sq_bind_text(st, 1, arg);
-	store_rc rc = sq_exec_stmt(st);
-	return rc == STORE_OK && sqlite3_changes(c->db) == 0 ? STORE_NOT_FOUND : rc;
+	return sq_exec_found(c, st);
 }
 
 store_rc store_window_delete(store_t *s, const char *name, const audit_event_t *ev)
