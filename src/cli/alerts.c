@@ -232,7 +232,6 @@ static bool id_ok(const char *s)
 static int check_args(const verb_t *v, int argc, char **argv, opts_t *o)
 {
 	const char *pre = cli_prefix();
-	int want = v->needs_id ? 1 : 0;
 	if (o->state && strcmp(o->state, "open") != 0 && strcmp(o->state, "acked") != 0) {
 		fprintf(stderr, "%s %s: --state is open or acked, not '%.32s'\n", pre, v->name, o->state);
 		return 2;
@@ -241,16 +240,9 @@ static int check_args(const verb_t *v, int argc, char **argv, opts_t *o)
 		fprintf(stderr, "%s %s: '%.64s' is not an identity id\n", pre, v->name, o->identity);
 		return 2;
 	}
-	if (argc - optind != want) {
-		if (want == 0)
-			fprintf(stderr, "%s %s: takes options only, not '%.64s'\n", pre, v->name, argv[optind]);
-		else if (optind == argc)
-			fprintf(stderr, "%s %s: ID is required (`tollgate alerts list` lists them)\n", pre, v->name);
-		else
-			fprintf(stderr, "%s %s: one ID only, not also '%.64s'\n", pre, v->name, argv[optind + 1]);
+	static const cli_arg_text_t id_text = {"ID", " (`tollgate alerts list` lists them)", "ID", ""};
+	if (cli_verb_arg(argc, argv, v->name, v->needs_id, &id_text, &o->id) != 0)
 		return 2;
-	}
-	o->id = want ? argv[optind] : NULL;
 	if (o->id != NULL && !id_ok(o->id)) {
 		fprintf(stderr, "%s %s: '%.64s' is not an alert id (al- and 16 characters)\n", pre, v->name, o->id);
 		return 2;

@@ -333,28 +333,20 @@ static const verb_t verbs[] = {
  * otherwise, and a window name where it is one. 0, or 2 after saying why. */
 static int check_arg(const verb_t *v, int argc, char **argv, opts_t *o)
 {
-	const char *pre = cli_prefix();
-	int want = v->arg ? 1 : 0;
-	if (argc - optind == want) {
-		o->arg = want ? argv[optind] : NULL;
-		if (o->arg == NULL || strcmp(v->arg, "NAME") != 0 || identity_name_valid(o->arg))
-			return 0;
-		fprintf(stderr, "%s %s: '%.64s' is not a change window name (1-%d characters of A-Z a-z 0-9 . _ -)\n",
-			pre, v->name, o->arg, TG_MAX_ID_LEN);
-	} else if (want == 0) {
-		fprintf(stderr, "%s %s: takes options only, not '%.64s'\n", pre, v->name, argv[optind]);
-	} else if (optind == argc) {
-		fprintf(stderr, "%s %s: %s is required%s\n", pre, v->name, v->arg,
-			strcmp(v->arg, "NAME") == 0 ? " (`tollgate change-window list` lists them)"
-						    : " (a JSON window document, - for stdin)");
-	} else {
-		fprintf(stderr, "%s %s: one %s only, not also '%.64s'\n", pre, v->name, v->arg, argv[optind + 1]);
-	}
+	bool is_name = v->arg != NULL && strcmp(v->arg, "NAME") == 0;
+	const cli_arg_text_t text = {v->arg,
+				     is_name ? " (`tollgate change-window list` lists them)"
+					     : " (a JSON window document, - for stdin)",
+				     v->arg, ""};
+	if (cli_verb_arg(argc, argv, v->name, v->arg != NULL, &text, &o->arg) != 0)
+		return 2;
+	if (!is_name || identity_name_valid(o->arg))
+		return 0;
+	fprintf(stderr, "%s %s: '%.64s' is not a change window name (1-%d characters of A-Z a-z 0-9 . _ -)\n",
+		cli_prefix(), v->name, o->arg, TG_MAX_ID_LEN);
 	return 2;
 }
 
-/* The options and the argument after the verb into o; 0, 1 after --help
- * (printed), or 2 after a usage error (said). */
 static int take(int ch, void *ctx)
 {
 	opts_t *o = ctx;
@@ -362,6 +354,8 @@ static int take(int ch, void *ctx)
 	return 0;
 }
 
+/* The options and the argument after the verb into o; 0, 1 after --help
+ * (printed), or 2 after a usage error (said). */
 static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 {
 	static const int short_codes[] = {O_HELP};

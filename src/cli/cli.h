@@ -114,6 +114,15 @@ typedef struct {
  * were taken, optind at the first argument. */
 int cli_verb_options(int argc, char **argv, const cli_verb_opts_t *spec, int (*take)(int code, void *ctx),
 		     void *ctx);
+/* What a verb's one argument is called in its usage errors: "<need> is
+ * required<need_hint>" and "one <one> only, not also 'X'<one_hint>". */
+typedef struct {
+	const char *need, *need_hint, *one, *one_hint;
+} cli_arg_text_t;
+/* The arguments after the options (from optind): one when want, else
+ * none. 0 with *arg that one (or NULL), or 2 after saying what is wrong
+ * ("takes options only, not 'X'" when it wants none). */
+int cli_verb_arg(int argc, char **argv, const char *verb, bool want, const cli_arg_text_t *text, const char **arg);
 
 int cmd_keys(int argc, char **argv);
 int cmd_identity(int argc, char **argv);

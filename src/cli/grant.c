@@ -579,20 +579,13 @@ static int parse(const verb_t *v, int argc, char **argv, opts_t *o)
 		}
 	if (missing)
 		return cli_bad_option(v->name);
-	int want = v->takes_id ? 1 : 0;
-	if (argc - optind == want) {
-		o->id = want ? argv[optind] : NULL;
-		if (o->id == NULL || good_id(o->id))
-			return 0;
-		fprintf(stderr, "%s %s: '%.64s' is not a grant id (it is empty or has '/', '?' or '#')\n", pre,
-			v->name, o->id);
-	} else if (want == 0) {
-		fprintf(stderr, "%s %s: takes options only, not '%.64s'\n", pre, v->name, argv[optind]);
-	} else if (optind == argc) {
-		fprintf(stderr, "%s %s: the grant ID is required (`tollgate grant list` lists them)\n", pre, v->name);
-	} else {
-		fprintf(stderr, "%s %s: one grant ID only, not also '%.64s'\n", pre, v->name, argv[optind + 1]);
-	}
+	static const cli_arg_text_t id_text = {"the grant ID", " (`tollgate grant list` lists them)", "grant ID", ""};
+	if (cli_verb_arg(argc, argv, v->name, v->takes_id, &id_text, &o->id) != 0)
+		return 2;
+	if (o->id == NULL || good_id(o->id))
+		return 0;
+	fprintf(stderr, "%s %s: '%.64s' is not a grant id (it is empty or has '/', '?' or '#')\n", pre, v->name,
+		o->id);
 	return 2;
 }
 

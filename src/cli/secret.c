@@ -622,22 +622,15 @@ static const verb_t verbs[] = {
 
 static int check_arg(const verb_t *v, int argc, char **argv, opts_t *o)
 {
-	const char *pre = cli_prefix();
-	int want = v->arg ? 1 : 0;
-	if (argc - optind == want) {
-		o->arg = want ? argv[optind] : NULL;
-		if (o->arg == NULL || strcmp(v->arg, "NAME") != 0 || secret_name_valid(o->arg))
-			return 0;
-		fprintf(stderr, "%s %s: '%.64s' is not a secret name (1-%d characters of A-Z a-z 0-9 . _ -)\n", pre,
-			v->name, o->arg, SECRET_MAX_NAME);
-	} else if (want == 0) {
-		fprintf(stderr, "%s %s: takes options only, not '%.64s'\n", pre, v->name, argv[optind]);
-	} else if (optind == argc) {
-		fprintf(stderr, "%s %s: %s is required\n", pre, v->name, v->arg);
-	} else {
-		fprintf(stderr, "%s %s: one %s only, not also '%.64s'%s\n", pre, v->name, v->arg, argv[optind + 1],
-			strcmp(v->name, "put") == 0 ? " (values never go on the command line: --value-stdin)" : "");
-	}
+	const cli_arg_text_t text = {
+		v->arg, "", v->arg,
+		strcmp(v->name, "put") == 0 ? " (values never go on the command line: --value-stdin)" : ""};
+	if (cli_verb_arg(argc, argv, v->name, v->arg != NULL, &text, &o->arg) != 0)
+		return 2;
+	if (o->arg == NULL || strcmp(v->arg, "NAME") != 0 || secret_name_valid(o->arg))
+		return 0;
+	fprintf(stderr, "%s %s: '%.64s' is not a secret name (1-%d characters of A-Z a-z 0-9 . _ -)\n", cli_prefix(),
+		v->name, o->arg, SECRET_MAX_NAME);
 	return 2;
 }
 

@@ -95,3 +95,21 @@ int cli_verb_options(int argc, char **argv, const cli_verb_opts_t *spec, int (*t
 	}
 	return 0;
 }
+
+int cli_verb_arg(int argc, char **argv, const char *verb, bool want, const cli_arg_text_t *text, const char **arg)
+{
+	const char *pre = cli_prefix();
+	*arg = NULL;
+	if (argc - optind == (want ? 1 : 0)) {
+		*arg = want ? argv[optind] : NULL;
+		return 0;
+	}
+	if (!want)
+		fprintf(stderr, "%s %s: takes options only, not '%.64s'\n", pre, verb, argv[optind]);
+	else if (optind == argc)
+		fprintf(stderr, "%s %s: %s is required%s\n", pre, verb, text->need, text->need_hint);
+	else
+		fprintf(stderr, "%s %s: one %s only, not also '%.64s'%s\n", pre, verb, text->one, argv[optind + 1],
+			text->one_hint);
+	return 2;
+}
