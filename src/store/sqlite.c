@@ -82,6 +82,55 @@ store_rc sq_row_doc(sqlite3_stmt *st, json_t *out)
 	return doc != NULL && json_array_append_new(out, doc) == 0 ? STORE_OK : STORE_ERROR;
 }
 
+store_rc sq_read_names(sqlite3_stmt *st, char ***names, int64_t **ints, size_t *n)
+{
+	size_t cap = 0;
+	int r = SQLITE_DONE;
+	store_rc rc = STORE_OK;
+	*names = NULL;
+	if (ints != NULL)
+		*ints = NULL;
+	*n = 0;
+	while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **m = realloc(*names, cap * sizeof **names);
+			int64_t *mi = m && ints ? realloc(*ints, cap * sizeof **ints) : NULL;
+			if (m != NULL)
+				*names = m;
+			if (mi != NULL)
+				*ints = mi;
+			if (m == NULL || (ints != NULL && mi == NULL)) {
+				rc = STORE_ERROR;
+				break;
+			}
+		}
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (((*names)[*n] = strdup(t ? t : "")) == NULL) {
+			rc = STORE_ERROR;
+			break;
+		}
+		if (ints != NULL)
+			(*ints)[*n] = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (rc == STORE_OK && r != SQLITE_DONE)
+		rc = STORE_ERROR;
+	sq_release(st);
+	if (rc != STORE_OK) {
+		for (size_t i = 0; i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		if (ints != NULL) {
+			free(*ints);
+			*ints = NULL;
+		}
+		*n = 0;
+	}
+	return rc;
+}
+
 static void conn_close(sq_conn_t *c)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -104,6 +104,10 @@ typedef store_rc (*sq_row_fn)(sqlite3_stmt *st, json_t *out);
 store_rc sq_read_rows(store_t *s, const char *sql, sq_bind_fn bind, const void *arg, sq_row_fn row, json_t **out);
 /* An sq_row_fn: column 0 as a JSON document (a NULL or unparsable one is an error). */
 store_rc sq_row_doc(sqlite3_stmt *st, json_t *out);
+/* The names (column 0, malloc'd) and, unless ints is NULL, the integers
+ * (column 1) of every row of st (bound) into new arrays; releases st. All
+ * rows, or STORE_ERROR with nothing kept. */
+store_rc sq_read_names(sqlite3_stmt *st, char ***names, int64_t **ints, size_t *n);
 
 /* The connection's prepared statement for sql (a string literal), ready to
  * bind; NULL on error. Give it back with sq_release(). */

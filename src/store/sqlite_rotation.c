@@ -139,44 +139,17 @@ store_rc store_rotation_active(store_t *s, int64_t now, int max, char ***names, 
 	reader_t *slot;
 	sq_conn_t *c = sq_reader_get(s, &slot);
 	store_rc rc = STORE_ERROR;
-	size_t cap = 0;
-	int r = SQLITE_DONE;
 	sqlite3_stmt *st = sq_prepare(c, "SELECT r.name FROM secret_rotations r JOIN secrets s ON s.name = r.name "
 					 "WHERE s.deleted = 0 AND (r.phase != 'idle' OR r.requested != 0 OR "
 					 "(s.next_due > 0 AND s.next_due <= ?1)) ORDER BY r.name LIMIT ?2");
 	*names = NULL;
 	*n = 0;
 	if (st != NULL) {
-		rc = STORE_OK;
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int(st, 2, max);
-		while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 16;
-				char **grown = realloc(*names, cap * sizeof **names);
-				if (grown == NULL) {
-					rc = STORE_ERROR;
-					break;
-				}
-				*names = grown;
-			}
-			if (((*names)[*n] = strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
-				rc = STORE_ERROR;
-			else
-				(*n)++;
-		}
-		if (rc == STORE_OK && r != SQLITE_DONE)
-			rc = STORE_ERROR;
+		rc = sq_read_names(st, names, NULL, n);
 	}
-	sq_release(st);
 	sq_reader_put(slot);
-	if (rc != STORE_OK) {
-		for (size_t i = 0; i < *n; i++)
-			free((*names)[i]);
-		free(*names);
-		*names = NULL;
-		*n = 0;
-	}
 	return rc;
 }
 

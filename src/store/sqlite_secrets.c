@@ -487,56 +487,6 @@ store_rc store_secret_set_next_due(store_t *s, const char *name, int64_t next_du
 	return sq_write(s, apply_next_due, &a, ev);
 }
 
-/* Names (column 0) and integers (column 1) of every row of st; releases st. */
-static store_rc read_names(sqlite3_stmt *st, char ***names, int64_t **ints, size_t *n)
-{
-	size_t cap = 0;
-	int r = SQLITE_DONE;
-	store_rc rc = STORE_OK;
-	*names = NULL;
-	if (ints != NULL)
-		*ints = NULL;
-	*n = 0;
-	while (rc == STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **m = realloc(*names, cap * sizeof **names);
-			int64_t *mi = m && ints ? realloc(*ints, cap * sizeof **ints) : NULL;
-			if (m != NULL)
-				*names = m;
-			if (mi != NULL)
-				*ints = mi;
-			if (m == NULL || (ints != NULL && mi == NULL)) {
-				rc = STORE_ERROR;
-				break;
-			}
-		}
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-		if (((*names)[*n] = strdup(t ? t : "")) == NULL) {
-			rc = STORE_ERROR;
-			break;
-		}
-		if (ints != NULL)
-			(*ints)[*n] = sqlite3_column_int64(st, 1);
-		(*n)++;
-	}
-	if (rc == STORE_OK && r != SQLITE_DONE)
-		rc = STORE_ERROR;
-	sq_release(st);
-	if (rc != STORE_OK) {
-		for (size_t i = 0; i < *n; i++)
-			free((*names)[i]);
-		free(*names);
-		*names = NULL;
-		if (ints != NULL) {
-			free(*ints);
-			*ints = NULL;
-		}
-		*n = 0;
-	}
-	return rc;
-}
-
 store_rc store_secret_retire_due(store_t *s, int64_t now, int max, char ***names, int64_t **versions, size_t *n)
 {
 	reader_t *slot;
@@ -548,7 +498,7 @@ store_rc store_secret_retire_due(store_t *s, int64_t now, int max, char ***names
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int(st, 2, max);
-		rc = read_names(st, names, versions, n);
+		rc = sq_read_names(st, names, versions, n);
 	}
 	sq_reader_put(slot);
 	return rc;
@@ -593,7 +543,7 @@ store_rc store_secret_not_wrapped_by(store_t *s, const char *mkid, int max, char
 	if (st != NULL) {
 		sq_bind_text(st, 1, mkid);
 		sqlite3_bind_int(st, 2, max);
-		rc = read_names(st, names, NULL, n);
+		rc = sq_read_names(st, names, NULL, n);
 	}
 	sq_reader_put(slot);
 	return rc;
