@@ -75,10 +75,35 @@ static void puts_(text_t *t, const char *s)
 	put(t, s, strlen(s));
 }
 
-/* s as a JSON string of at most max bytes (before escaping): characters
- * that are not well-formed UTF-8 or are control characters become '?',
- * and the text is cut before the first character that would not fit.
- * null for NULL. */
+/* The character at s[i] (of len): its length (0 when it is not
+ * well-formed UTF-8), and whether it is written as '?' (not UTF-8, or a
+ * control character). */
+static size_t next_char(const char *s, size_t len, size_t i, bool *replace)
+{
+	size_t n = utf8_char((const unsigned char *)s + i, len - i);
+	*replace = n == 0 || (n == 1 && control_char((unsigned char)s[i]));
+	return n;
+}
+
+size_t edge_audit_clip(const char *s, size_t max, char *out)
+{
+	size_t len = strlen(s), o = 0;
+	for (size_t i = 0; i < len;) {
+		bool replace;
+		size_t n = next_char(s, len, i, &replace);
+		size_t w = replace ? 1 : n;
+		if (o + w > max)
+			break;
+		memcpy(out + o, replace ? "?" : s + i, w);
+		o += w;
+		i += n > 0 ? n : 1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* s as a JSON string of at most max bytes (before escaping), clipped as
+ * edge_audit_clip does; null for NULL. */
 static void put_clipped(text_t *t, const char *s, size_t max)
 {
 	if (s == NULL) {
@@ -88,8 +113,8 @@ static void put_clipped(text_t *t, const char *s, size_t max)
 	size_t len = strlen(s), o = 0;
 	put(t, "\"", 1);
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_char((const unsigned char *)s + i, len - i);
-		bool replace = n == 0 || (n == 1 && control_char((unsigned char)s[i]));
+		bool replace;
+		size_t n = next_char(s, len, i, &replace);
 		size_t w = replace ? 1 : n;
 		if (o + w > max)
 			break;

@@ -52,6 +52,12 @@ typedef struct {
 	audit_event_t ev;
 } edge_audit_rec_t;
 
+/* s into out (at least max + 1 bytes) as records hold text: characters
+ * that are not well-formed UTF-8 or are control characters become '?',
+ * cut before the first character that would pass max bytes. Returns the
+ * length. */
+size_t edge_audit_clip(const char *s, size_t max, char *out);
+
 /* The record for ev at unix_us, without its edge_seq: a JSON object text
  * (malloc'd, no newline) for edge_audit_line. Every string is made to fit
  * its bound (invalid UTF-8 and control characters replaced by '?', cut

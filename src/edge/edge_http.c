@@ -7,6 +7,7 @@
 #include "edge/edge_auth.h"
 #include "edge/edge_secrets.h"
 #include "edge/edge_spool.h"
+#include "core/edge_audit.h"
 #include "shell/log.h"
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #define XFF_MAX 1024
+#define USER_AGENT_MAX 255 /* bytes of a User-Agent kept in a record (the monitor reads 255) */
 /* A connection's buffer: the subrequest's head must fit (a larger one is
  * answered 431 by libmicrohttpd). libmicrohttpd zeroes the buffer for
  * each request on a kept-alive connection, twice, so its size is paid per
@@ -47,6 +49,7 @@ typedef struct {
 	char xff[XFF_MAX + 1];
 	size_t xff_len;
 	bool xff_overflow, probe;
+	const char *user_agent; /* for the record: the monitor tells browsers from machines */
 } collected_t;
 
 static void take(const char **slot, unsigned *count_slot, const char *value)
@@ -86,6 +89,8 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
 		take(&in->x_client_cert, NULL, value);
 	else if (strcasecmp(key, "X-Tollgate-Probe") == 0)
 		c->probe = true;
+	else if (strcasecmp(key, "User-Agent") == 0)
+		take(&c->user_agent, NULL, value);
 	else if (strcasecmp(key, "X-Forwarded-For") == 0) {
 		/* every field, joined: the right-most entries are the ones to trust */
 		size_t n = strlen(value);
@@ -180,11 +185,16 @@ static struct MHD_Response *empty_response(void)
 	return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 }
 
-/* The audit record of a decision; false when it cannot be written. */
-static bool record(edge_t *e, const edge_decision_t *d)
+/* The audit record of a decision, with the client's User-Agent (its first
+ * USER_AGENT_MAX bytes) when it sent one; false when it cannot be
+ * written. */
+static bool record(edge_t *e, const edge_decision_t *d, const char *user_agent)
 {
-	json_t *details = json_pack("{s:s, s:s, s:s, s:s?}", "reason", d->reason, "why", d->why, "method", d->method,
-				    "path", d->path);
+	char ua[USER_AGENT_MAX + 1];
+	if (user_agent != NULL)
+		edge_audit_clip(user_agent, USER_AGENT_MAX, ua);
+	json_t *details = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "reason", d->reason, "why", d->why, "method",
+				    d->method, "path", d->path, "user_agent", user_agent != NULL ? ua : NULL);
 	json_t *policies = json_array();
 	char ids[sizeof d->policies];
 	snprintf(ids, sizeof ids, "%s", d->policies);
@@ -228,7 +238,7 @@ static enum MHD_Result handle_auth(edge_t *e, struct MHD_Connection *conn)
 		if ((resp = empty_response()) == NULL)
 			return MHD_NO;
 	}
-	if (d.record && !record(e, &d) && d.status == 200) {
+	if (d.record && !record(e, &d, c.user_agent) && d.status == 200) {
 		d.status = 403;
 		d.reason = "audit_unavailable";
 		snprintf(d.why, sizeof d.why, "the audit spool is full or cannot be written; refusing (fail closed)");

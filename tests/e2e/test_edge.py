@@ -21,6 +21,7 @@
 # Every background event is polled for with a generous deadline; nothing
 # is timed.
 import json
+import secrets
 import socket
 
 import pytest
@@ -282,6 +283,24 @@ def test_probe_never_allows(edge, reader):
     _, tok, _, _ = reader
     assert_refused(edge.probe(tok), 403, "probe")
     assert_refused(edge.auth("/orders/17", token=tok, headers={"X-Tollgate-Probe": "1"}), 403, "probe")
+
+
+def test_records_carry_the_clients_user_agent(db, edge, reader):
+    # The monitor tells a browser from a machine by it (interactive_use):
+    # the first 255 bytes, as UTF-8 with '?' for what is not.
+    _, tok, _, _ = reader
+    tag = secrets.token_hex(4)
+    browser = f"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 {tag} " + "x" * 400
+    for ua in (browser, f"curl/7.88 {tag}\x01"):
+        r = edge.auth("/orders/17", token=tok, headers={"User-Agent": ua})
+        assert r.status_code == 200, r.headers
+
+    def shipped():
+        got = {x["details"].get("user_agent") for x in audit_records(db, type="authz.allow")
+               if x.get("edge") == edge.id and tag in (x["details"].get("user_agent") or "")}
+        return got if len(got) == 2 else None
+    got = wait_for("both records in the chain", shipped, timeout=15 * SLOW)
+    assert got == {browser[:255], f"curl/7.88 {tag}?"}, got
 
 
 # ---- the client address ----

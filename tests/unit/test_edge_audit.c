@@ -121,6 +121,26 @@ static void test_clipped_strings(void **state)
 	free(src);
 }
 
+/* edge_audit_clip: what a record keeps of a client's text (a User-Agent):
+ * well-formed UTF-8 as it is, '?' for the rest and for control
+ * characters, cut before the character that would pass the bound. */
+static void test_clip(void **state)
+{
+	(void)state;
+	char out[16];
+	assert_int_equal(edge_audit_clip("Mozilla/5.0", 15, out), 11);
+	assert_string_equal(out, "Mozilla/5.0");
+	assert_int_equal(edge_audit_clip("a\tb\xff" "c", 15, out), 5);
+	assert_string_equal(out, "a?b?c");
+	/* "é" is two bytes: it does not fit in the last byte */
+	assert_int_equal(edge_audit_clip("abcd\xc3\xa9", 5, out), 4);
+	assert_string_equal(out, "abcd");
+	assert_int_equal(edge_audit_clip("abcd\xc3\xa9", 6, out), 6);
+	assert_string_equal(out, "abcd\xc3\xa9");
+	assert_int_equal(edge_audit_clip("", 5, out), 0);
+	assert_string_equal(out, "");
+}
+
 static void test_policies_bounded(void **state)
 {
 	(void)state;
@@ -456,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_deny),
 		cmocka_unit_test(test_only_edge_types),
 		cmocka_unit_test(test_clipped_strings),
+		cmocka_unit_test(test_clip),
 		cmocka_unit_test(test_policies_bounded),
 		cmocka_unit_test(test_details_dropped),
 		cmocka_unit_test(test_worst_case_fits),
