@@ -4,7 +4,8 @@
 # of an upstream that echoes the headers it got. The upstream sees the
 # secret's value, the client never does; after a PUT of a new version the
 # requests keep succeeding and the upstream soon sees the new value; a
-# deleted secret fails the route closed; an edge that policy does not
+# deleted secret fails the route closed; a rotation by the broker's engine
+# is followed the same way; an edge that policy does not
 # permit secret.read answers 503 inject_unavailable (nginx: 500) and the
 # broker holds a secret.read deny record; no value reaches the edge's
 # state_dir or its log.
@@ -15,6 +16,7 @@ import pytest
 
 from edge_e2e import (EDGE_ROLE, ORDER_ENTITIES, ORDER_POLICY, ORDER_SCOPE, Edge, Nginx, Upstream, allowed,
                       assert_refused, bearer, edge_broker, reason, until, upstream_headers)
+from test_secret_rotation import fake_target, put_secret, read_value, rotate, set_target, wait_phase
 from tollgate_e2e import Key, audit_records, unique, wait_for
 
 SECRET = "vendor.api-key"
@@ -143,4 +145,39 @@ def test_without_policy_the_route_fails_closed_and_the_broker_records_the_deny(p
         assert "refuses the edge secret.read" in e.log_text()
         no_value_in_edge_files(e, "other-value-1")
     finally:
+        e.stop()
+
+
+def test_a_rotation_is_followed_without_a_failed_request(pb, upstream, tmp_path, tmp_path_factory):
+    # The broker's rotation engine (docs/secrets.md, Rotation) rotates a
+    # vendor key at an exec target with a grace period; the edge refetches
+    # on the feed's secret.rotated and the upstream sees the new key while
+    # every request keeps succeeding.
+    name = unique("vendor.rotated")
+    put_secret(pb, name, "key-one", grace=30)
+    target, state = fake_target(tmp_path, "key-one")
+    set_target(pb, name, target)
+    e = make_edge(pb, tmp_path_factory.mktemp("rotated"), name, permit=True)
+    proxy = Nginx(tmp_path_factory.mktemp("nginx-rotated"), e, upstream).start()
+    try:
+        tok = token(pb)
+        r = until("an allow through nginx", lambda: proxy.request("GET", "/orders/17", bearer(tok)), allowed)
+        assert seen_authorization(r) == ["key-one"]
+        rotate(pb, name)
+        wait_phase(pb, name, lambda s: s["phase"] == "promoted", "the promotion")  # the grace period holds it there
+        new = read_value(pb, name)
+        assert new != "key-one"
+        answers = []
+
+        def next_value():
+            r = proxy.request("GET", "/orders/17", bearer(tok))
+            answers.append(r.status_code)
+            assert r.status_code == 200, f"a request failed during the rotation: {r.status_code} {reason(r)}"
+            return seen_authorization(r)
+        until("the upstream to see the rotated key", next_value, lambda v: v == [new])
+        assert set(answers) == {200}
+        assert "secret.rotated" in [a["type"] for a in audit_records(pb) if a.get("resource") == f"Secret:{name}"]
+        no_value_in_edge_files(e, "key-one", new)
+    finally:
+        proxy.stop()
         e.stop()
