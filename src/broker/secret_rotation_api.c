@@ -45,18 +45,22 @@ static json_t *state_json(const rotation_record_t *rr)
 	return o;
 }
 
+/* Answers a failed store call on a secret's rotation (404 when it has no
+ * rotation target); false when rc is STORE_OK (nothing answered). */
+static bool failed(req_t *r, store_rc rc)
+{
+	if (rc == STORE_NOT_FOUND)
+		http_problem(r, 404, NULL, "the secret has no rotation target (PUT /v1/secrets/{name}/rotation)");
+	else if (rc != STORE_OK)
+		store_failed(r);
+	return rc != STORE_OK;
+}
+
 static void answer_state(req_t *r, int status, const char *name)
 {
 	rotation_record_t rr;
-	store_rc rc = store_rotation_get(r->b->store, name, &rr);
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, NULL, "the secret has no rotation target (PUT /v1/secrets/{name}/rotation)");
+	if (failed(r, store_rotation_get(r->b->store, name, &rr)))
 		return;
-	}
-	if (rc != STORE_OK) {
-		store_failed(r);
-		return;
-	}
 	http_json(r, status, state_json(&rr));
 	rotation_record_release(&rr);
 }
@@ -138,14 +142,8 @@ void handle_secret_rotate(req_t *r)
 	audit_event_t ev = audit_change_event(r, "secret.rotation.requested", "Secret", name, res, sizeof res, details);
 	store_rc rc = store_rotation_request(r->b->store, name, r->now, now, &ev);
 	json_decref(details);
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, NULL, "the secret has no rotation target (PUT /v1/secrets/{name}/rotation)");
+	if (failed(r, rc))
 		return;
-	}
-	if (rc != STORE_OK) {
-		store_failed(r);
-		return;
-	}
 	rotation_engine_wake();
 	answer_state(r, 202, name);
 }
