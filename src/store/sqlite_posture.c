@@ -78,15 +78,17 @@ static store_rc time_row(sqlite3_stmt *st, json_t *out)
 	return json_array_append_new(out, json_integer(sqlite3_column_int64(st, 0))) == 0 ? STORE_OK : STORE_ERROR;
 }
 
+static void bind_source(sqlite3_stmt *st, const void *source)
+{
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+}
+
 store_rc store_posture_last(store_t *s, const char *source, int64_t *time)
 {
 	json_t *rows;
-	char sql[160];
-	/* source is one of the broker's own constants, never input */
-	if (strcmp(source, "daily") != 0 && strcmp(source, "report") != 0)
-		return STORE_ERROR;
-	snprintf(sql, sizeof sql, "SELECT coalesce(max(time), 0) FROM posture_history WHERE source = '%s'", source);
-	store_rc rc = sq_read_rows(s, sql, NULL, NULL, time_row, &rows);
+	/* a literal: statements are cached by the address of their text */
+	store_rc rc = sq_read_rows(s, "SELECT coalesce(max(time), 0) FROM posture_history WHERE source = ?1",
+				   bind_source, source, time_row, &rows);
 	if (rc == STORE_OK)
 		*time = json_integer_value(json_array_get(rows, 0));
 	json_decref(rows);
