@@ -67,7 +67,6 @@ static const command_t commands[] = {
 	{"operator", cmd_operator}, {"login", cmd_login}, {"grant", cmd_grant}, {"init", cmd_init},
 	{"change-window", cmd_change_window}, {"edge", cmd_edge}, {"report", cmd_report},
 	{"alerts", cmd_alerts},
-	{"secret", cmd_secret},
 	{"secret", cmd_secret}, {"rekey", cmd_rekey},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
