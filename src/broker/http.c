@@ -303,8 +303,11 @@ json_t *http_json_body(req_t *r)
 		return NULL;
 	json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL) {
+		/* jansson's text quotes the body ("near '...'"): not for a body
+		 * that may carry a secret's value */
+		bool quiet = strncmp(r->path, "/v1/secrets", 11) == 0 || strncmp(r->path, "/v1/login", 9) == 0;
 		snprintf(msg, sizeof msg, "request body is not valid JSON: %s (line %d, column %d)",
-			 err.text, err.line, err.column);
+			 quiet ? "malformed" : err.text, err.line, err.column);
 		http_problem(r, 400, "Malformed JSON", msg);
 		return NULL;
 	}
@@ -484,6 +487,17 @@ static bool head_too_large(req_t *r)
 	return false;
 }
 
+/* Zeroes and frees the request body: it may hold a secret's value (PUT
+ * /v1/secrets), whatever became of the request. */
+static void free_body(req_t *r)
+{
+	if (r->body != NULL)
+		sodium_memzero(r->body, r->body_cap);
+	free(r->body);
+	r->body = NULL;
+	r->body_len = r->body_cap = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -514,9 +528,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size > 0) {
 		if (!r->body_too_large && r->body_len + *upload_size > r->max_body) {
 			r->body_too_large = true;
-			free(r->body);
-			r->body = NULL;
-			r->body_len = r->body_cap = 0;
+			free_body(r);
 		}
 		if (!r->body_too_large) {
 			/* Geometric growth: large (admin) bodies arrive in many chunks. */
@@ -525,10 +537,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				size_t cap = r->body_cap * 2 > need ? r->body_cap * 2 : need;
 				if (cap > r->max_body + 1)
 					cap = r->max_body + 1;
-				char *g = realloc(r->body, cap);
+				/* not realloc: the old block may hold a secret's value */
+				char *g = malloc(cap);
+				size_t len = r->body_len;
 				if (g == NULL)
 					return MHD_NO;
+				if (len > 0)
+					memcpy(g, r->body, len);
+				free_body(r);
 				r->body = g;
+				r->body_len = len;
 				r->body_cap = cap;
 			}
 			memcpy(r->body + r->body_len, upload, *upload_size);
@@ -558,7 +576,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	metrics_request(r->route, r->status, mono_now() - r->started);
 	if (r->held_state != NULL)
 		r->held_free(r->held_state);
-	free(r->body);
+	free_body(r);
 	free(r);
 	*con_cls = NULL;
 }

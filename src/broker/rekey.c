@@ -3,6 +3,7 @@
 #include "broker/audit_trail.h"
 #include "broker/handlers.h"
 #include "broker/secret_keys.h"
+#include "broker/serve.h"
 #include "core/secret.h"
 #include "shell/log.h"
 #include <errno.h>
@@ -338,15 +339,23 @@ void handle_rekey(req_t *r)
 		return;
 	}
 	secret_keys_current_id(r->b->secret_keys, rep.from);
-	randombytes_buf(next, sizeof next);
 	rekey_next_path(r->b, path, sizeof path);
+	/* An earlier rekey that did not finish left its key in that file,
+	 * the only copy of a key some keys may already be sealed under (and
+	 * held here since): finish that one rather than overwrite it. */
+	bool pending = access(path, F_OK) == 0;
 	int rc = -1;
-	if (write_key_file(path, next) != 0) {
-		snprintf(err, sizeof err, "cannot write the new master key to %s: %s", path, strerror(errno));
-	} else if (secret_keys_add(r->b->secret_keys, next) != 0) {
-		snprintf(err, sizeof err, "out of memory");
+	if (pending) {
+		if (serve_load_master_key(path, next, err, sizeof err) == 0)
+			rc = complete(r->b, next, r->actor.id, &rep, err, sizeof err);
 	} else {
-		rc = complete(r->b, next, r->actor.id, &rep, err, sizeof err);
+		randombytes_buf(next, sizeof next);
+		if (write_key_file(path, next) != 0)
+			snprintf(err, sizeof err, "cannot write the new master key to %s: %s", path, strerror(errno));
+		else if (secret_keys_add(r->b->secret_keys, next) != 0)
+			snprintf(err, sizeof err, "out of memory");
+		else
+			rc = complete(r->b, next, r->actor.id, &rep, err, sizeof err);
 	}
 	pthread_mutex_unlock(&rekey_mu);
 	sodium_memzero(next, sizeof next);

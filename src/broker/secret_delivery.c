@@ -165,7 +165,11 @@ static int authorize_read(req_t *r, read_t *x)
 	x->has_claims = st == TOKEN_ACTIVE || st == TOKEN_INACTIVE;
 	if (st == TOKEN_ERROR)
 		tok_claims_free(&x->claims);
-	if (st != TOKEN_ACTIVE) { /* it was active at dispatch: revoked since */
+	if (st == TOKEN_INACTIVE) { /* it was active at dispatch: revoked since; a decision, recorded */
+		deny(r, x, 401, "the access token is not active");
+		return -1;
+	}
+	if (st != TOKEN_ACTIVE) {
 		http_problem(r, st == TOKEN_ERROR ? 503 : 401, NULL, "the access token is not active");
 		return -1;
 	}

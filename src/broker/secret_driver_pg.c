@@ -28,7 +28,12 @@ static PGconn *admin_connect(const drv_ctx_t *c, char *err, size_t err_len)
 		tg_errf(err, err_len, "no admin password for the postgres target");
 		return NULL;
 	}
-	return pg_conn_admin(c->target, &(pg_login_t){APP_NAME, NULL, c->admin_password, NULL}, err, err_len);
+	/* the target's timeout bounds every statement too: an ALTER ROLE that
+	 * waits on a lock fails instead of outliving the rotation lease */
+	char opts[96];
+	snprintf(opts, sizeof opts, "-c lock_timeout=%lld -c statement_timeout=%lld", (long long)c->target->timeout * 1000,
+		 (long long)c->target->timeout * 1000);
+	return pg_conn_admin(c->target, &(pg_login_t){APP_NAME, NULL, c->admin_password, opts}, err, err_len);
 }
 
 static drv_rc_t pg_set(const drv_ctx_t *c, const char *new_value, const char *old_value, char *err,

@@ -210,10 +210,12 @@ static char *read_value(const opts_t *o, size_t *len)
 	}
 	bool from_stdin = (o->given & BIT(O_VALUE_STDIN)) != 0;
 	char *v = cli_read_file(from_stdin ? "-" : o->opt[O_VALUE_FILE], SECRET_MAX_VALUE + 2, len);
-	if (v != NULL && from_stdin && *len > 0 && v[*len - 1] == '\n')
+	/* one trailing newline (\n or \r\n), as `echo` and editors add it */
+	if (v != NULL && from_stdin && *len > 0 && v[*len - 1] == '\n') {
 		v[--*len] = '\0';
-	if (v != NULL && from_stdin && *len > 0 && v[*len - 1] == '\r')
-		v[--*len] = '\0';
+		if (*len > 0 && v[*len - 1] == '\r')
+			v[--*len] = '\0';
+	}
 	if (v != NULL && *len > SECRET_MAX_VALUE) {
 		fprintf(stderr, "%s put: the value is larger than %d bytes\n", cli_prefix(), SECRET_MAX_VALUE);
 		sodium_memzero(v, *len);

@@ -381,7 +381,8 @@ int rotation_answer_parse(const char *buf, size_t len, bool *ok, char error_out[
 	}
 	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (doc == NULL) {
-		tg_errf(err, err_len, "the answer is not one JSON object: %.120s", je.text);
+		/* where, not jansson's text: its "near '...'" may quote a credential */
+		tg_errf(err, err_len, "the answer is not one JSON object (line %d, column %d)", je.line, je.column);
 		return -1;
 	}
 	if (!json_is_object(doc) || !json_is_boolean(json_object_get(doc, "ok"))) {

@@ -286,7 +286,7 @@ static int template_member(const json_t *doc, const char *member, unsigned need,
 	if ((used & need) != need || (used & refuse) != 0) {
 		tg_errf(err, err_len, "%s must use %s%s", member,
 			need & SQL_PH_PASSWORD ? "{{name}} and {{password}}" : "{{name}}",
-			refuse ? " and not {{password}} (the password is not kept)" : "");
+			refuse ? " and not {{password}} or {{expiry}} (a revocation has neither)" : "");
 		return -1;
 	}
 	*out = strdup(json_string_value(v));
@@ -353,7 +353,8 @@ int dynamic_role_parse(const json_t *doc, dyn_role_t *out, char *err, size_t err
 		goto fail;
 	}
 	if (template_member(doc, "creation", SQL_PH_NAME | SQL_PH_PASSWORD, 0, &out->creation, err, err_len) != 0 ||
-	    template_member(doc, "revocation", SQL_PH_NAME, SQL_PH_PASSWORD, &out->revocation, err, err_len) != 0 ||
+	    template_member(doc, "revocation", SQL_PH_NAME, SQL_PH_PASSWORD | SQL_PH_EXPIRY, &out->revocation, err,
+			    err_len) != 0 ||
 	    ttl_member(doc, "max_ttl", DYN_MAX_TTL, 0, &out->max_ttl, err, err_len) != 0 ||
 	    ttl_member(doc, "default_ttl", out->max_ttl,
 		       out->max_ttl < DYN_DEFAULT_TTL ? out->max_ttl : DYN_DEFAULT_TTL, &out->default_ttl, err,

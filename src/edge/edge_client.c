@@ -83,7 +83,7 @@ void edge_resp_free(edge_resp_t *r)
 {
 	free(r->body);
 	r->body = NULL;
-	r->len = 0;
+	r->len = r->cap = 0;
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
@@ -92,11 +92,21 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 	size_t add = size * n;
 	if (r->len + add > TG_MAX_FEED_BODY)
 		return 0;
-	char *g = realloc(r->body, r->len + add + 1);
-	if (g == NULL)
-		return 0;
-	memcpy(g + r->len, p, add);
-	r->body = g;
+	if (r->len + add + 1 > r->cap) {
+		/* doubling; not realloc: the old block may hold part of a secret's value */
+		size_t cap = r->cap * 2 > r->len + add + 1 ? r->cap * 2 : r->len + add + 1;
+		char *g = malloc(cap);
+		if (g == NULL)
+			return 0;
+		if (r->len > 0)
+			memcpy(g, r->body, r->len);
+		if (r->body != NULL)
+			sodium_memzero(r->body, r->cap);
+		free(r->body);
+		r->body = g;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, p, add);
 	r->len += add;
 	r->body[r->len] = '\0';
 	return add;

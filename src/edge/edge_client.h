@@ -12,6 +12,7 @@ typedef struct {
 	long status;  /* HTTP status; 0 when no answer */
 	char *body;   /* NUL-terminated, at least "" after an answer */
 	size_t len;
+	size_t cap;   /* bytes allocated at body */
 } edge_resp_t;
 
 /* Reads the broker's RFC 8414 metadata (issuer, token endpoint). */

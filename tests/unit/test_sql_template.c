@@ -239,6 +239,7 @@ static void test_definition_refused(void **state)
 	refused("creation", json_string("CREATE ROLE '{{name}}' PASSWORD {{password}}"), "inside a quoted");
 	refused("revocation", json_string("DROP ROLE x"), "{{name}}");
 	refused("revocation", json_string("ALTER ROLE {{name}} PASSWORD {{password}}"), "not {{password}}");
+	refused("revocation", json_string("ALTER ROLE {{name}} VALID UNTIL {{expiry}}"), "{{expiry}}");
 	refused("max_ttl", NULL, "max_ttl");
 	refused("max_ttl", json_integer(0), "max_ttl");
 	refused("max_ttl", json_integer(DYN_MAX_TTL + 1), "max_ttl");
