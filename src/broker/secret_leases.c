@@ -47,7 +47,7 @@ static struct {
 static struct {
 	pthread_mutex_t mu;
 	PGconn *conn;
-	char key[SECRET_MAX_NAME + ROT_MAX_DSN + 2];
+	char key[SECRET_MAX_NAME + ROT_MAX_DSN + 16 + 48]; /* name, dsn, sslmode, timeout */
 } stripes[TARGET_LOCKS];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
@@ -101,8 +101,8 @@ int lease_create_role(broker_t *b, const char *name, const dyn_role_t *d, const 
 	char key[sizeof stripes[0].key];
 	size_t i = stripe_of(name);
 	int rc = -1;
-	snprintf(key, sizeof key, "%s\n%s", name, d->conn.dsn);
-	pthread_mutex_lock(&stripes[i].mu);
+	/* a changed sslmode or timeout opens a new connection too */
+	snprintf(key, sizeof key, "%s\n%s\n%s\n%lld", name, d->conn.dsn, d->conn.sslmode, (long long)d->conn.timeout);
 	PGconn *c = cached_conn(i, key);
 	if (c != NULL && (rc = lease_pg_create(c, d, role, password, expires_at, err, err_len)) != 0 &&
 	    PQstatus(c) != CONNECTION_OK) { /* the server closed it: once more on a new one */
@@ -114,7 +114,6 @@ int lease_create_role(broker_t *b, const char *name, const dyn_role_t *d, const 
 		stripes[i].conn = c;
 		snprintf(stripes[i].key, sizeof stripes[i].key, "%s", key);
 	}
-	pthread_mutex_unlock(&stripes[i].mu);
 	return rc;
 }
 

@@ -38,9 +38,11 @@ void lease_revoker_wake(void);
  * updated"). Striped by the name's hash. */
 void lease_target_lock(const char *name);
 void lease_target_unlock(const char *name);
-/* Creates a lease's role (lease_pg_create) under the secret's lock, over
- * the admin connection kept from its previous creation (a new one when
- * there is none, or it was closed): 0, or -1 with why. */
+/* Creates a lease's role (lease_pg_create) over the admin connection kept
+ * from its previous creation (a new one when there is none, or it was
+ * closed): 0, or -1 with why. The caller holds lease_target_lock(name)
+ * from before the lease's row is written: a revocation of the lease (its
+ * token revoked meanwhile) then runs after the role exists and drops it. */
 int lease_create_role(broker_t *b, const char *name, const dyn_role_t *d, const char *role, const char *password,
 		      int64_t expires_at, char *err, size_t err_len);
 

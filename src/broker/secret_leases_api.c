@@ -194,11 +194,15 @@ static void issue(req_t *r, const char *name, const dyn_role_t *d, const tok_cla
 	ev.jti = c->jti;
 	ev.grant = c->grant;
 	ev.details = details;
+	lease_target_lock(name); /* until the role exists (secret_leases.h) */
 	store_rc rc = store_lease_add(r->b->store, &l, &ev);
+	int created = rc == STORE_OK ? lease_create_role(r->b, name, d, l.role, password, l.expires_at, err, sizeof err)
+				     : -1;
+	lease_target_unlock(name);
 	json_decref(details);
 	if (rc != STORE_OK) {
 		store_failed(r);
-	} else if (lease_create_role(r->b, name, d, l.role, password, l.expires_at, err, sizeof err) != 0) {
+	} else if (created != 0) {
 		/* whatever the template did is undone; the revoker makes sure */
 		audit_event_t end = audit_event(r, "secret.lease.create_failed", c->sub);
 		json_t *why = json_pack("{s:s, s:s}", "lease", l.id, "error", err);
