@@ -32,6 +32,7 @@
 #define MONITOR_SAVE_MS 2000
 #define MONITOR_BACKLOG_S 300
 #define MAX_FINDINGS 16
+#define CONTAIN_CAS_ATTEMPTS 8 /* an ack racing the results: read again and retry */
 
 static struct {
 	pthread_mutex_t mu;
@@ -169,19 +170,36 @@ static store_rc store_alert(const json_t *doc, const mon_finding_t *f)
 	return rc;
 }
 
+/* Sets results on the alert as stored now (an operator may have acked it
+ * while the containment ran): compare-and-set, retried. */
+static store_rc record_results(const char *id, const json_t *results)
+{
+	store_rc rc = STORE_CONFLICT;
+	for (int attempt = 0; attempt < CONTAIN_CAS_ATTEMPTS && rc == STORE_CONFLICT; attempt++) {
+		json_t *cur = NULL;
+		if ((rc = store_monitor_alert_get(M.b->store, id, &cur)) != STORE_OK)
+			break;
+		char *before = json_dumps(cur, JSON_COMPACT);
+		json_object_set(json_object_get(cur, "containment"), "results", (json_t *)results);
+		char *after = json_dumps(cur, JSON_COMPACT);
+		const char *state = json_string_value(json_object_get(cur, "state"));
+		rc = before && after && state ? store_monitor_alert_update(M.b->store, id, state, after, before, NULL)
+					      : STORE_ERROR;
+		free(before);
+		free(after);
+		json_decref(cur);
+	}
+	return rc;
+}
+
 /* Carries out the containment and records its results in the alert. */
 static void contain(json_t *doc, const mon_finding_t *f, unsigned actions, int64_t now)
 {
 	const char *id = json_string_value(json_object_get(doc, "id"));
-	char *before = json_dumps(doc, JSON_COMPACT);
 	json_t *results = monitor_contain(M.b, f->identity, actions, id, now);
-	json_object_set_new(json_object_get(doc, "containment"), "results", results);
-	char *after = json_dumps(doc, JSON_COMPACT);
-	if (before == NULL || after == NULL ||
-	    store_monitor_alert_update(M.b->store, id, "open", after, before, NULL) != STORE_OK)
+	if (results == NULL || record_results(id, results) != STORE_OK)
 		broker_store_failed(M.b, "monitor alert containment results");
-	free(before);
-	free(after);
+	json_object_set_new(json_object_get(doc, "containment"), "results", results);
 }
 
 static void raise_alert(const mon_finding_t *f, int64_t now)
